@@ -1,0 +1,203 @@
+"""Shared helpers for the benchmark scripts: paths, machine info, results files, Markdown tables,
+progress lines, and running a step in a child process to measure its peak RSS."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+WORK = BENCH / ".work"
+RESULTS = BENCH / "results"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SCIFACT = DATA / "scifact"
+MINIWIKI = DATA / "miniwiki"
+
+RESULT_TAG = "RESULT-JSON "
+
+
+# --- machine and versions ----------------------------------------------------------------------
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _mem_total_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("ragtune", "numpy", "onnxruntime", "chromadb", "bm25s", "sentence-transformers", "torch",
+                 "transformers", "tokenizers", "xllamacpp", "psutil"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def machine_info() -> dict:
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = None
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": affinity,
+        "cpu_model": _cpu_model(),
+        "mem_total_gib": _mem_total_gib(),
+        "platform": platform.platform(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
+                                           "HF_HUB_OFFLINE") if k in os.environ},
+        "versions": versions(),
+    }
+
+
+# --- results -----------------------------------------------------------------------------------
+def write_results(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"benchmark": name, "machine": machine_info(), **payload}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    tmp.replace(path)
+    print(f"wrote {path.relative_to(REPO)}")
+    return path
+
+
+def fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 100:
+            return f"{value:.1f}"
+        return f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+# --- progress ----------------------------------------------------------------------------------
+class Progress:
+    """Counts items per stage and prints a line every ``every`` items (and flushes, for child pipes)."""
+
+    def __init__(self, label: str, every: int = 500, total: int | None = None):
+        self.label, self.every, self.total = label, every, total
+        self.counts: dict[str, int] = {}
+        self.next_print: dict[str, int] = {}
+        self.t0 = time.perf_counter()
+
+    def __call__(self, stage: str, n: int = 1) -> None:
+        c = self.counts.get(stage, 0) + n
+        self.counts[stage] = c
+        if c >= self.next_print.get(stage, self.every):
+            self.next_print[stage] = (c // self.every + 1) * self.every
+            total = f"/{self.total}" if self.total and stage in ("docs", "queries", "questions") else ""
+            print(f"  [{self.label}] {stage}: {c}{total}  ({time.perf_counter() - self.t0:.1f}s)", flush=True)
+
+    def stage(self, stage: str) -> Callable[[int], None]:
+        return lambda n: self(stage, n)
+
+
+# --- projects ----------------------------------------------------------------------------------
+def open_project(root: Path, config=None):
+    """A ragtune project in ``root``; a new one gets ``config`` (default: the default config) saved."""
+    from ragtune.project import Project
+
+    project = Project(root, config)
+    if not project.config_path.exists():
+        project.save()
+    return project
+
+
+def ensure_ingested(root: Path, corpus: Path, config=None, every: int = 500):
+    """Ingest ``corpus`` into the project at ``root`` (incremental: a complete index is left as is)."""
+    from ragtune.rag.ingest import ingest
+
+    project = open_project(root, config)
+    progress = Progress(root.name, every)
+    report = ingest(project, [corpus], progress=progress)
+    print(f"  ingest {root.relative_to(REPO) if root.is_relative_to(REPO) else root}: added {report.added}, "
+          f"unchanged {report.unchanged}, {report.chunks} new chunks, {report.seconds:.1f}s", flush=True)
+    return project, report
+
+
+def dir_size_mib(path: Path) -> float:
+    return round(sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) / 2**20, 1)
+
+
+# --- child processes for peak RSS ----------------------------------------------------------------
+def peak_rss_mib() -> float:
+    """Peak resident set of this process so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def emit_result(obj: dict) -> None:
+    """Called by a child: the last stdout line carries its result to the parent."""
+    obj = {**obj, "peak_rss_mib": round(peak_rss_mib(), 1)}
+    print(RESULT_TAG + json.dumps(obj), flush=True)
+
+
+def run_child(script: Path, args: Sequence[str]) -> dict:
+    """Run ``python script args`` in a fresh interpreter, stream its output, and return the dict it
+    emitted, plus its wall time and peak RSS as the kernel accounts it for that child alone."""
+    cmd = [sys.executable, "-u", str(script), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    result = None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(RESULT_TAG):
+            result = json.loads(line[len(RESULT_TAG):])
+        else:
+            sys.stdout.write("    " + line)
+            sys.stdout.flush()
+    rc = proc.wait()
+    wall = time.perf_counter() - t0
+    if rc != 0 or result is None:
+        raise SystemExit(f"child {' '.join(cmd)} failed with exit code {rc}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["child_wall_seconds"] = round(wall, 3)
+    # RUSAGE_CHILDREN is the max over all children so far: it identifies this child only if it rose.
+    result["rusage_children_maxrss_mib"] = round(after / 1024, 1) if after > before else None
+    return result

@@ -1,0 +1,35 @@
+"""The ``ragtune`` command line: thin wrappers that parse, call a pipeline, and print."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ragtune.cli import ask, demo, evaluate, ingest, project, search
+from ragtune.cli.common import EXIT_ERROR, console
+from ragtune.errors import RagtuneError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="RAG or fine-tuning? Measured on your own data, then built and served.")
+app.command("ingest")(ingest.ingest_cmd)
+app.command("search")(search.search_cmd)
+app.command("ask")(ask.ask_cmd)
+app.command("demo")(demo.demo_cmd)
+app.add_typer(evaluate.app, name="eval")
+app.add_typer(project.app, name="project")
+
+
+def main() -> None:
+    try:
+        app()
+    except RagtuneError as e:
+        console.print(f"[bold red]error:[/] {e}", highlight=False)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        console.print("interrupted; re-run the same command to pick up where it stopped")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

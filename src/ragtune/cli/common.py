@@ -1,0 +1,62 @@
+"""What every command shares: the project option, JSON output, progress bars, error exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ragtune.config import ComponentSpec
+from ragtune.project import DEFAULT_DIR, Project
+
+console = Console(stderr=True)  # progress and messages; stdout stays clean for --json
+out = Console(soft_wrap=True)
+
+EXIT_ERROR = 2
+EXIT_PARTIAL = 3  # the command did its work, but skipped some input: see the messages
+
+ProjectOpt = Annotated[Path, typer.Option("--project", "-p", envvar="RAGTUNE_PROJECT",
+                                          help="project folder (config, index, jobs)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout")]
+DEFAULT_PROJECT = Path(DEFAULT_DIR)
+
+
+def open_project(path: Path) -> Project:
+    return Project(path)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
+    """A callback ``(stage, n)`` that advances one bar per stage; bars appear as stages start."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True, disable=not enabled) as bars:
+        tasks: dict[str, Any] = {}
+
+        def advance(stage: str, n: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=None)
+            bars.advance(tasks[stage], n)
+
+        yield advance
+
+
+def generator_spec(project: Project, model: str | None, base_url: str | None) -> ComponentSpec | None:
+    """--model / --base-url override the project's generator for one command."""
+    if base_url:
+        return ComponentSpec(type="openai", params={"model": model or "default", "base_url": base_url})
+    if model:
+        base = project.config.generator
+        params = dict(base.params) if base.type == "llamacpp" else {}
+        return ComponentSpec(type="llamacpp", params={**params, "model": model})
+    return None

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json
+from ragtune.config import ComponentSpec, ProjectConfig, field_help
+from ragtune.errors import RagtuneError
+from ragtune.stores.filters import parse_value
+
+app = typer.Typer(no_args_is_help=True, help="Create and inspect a project's configuration.")
+
+
+def _set(config: dict, assignment: str) -> None:
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key:
+        raise RagtuneError(f"--set expects section.key=value, got {assignment!r}")
+    node = config
+    *parents, leaf = key.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise RagtuneError(f"--set {assignment!r}: {p!r} is not a section")
+    node[leaf] = parse_value(raw)
+
+
+@app.command("init")
+def init_cmd(
+    project: ProjectOpt = DEFAULT_PROJECT,
+    embedder: Annotated[str | None, typer.Option(help=field_help(ProjectConfig, "embedder"))] = None,
+    chunker: Annotated[str | None, typer.Option(help=field_help(ProjectConfig, "chunker"))] = None,
+    generator: Annotated[str | None, typer.Option(help=field_help(ProjectConfig, "generator"))] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override any setting: section.key=value, "
+                                                   "e.g. retrieval.k=8 or embedder.params.batch_size=16")] = None,
+    json_: JsonOpt = False,
+):
+    """Write a project's config.json (defaults: packaged int8 MiniLM, sentence chunks, SmolLM2)."""
+    p = open_project(project)
+    if p.config_path.exists():
+        raise RagtuneError(f"{p.config_path} already exists; edit it, or choose another --project")
+    data = ProjectConfig().model_dump()
+    for section, name in (("embedder", embedder), ("chunker", chunker), ("generator", generator)):
+        if name:
+            data[section] = ComponentSpec(type=name).model_dump()
+    for assignment in set_ or []:
+        _set(data, assignment)
+    try:
+        p._config = ProjectConfig.model_validate(data)
+    except ValidationError as e:
+        raise RagtuneError(f"invalid setting:\n{e}") from e
+    p.save()
+    if json_:
+        print_json(p.config.model_dump())
+    else:
+        out.print(f"created {p.config_path}")
+
+
+@app.command("show")
+def show_cmd(project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOpt = False):
+    """Print the project's configuration and index size."""
+    p = open_project(project)
+    info = {"project": str(p.root), "config": p.config.model_dump(),
+            "chunks": p.store.count() if p.index_spec() else 0}
+    if json_:
+        print_json(info)
+    else:
+        out.print_json(data=info)

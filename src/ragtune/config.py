@@ -1,0 +1,55 @@
+"""The project's typed configuration, saved as config.json in the project folder. Each field's
+description is also the help text of the CLI flag that overrides it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ComponentSpec(BaseModel):
+    """A registered component by name, with its constructor parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(description="registered name of the component")
+    params: dict[str, Any] = Field(default_factory=dict, description="constructor parameters")
+
+
+class RetrievalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: str = Field("hybrid", description="dense, bm25, or hybrid (reciprocal rank fusion of both)")
+    k: int = Field(5, ge=1, description="number of chunks returned")
+    candidates: int = Field(50, ge=1, description="chunks each retriever proposes before fusion")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+
+
+class AnswerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    k: int = Field(4, ge=1, description="context chunks given to the model")
+    min_relevance: float = Field(0.3, description="refuse without generating when no chunk's cosine similarity "
+                                                  "to the question reaches this")
+    min_coverage: float = Field(0.6, ge=0, le=1, description="refuse without generating when the passages hold less "
+                                "than this share of the question's content words (stemmed)")
+    max_tokens: int = Field(200, ge=1, description="most tokens the model may generate")
+    temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
+
+
+class ProjectConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    embedder: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="onnx"),
+                                    description="embedder: onnx (packaged int8 all-MiniLM-L6-v2), "
+                                                "sentence-transformers, openai, hashing")
+    chunker: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="sentence"),
+                                   description="chunker: sentence, token, fixed")
+    store: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="chroma"),
+                                 description="vector store")
+    generator: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="llamacpp"),
+                                     description="generator: llamacpp (packaged SmolLM2), openai, scripted")
+    reranker: ComponentSpec | None = Field(None, description="re-ranker after retrieval (off by default)")
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig, description="search settings")
+    answer: AnswerConfig = Field(default_factory=AnswerConfig, description="answering settings")
+
+
+def field_help(model: type[BaseModel], name: str) -> str:
+    return model.model_fields[name].description or ""

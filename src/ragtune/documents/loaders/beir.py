@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from ragtune.documents.loaders.protocol import Problem, meta_value, register
+from ragtune.documents.types import Document
+
+
+@register(".jsonl")
+class BeirLoader:
+    """A BEIR-layout corpus: one ``{"_id", "title", "text", ...}`` object a line; the other fields
+    become metadata. A bad line is reported with its number and the rest of the file still loads."""
+
+    def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
+        with path.open("rb") as f:
+            for n, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    row = json.loads(raw)
+                except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                    yield Problem(str(path), f"malformed JSON: {e}", line=n)
+                    continue
+                if not isinstance(row, dict):
+                    yield Problem(str(path), "expected a JSON object", line=n)
+                    continue
+                missing = [k for k in ("_id", "text") if k not in row]
+                if missing:
+                    yield Problem(str(path), f"missing field(s) {', '.join(missing)}", line=n)
+                    continue
+                text = str(row.pop("text")).strip()
+                if not text:
+                    yield Problem(str(path), f"document {row['_id']!r} has empty text", line=n)
+                    continue
+                _id = str(row.pop("_id"))
+                title = str(row.pop("title", "") or "")
+                meta = {k: meta_value(v) for k, v in row.items() if v is not None}
+                yield Document(doc_id=_id, text=text, source=str(path), title=title, metadata=meta)

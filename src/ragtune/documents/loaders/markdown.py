@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import frontmatter
+import yaml
+
+from ragtune.documents.loaders.protocol import Problem, meta_value, read_text, register
+from ragtune.documents.types import Document
+
+_HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
+
+
+@register(".md", ".markdown")
+class MarkdownLoader:
+    """YAML front matter becomes metadata; the title is front matter's, else the first heading."""
+
+    def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
+        text = read_text(path)
+        if isinstance(text, Problem):
+            yield text
+            return
+        try:
+            post = frontmatter.loads(text)
+        except yaml.YAMLError as e:
+            yield Problem(str(path), f"invalid YAML front matter: {e}")
+            return
+        meta = {k: meta_value(v) for k, v in post.metadata.items() if v is not None}
+        title = str(meta.pop("title", "") or "")
+        if not title:
+            m = _HEADING.search(post.content)
+            title = m.group(1).strip() if m else path.stem
+        body = post.content.strip()
+        if not body:
+            yield Problem(str(path), "no text after the front matter")
+            return
+        yield Document(doc_id=doc_id, text=body, source=str(path), title=title, metadata=meta)

@@ -1,0 +1,1 @@
+"""Retrieval and answer metrics, and the evaluation runs that use them."""

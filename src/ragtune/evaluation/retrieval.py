@@ -1,0 +1,37 @@
+"""Retrieval evaluation on BEIR-format data against the project's index. Chunks are ranked, then
+collapsed to documents (a document ranks where its best chunk does), as BEIR judges documents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ragtune.evaluation.retrieval_metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from ragtune.retrieval.retriever import Retriever
+
+
+def doc_ranking(retriever: Retriever, query: str, mode: str, depth: int) -> list[str]:
+    ranked: list[str] = []
+    for hit in retriever.search(query, k=depth * 2, mode=mode):
+        if hit.chunk.doc_id not in ranked:
+            ranked.append(hit.chunk.doc_id)
+    return ranked[:depth]
+
+
+def evaluate_retrieval(retriever: Retriever, queries: dict[str, str], qrels: dict[str, dict[str, int]],
+                       mode: str = "hybrid", k: int = 10, depth: int = 100,
+                       progress: Callable[[int], None] | None = None) -> dict:
+    per_query = {}
+    for qid, text in queries.items():
+        if qid not in qrels:
+            continue
+        ranked = doc_ranking(retriever, text, mode, depth)
+        rel = qrels[qid]
+        per_query[qid] = {f"ndcg@{k}": ndcg_at_k(ranked, rel, k), f"recall@{k}": recall_at_k(ranked, rel, k),
+                          f"recall@{depth}": recall_at_k(ranked, rel, depth), f"mrr@{k}": mrr_at_k(ranked, rel, k)}
+        if progress:
+            progress(1)
+    names = [f"ndcg@{k}", f"recall@{k}", f"recall@{depth}", f"mrr@{k}"]
+    summary = {n: float(np.mean([m[n] for m in per_query.values()])) if per_query else 0.0 for n in names}
+    return {"mode": mode, "queries": len(per_query), **summary, "per_query": per_query}

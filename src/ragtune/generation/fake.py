@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ragtune.component import Component
+from ragtune.generation.protocol import GENERATORS, Completion, Message
+
+_CONTEXT_ITEM = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z)", re.MULTILINE | re.DOTALL)
+
+
+@GENERATORS.register("scripted")
+@dataclass
+class ScriptedGenerator(Component):
+    """Deterministic fake for tests and examples.
+
+    With a ``script`` it replies with those texts in turn. Without one it answers extractively:
+    the sentence of the numbered context sharing most words with the question, cited as [n];
+    with no overlap at all it says the context does not hold the answer."""
+
+    script: list[str] = field(default_factory=list)
+    """Replies, returned in order and cycled."""
+    calls: list[list[Message]] = field(default_factory=list, init=False, repr=False)
+
+    def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
+                 stop: list[str] | None = None) -> Completion:
+        self.calls.append(list(messages))
+        prompt = "\n".join(m["content"] for m in messages)
+        if self.script:
+            text = self.script[(len(self.calls) - 1) % len(self.script)]
+        else:
+            text = self._extract(messages[-1]["content"])
+        return Completion(text, len(prompt.split()), len(text.split()))
+
+    @staticmethod
+    def _extract(user: str) -> str:
+        context, _, question = user.rpartition("Question:")
+        qwords = {w for w in re.findall(r"\w+", question.lower()) if len(w) > 3}
+        best, best_n, best_overlap = "", 0, 0
+        for n, body in _CONTEXT_ITEM.findall(context):
+            for sentence in re.split(r"(?<=[.!?])\s+|\n+", body):
+                overlap = len(qwords & set(re.findall(r"\w+", sentence.lower())))
+                if overlap > best_overlap:
+                    best, best_n, best_overlap = sentence.strip(), int(n), overlap
+        if not best:
+            return "The provided documents do not contain the answer."
+        return f"{best} [{best_n}]"

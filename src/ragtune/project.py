@@ -1,0 +1,133 @@
+"""The project folder: config, index, locks. Components are built from config lazily, once."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from pydantic import ValidationError
+
+from ragtune.config import ComponentSpec, ProjectConfig
+from ragtune.errors import RagtuneError
+
+DEFAULT_DIR = ".ragtune"
+
+
+class Project:
+    def __init__(self, root: Path | str = DEFAULT_DIR, config: ProjectConfig | None = None):
+        self.root = Path(root)
+        self._config = config
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def config(self) -> ProjectConfig:
+        if self._config is None:
+            if self.config_path.exists():
+                try:
+                    self._config = ProjectConfig.model_validate_json(self.config_path.read_text())
+                except ValidationError as e:
+                    raise RagtuneError(f"{self.config_path} is not a valid ragtune config:\n{e}") from e
+            else:
+                self._config = ProjectConfig()
+        return self._config
+
+    def save(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(self.config.model_dump_json(indent=2))
+        tmp.replace(self.config_path)
+
+    def lock(self) -> FileLock:
+        """Held by anything that writes the index; a second writer fails at once with a clear message."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return _Lock(str(self.root / "write.lock"))
+
+    # --- the index and what built it ---------------------------------------------------------
+    @property
+    def index_info_path(self) -> Path:
+        return self.root / "index.json"
+
+    def check_index_compatible(self) -> None:
+        """Vectors from two embedders cannot share one index: refuse instead of mixing them."""
+        built = self.index_spec()
+        current = {"embedder": self.config.embedder.model_dump(), "chunker": self.config.chunker.model_dump()}
+        if built is not None and built["embedder"] != current["embedder"]:
+            raise RagtuneError(f"the index in {self.root} was built with embedder {built['embedder']}, but the "
+                               f"config now says {current['embedder']}; use a new --project or restore the config")
+
+    def index_spec(self) -> dict | None:
+        return json.loads(self.index_info_path.read_text()) if self.index_info_path.exists() else None
+
+    def record_index_spec(self) -> None:
+        if self.index_spec() is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.index_info_path.write_text(json.dumps(
+                {"embedder": self.config.embedder.model_dump(), "chunker": self.config.chunker.model_dump()}, indent=2))
+
+    # --- components ----------------------------------------------------------------------------
+    @cached_property
+    def embedder(self):
+        from ragtune.embedding import EMBEDDERS
+
+        return _build(EMBEDDERS, self.config.embedder)
+
+    @cached_property
+    def chunker(self):
+        from ragtune.chunking import CHUNKERS
+
+        return _build(CHUNKERS, self.config.chunker)
+
+    @cached_property
+    def store(self):
+        from ragtune.stores import STORES
+
+        store = _build(STORES, self.config.store)
+        return store.bind(self.root) if hasattr(store, "bind") else store
+
+    @cached_property
+    def bm25(self):
+        from ragtune.retrieval.bm25 import BM25Index
+
+        return BM25Index(self.root / "bm25")
+
+    @cached_property
+    def retriever(self):
+        from ragtune.retrieval.rerank import RERANKERS
+        from ragtune.retrieval.retriever import Retriever
+
+        r = self.config.retrieval
+        reranker = _build(RERANKERS, self.config.reranker) if self.config.reranker else None
+        return Retriever(self.store, self.bm25, self.embedder, candidates=r.candidates, rrf_k=r.rrf_k,
+                         reranker=reranker)
+
+    def generator(self, spec: ComponentSpec | None = None):
+        from ragtune.generation import GENERATORS
+
+        spec = spec or self.config.generator
+        key = json.dumps(spec.model_dump(), sort_keys=True)
+        cache = self.__dict__.setdefault("_generators", {})
+        if key not in cache:
+            cache[key] = _build(GENERATORS, spec)
+        return cache[key]
+
+
+def _build(registry, spec: ComponentSpec):
+    try:
+        return registry.from_dict(spec.model_dump())
+    except TypeError as e:  # an unknown or missing constructor parameter
+        raise RagtuneError(f"bad parameters for {registry.kind} {spec.type!r}: {e}") from e
+
+
+class _Lock(FileLock):
+    def __enter__(self):
+        try:
+            self.acquire(timeout=0)
+        except Timeout:
+            raise RagtuneError(f"another ragtune process is writing this project ({self.lock_file}); "
+                               "wait for it to finish") from None
+        return self

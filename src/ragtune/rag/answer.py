@@ -1,0 +1,71 @@
+"""Answer a question from the index: retrieve, gate on relevance, generate, resolve citations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ragtune.config import AnswerConfig
+from ragtune.documents.types import Hit
+from ragtune.generation.protocol import Generator
+from ragtune.rag.citations import Citation, is_refusal, missing_terms, resolve, strip_markers
+from ragtune.rag.prompts import REFUSAL, STOP, drop_echo, grounded_messages
+from ragtune.retrieval.retriever import Retriever
+from ragtune.stores.filters import Condition
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    contexts: list[Hit] = field(default_factory=list)
+    reason: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retrieve_seconds: float = 0.0
+    generate_seconds: float = 0.0
+
+    @property
+    def plain_text(self) -> str:
+        """The answer without citation markers, as scored against reference answers."""
+        return "" if self.refused else strip_markers(self.text)
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "answer": self.text, "refused": self.refused, "reason": self.reason,
+                "citations": [c.to_dict() for c in self.citations],
+                "contexts": [{"n": n, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "score": h.score,
+                              "text": h.chunk.text} for n, h in enumerate(self.contexts, start=1)],
+                "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
+                "seconds": {"retrieve": round(self.retrieve_seconds, 4), "generate": round(self.generate_seconds, 4)}}
+
+
+def answer(question: str, retriever: Retriever, generator: Generator, cfg: AnswerConfig, mode: str = "hybrid",
+           where: Sequence[Condition] = ()) -> Answer:
+    t0 = time.perf_counter()
+    hits = retriever.search(question, k=cfg.k, mode=mode, where=where)
+    t1 = time.perf_counter()
+    dense = [h.scores["dense"] for h in hits if "dense" in h.scores]
+    best = max(dense, default=None)
+    coverage, missing = missing_terms(question, hits)
+    reason = ""
+    if not hits:
+        reason = "no document matched"
+    elif best is not None and best < cfg.min_relevance:
+        reason = f"no passage is relevant enough (best similarity {best:.2f} < {cfg.min_relevance:.2f})"
+    elif coverage < cfg.min_coverage:
+        reason = f"the passages never mention: {', '.join(missing)}"
+    if reason:
+        return Answer(question, REFUSAL, True, contexts=hits, reason=reason, retrieve_seconds=t1 - t0)
+    out = generator.generate(grounded_messages(question, hits), max_tokens=cfg.max_tokens,
+                             temperature=cfg.temperature, stop=STOP)
+    t2 = time.perf_counter()
+    text = drop_echo(out.text, question)
+    refused = not text or is_refusal(text)
+    return Answer(question, text if text else REFUSAL, refused,
+                  citations=[] if refused else resolve(text, hits), contexts=hits,
+                  reason="the model found no answer in the passages" if refused else "",
+                  prompt_tokens=out.prompt_tokens, completion_tokens=out.completion_tokens,
+                  retrieve_seconds=t1 - t0, generate_seconds=t2 - t1)

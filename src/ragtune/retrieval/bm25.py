@@ -1,0 +1,88 @@
+"""A BM25 index (bm25s) derived from the vector store's chunks and rebuilt after each ingest.
+
+The store is the source of truth: an ingest marks the index stale before it changes the store and
+the rebuild clears the mark, so an interrupted ingest can never leave BM25 out of step unnoticed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from ragtune.documents.types import Chunk
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]):
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
+
+
+class BM25Index:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._model: bm25s.BM25 | None = None
+        self._ids: list[str] = []
+        self._pos: dict[str, int] = {}
+
+    @property
+    def stale_marker(self) -> Path:
+        return self.folder.with_name(self.folder.name + ".stale")
+
+    def mark_stale(self) -> None:
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        self.stale_marker.touch()
+        self._model = None
+
+    def is_current(self) -> bool:
+        return (self.folder / "ids.json").exists() and not self.stale_marker.exists()
+
+    def rebuild(self, batches: Iterable[list[Chunk]], progress: Callable[[int], None] | None = None) -> int:
+        ids, texts = [], []
+        for batch in batches:
+            ids += [c.chunk_id for c in batch]
+            texts += [c.indexed_text for c in batch]
+            if progress:
+                progress(len(batch))
+        tmp = self.folder.with_name(self.folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if ids:
+            model = bm25s.BM25()
+            model.index(tokenize(texts), show_progress=False)
+            model.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps(ids))
+        shutil.rmtree(self.folder, ignore_errors=True)
+        tmp.rename(self.folder)
+        self.stale_marker.unlink(missing_ok=True)
+        self._model = None
+        return len(ids)
+
+    def _load(self) -> bm25s.BM25 | None:
+        if self._model is None:
+            self._ids = json.loads((self.folder / "ids.json").read_text())
+            self._pos = {cid: i for i, cid in enumerate(self._ids)}
+            if self._ids:
+                self._model = bm25s.BM25.load(str(self.folder), mmap=False, show_progress=False)
+        return self._model
+
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        model = self._load()
+        if model is None or k <= 0:
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(len(self._ids), dtype=np.float32)
+            mask[[self._pos[i] for i in allowed if i in self._pos]] = 1.0
+            if not mask.any():
+                return []
+        tokens = tokenize([query])
+        if not tokens.vocab or not any(tokens.ids):
+            return []
+        docs, scores = model.retrieve(tokens, k=min(k, len(self._ids)), show_progress=False, weight_mask=mask)
+        return [(self._ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]

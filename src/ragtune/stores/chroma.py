@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ragtune.component import Component
+from ragtune.documents.types import Chunk, Hit
+from ragtune.errors import RagtuneError
+from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
+from ragtune.stores.protocol import STORES, DocState
+
+# Bookkeeping fields kept beside the user's metadata on every chunk.
+_RESERVED = ("doc_id", "doc_hash", "doc_chunks", "chunk_index", "title")
+_DATE_SUFFIX = "__date"  # Chroma compares numbers only, so ISO dates get an ordered integer twin
+_CHROMA_OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte", "in": "$in"}
+
+
+def to_where(conditions: Sequence[Condition]) -> dict | None:
+    clauses = []
+    for c in conditions:
+        key, value = c.key, c.value
+        if c.op in RANGE_OPS and is_date(value):
+            key, value = key + _DATE_SUFFIX, date_ordinal(value)
+        clauses.append({key: {_CHROMA_OPS[c.op]: list(value) if c.op == "in" else value}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@STORES.register("chroma")
+@dataclass
+class ChromaStore(Component):
+    """Chroma, embedded and persisted on disk (the guide's quickstart engine).
+
+    Chosen by measurement (bench/store_latency): HNSW answers an unfiltered top-50 over 100k chunks
+    in about 2 ms on 2 cores, where LanceDB's flat scan took 166 ms; filters are applied inside the
+    search (pre-filtering), not to its results."""
+
+    path: str = "store"
+    """Folder of the index, relative to the project folder unless absolute."""
+    collection: str = "chunks"
+    """Collection name."""
+    _col: Any = field(default=None, init=False, repr=False)
+
+    def bind(self, root) -> "ChromaStore":
+        from pathlib import Path
+
+        p = Path(self.path)
+        self._root = p if p.is_absolute() else Path(root) / p
+        return self
+
+    @property
+    def col(self):
+        if self._col is None:
+            import chromadb
+            from chromadb.config import Settings
+
+            root = getattr(self, "_root", None) or self.path
+            client = chromadb.PersistentClient(path=str(root),
+                                               settings=Settings(anonymized_telemetry=False))
+            self._max_batch = client.get_max_batch_size()
+            self._col = client.get_or_create_collection(self.collection, metadata={"hnsw:space": "cosine"})
+        return self._col
+
+    def _batches(self, n: int) -> Iterator[slice]:
+        step = getattr(self, "_max_batch", 5000) or 5000
+        for i in range(0, n, step):
+            yield slice(i, i + step)
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str]) -> None:
+        col = self.col
+        counts: dict[str, int] = {}
+        for c in chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        metas = []
+        for c in chunks:
+            clash = [k for k in c.metadata if k in _RESERVED or k.endswith(_DATE_SUFFIX)]
+            if clash:
+                raise RagtuneError(f"document {c.doc_id!r}: metadata key(s) {clash} are reserved")
+            meta: dict[str, Any] = dict(c.metadata)
+            for k, v in c.metadata.items():
+                if is_date(v):
+                    meta[k + _DATE_SUFFIX] = date_ordinal(v)
+            meta.update(doc_id=c.doc_id, doc_hash=doc_hashes[c.doc_id], doc_chunks=counts[c.doc_id],
+                        chunk_index=c.index, title=c.title)
+            metas.append(meta)
+        for s in self._batches(len(chunks)):
+            col.upsert(ids=[c.chunk_id for c in chunks[s]], embeddings=vectors[s],
+                       documents=[c.text for c in chunks[s]], metadatas=metas[s])
+
+    def delete(self, doc_ids: Sequence[str]) -> None:
+        ids = list(doc_ids)
+        for i in range(0, len(ids), 500):
+            self.col.delete(where={"doc_id": {"$in": ids[i:i + 500]}})
+
+    @staticmethod
+    def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
+        user = {k: v for k, v in meta.items() if k not in _RESERVED and not k.endswith(_DATE_SUFFIX)}
+        return Chunk(chunk_id=chunk_id, doc_id=meta["doc_id"], index=meta["chunk_index"], text=text,
+                     title=meta.get("title", ""), metadata=user)
+
+    def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[Hit]:
+        n = self.count()
+        if n == 0:
+            return []
+        r = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n),
+                           where=to_where(where), include=["documents", "metadatas", "distances"])
+        return [Hit(self._chunk(i, d, m), 1.0 - dist, {"dense": 1.0 - dist})
+                for i, d, m, dist in zip(r["ids"][0], r["documents"][0], r["metadatas"][0], r["distances"][0])]
+
+    def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        if not chunk_ids:
+            return []
+        r = self.col.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        by_id = {i: self._chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])}
+        return [by_id[i] for i in chunk_ids if i in by_id]
+
+    def ids_matching(self, where: Sequence[Condition]) -> set[str]:
+        return set(self.col.get(where=to_where(where), include=[])["ids"])
+
+    def _pages(self, include: list[str], batch_size: int) -> Iterator[dict]:
+        offset = 0
+        while True:
+            r = self.col.get(include=include, limit=batch_size, offset=offset)
+            if not r["ids"]:
+                return
+            yield r
+            offset += len(r["ids"])
+
+    def documents(self) -> dict[str, DocState]:
+        seen: dict[str, tuple[str, str, int, int]] = {}
+        for r in self._pages(["metadatas"], 20000):
+            for m in r["metadatas"]:
+                h, src, want, have = seen.get(m["doc_id"], (m["doc_hash"], m.get("source", ""), m["doc_chunks"], 0))
+                # chunks of two versions of a document (an interrupted update) make it incomplete
+                if m["doc_hash"] != h:
+                    want = -1
+                seen[m["doc_id"]] = (h, src, want, have + 1)
+        return {d: DocState(h, src, want == have) for d, (h, src, want, have) in seen.items()}
+
+    def iter_chunks(self, batch_size: int = 5000) -> Iterator[list[Chunk]]:
+        for r in self._pages(["documents", "metadatas"], batch_size):
+            yield [self._chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])]
+
+    def count(self) -> int:
+        return self.col.count()

@@ -1,0 +1,45 @@
+"""The vector-store contract. Server engines implement the same methods (a later issue)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ragtune.documents.types import Chunk, Hit
+from ragtune.registry import Registry
+from ragtune.stores.filters import Condition
+
+
+@dataclass(frozen=True)
+class DocState:
+    """What the store holds of one document: enough for incremental ingest to decide its fate."""
+
+    content_hash: str
+    source: str
+    complete: bool  # every chunk the document was split into is present
+
+
+class VectorStore(Protocol):
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str]) -> None: ...
+
+    def delete(self, doc_ids: Sequence[str]) -> None: ...
+
+    def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[Hit]:
+        """Top-k by cosine similarity among chunks matching every condition (filtered before ranking)."""
+        ...
+
+    def get(self, chunk_ids: Sequence[str]) -> list[Chunk]: ...
+
+    def ids_matching(self, where: Sequence[Condition]) -> set[str]: ...
+
+    def documents(self) -> dict[str, DocState]: ...
+
+    def iter_chunks(self, batch_size: int = 5000) -> Iterator[list[Chunk]]: ...
+
+    def count(self) -> int: ...
+
+
+STORES: Registry[VectorStore] = Registry("store")

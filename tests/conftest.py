@@ -1,0 +1,107 @@
+"""Shared fixtures: projects built on the deterministic fakes, small corpora, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ["COLUMNS"] = "200"  # rich wraps CLI messages at the console width; keep test output on one line
+
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from ragtune.config import ComponentSpec, ProjectConfig  # noqa: E402
+from ragtune.project import Project  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def fake_config(**overrides) -> ProjectConfig:
+    """A project config on the fakes: hashing embedder, scripted generator, default chunker."""
+    data = {"embedder": ComponentSpec(type="hashing"), "generator": ComponentSpec(type="scripted")}
+    data.update(overrides)
+    return ProjectConfig(**data)
+
+
+def make_project(root: Path, **overrides) -> Project:
+    p = Project(root, fake_config(**overrides))
+    p.save()
+    return p
+
+
+def write_files(folder: Path, files: dict[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+class CountingEmbedder:
+    """Wraps an embedder and records every text it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.dimension = inner.dimension
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return self.inner.embed(texts)
+
+    @property
+    def texts(self) -> list[str]:
+        return [t for call in self.calls for t in call]
+
+
+# A small corpus with one clearly best document per topic word, for retrieval and answer tests.
+CORPUS = {
+    "kb/billing.md": "---\ntitle: Billing\ncategory: billing\nyear: 2023\nupdated: 2023-05-01\n---\n"
+                     "Invoices are emailed on the first day of each month. Refunds take five business days.",
+    "kb/refunds.md": "---\ntitle: Refund policy\ncategory: billing\nyear: 2024\nupdated: 2024-02-10\n---\n"
+                     "Refunds are issued to the original card within five business days of approval.",
+    "kb/sso.md": "---\ntitle: Single sign-on\ncategory: security\nyear: 2024\nupdated: 2024-07-01\n---\n"
+                 "SAML single sign-on is configured by an administrator under security settings.",
+    "kb/webhooks.md": "---\ntitle: Webhooks\ncategory: api\nyear: 2022\nupdated: 2022-11-30\n---\n"
+                      "Webhooks retry failed deliveries eight times with exponential backoff.",
+    "kb/ratelimits.md": "---\ntitle: Rate limits\ncategory: api\nyear: 2025\nupdated: 2025-01-15\n---\n"
+                        "The API allows six hundred requests per minute per workspace token.",
+    "kb/export.md": "---\ntitle: Exporting data\ncategory: admin\nyear: 2021\nupdated: 2021-03-03\n---\n"
+                    "Administrators export workspace data as a zip archive from the admin console.",
+}
+
+
+@pytest.fixture
+def project(tmp_path) -> Project:
+    return make_project(tmp_path / "proj")
+
+
+@pytest.fixture
+def corpus_dir(tmp_path) -> Path:
+    return write_files(tmp_path / "docs", CORPUS)
+
+
+@pytest.fixture
+def indexed(tmp_path, corpus_dir):
+    """A fake project with CORPUS ingested; returns (project, docs folder)."""
+    from ragtune.rag.ingest import ingest
+
+    p = make_project(tmp_path / "proj")
+    report = ingest(p, [corpus_dir / "kb"])
+    assert report.added == len(CORPUS) and not report.problems
+    return p, corpus_dir
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable

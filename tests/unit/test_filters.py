@@ -1,0 +1,91 @@
+import pytest
+
+from ragtune.errors import RagtuneError
+from ragtune.stores.chroma import to_where
+from ragtune.stores.filters import Condition, date_ordinal, is_date, parse_filter, parse_filters, parse_value
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("category=billing", Condition("category", "=", "billing")),
+    ("category = billing", Condition("category", "=", "billing")),
+    ("category!=billing", Condition("category", "!=", "billing")),
+    ("year>=2024", Condition("year", ">=", 2024)),
+    ("year > 2024", Condition("year", ">", 2024)),
+    ("score<0.5", Condition("score", "<", 0.5)),
+    ("score<=-1.25", Condition("score", "<=", -1.25)),
+    ("draft=true", Condition("draft", "=", True)),
+    ("draft=False", Condition("draft", "=", False)),
+    ("updated>=2024-01-31", Condition("updated", ">=", "2024-01-31")),
+    ("updated<2024-01-31T10:00:00", Condition("updated", "<", "2024-01-31T10:00:00")),
+    ("source.kind=pdf", Condition("source.kind", "=", "pdf")),
+    ("my-key=a b", Condition("my-key", "=", "a b")),
+])
+def test_parse_single_conditions(expr, expected):
+    assert parse_filter(expr) == expected
+
+
+def test_in_list_parses_each_value_and_skips_blanks():
+    assert parse_filter("category in billing, api,,3") == Condition("category", "in", ("billing", "api", 3))
+    assert parse_filter("year in 2023,2024") == Condition("year", "in", (2023, 2024))
+
+
+def test_value_types():
+    assert parse_value("42") == 42 and isinstance(parse_value("42"), int)
+    assert parse_value("4.5") == 4.5 and isinstance(parse_value("4.5"), float)
+    assert parse_value("TRUE") is True
+    assert parse_value(" x ") == "x"
+    assert parse_value("2024-01-01") == "2024-01-01"
+
+
+def test_parse_filters_ands_a_list_and_accepts_none():
+    assert parse_filters(None) == []
+    assert parse_filters(["a=1", "b in x,y"]) == [Condition("a", "=", 1), Condition("b", "in", ("x", "y"))]
+
+
+@pytest.mark.parametrize("expr", ["category", "=billing", "category~billing", "", "a b=c", "category in"])
+def test_bad_syntax_is_a_clear_error(expr):
+    with pytest.raises(RagtuneError, match="cannot parse filter"):
+        parse_filter(expr)
+
+
+def test_missing_value_is_an_error():
+    with pytest.raises(RagtuneError, match="no value"):
+        parse_filter("category=")
+
+
+@pytest.mark.parametrize("expr", ["category>=billing", "draft<true", "updated>31/01/2024"])
+def test_range_on_non_number_non_date_is_an_error(expr):
+    with pytest.raises(RagtuneError, match="compares numbers or ISO dates"):
+        parse_filter(expr)
+
+
+def test_empty_in_list_is_an_error():
+    with pytest.raises(RagtuneError, match="no values"):
+        parse_filter("category in , ,")
+
+
+def test_dates():
+    assert is_date("2024-02-29") and is_date("2024-02-29T12:00:00")
+    assert not is_date("20240229") and not is_date(2024) and not is_date("Feb 2024")
+    assert date_ordinal("2024-02-29T12:00:00") == 20240229
+    # the integer twin orders exactly like the dates do
+    dates = ["2023-12-31", "2024-01-01", "2024-01-10", "2024-10-01", "1999-05-05"]
+    assert sorted(dates) == sorted(dates, key=date_ordinal)
+
+
+def test_to_where_translation():
+    assert to_where([]) is None
+    assert to_where(parse_filters(["category=billing"])) == {"category": {"$eq": "billing"}}
+    assert to_where(parse_filters(["category!=billing"])) == {"category": {"$ne": "billing"}}
+    assert to_where(parse_filters(["year>2023"])) == {"year": {"$gt": 2023}}
+    assert to_where(parse_filters(["year<=2023"])) == {"year": {"$lte": 2023}}
+    assert to_where(parse_filters(["category in a,b"])) == {"category": {"$in": ["a", "b"]}}
+    assert to_where(parse_filters(["year>=2023", "category=api"])) == {
+        "$and": [{"year": {"$gte": 2023}}, {"category": {"$eq": "api"}}]}
+
+
+def test_to_where_range_on_dates_uses_the_integer_twin():
+    assert to_where(parse_filters(["updated>=2024-01-31"])) == {"updated__date": {"$gte": 20240131}}
+    assert to_where(parse_filters(["updated<2024-02-01T08:00:00"])) == {"updated__date": {"$lt": 20240201}}
+    # equality on a date compares the stored ISO string itself
+    assert to_where(parse_filters(["updated=2024-01-31"])) == {"updated": {"$eq": "2024-01-31"}}

@@ -1,0 +1,132 @@
+import math
+import random
+
+import pytest
+import pytrec_eval
+
+from ragtune.evaluation.answer_metrics import exact_match, normalize, percentile, token_f1
+from ragtune.evaluation.retrieval_metrics import mrr_at_k, ndcg_at_k, recall_at_k
+
+# --- hand-computed ranking metrics --------------------------------------------------------------
+
+
+def test_ndcg_hand_computed():
+    rel = {"a": 1, "b": 1}
+    assert ndcg_at_k(["a", "b", "x"], rel, 10) == pytest.approx(1.0)
+    # relevant at ranks 2 and 3: (1/log2 3 + 1/log2 4) / (1 + 1/log2 3)
+    assert ndcg_at_k(["x", "a", "b"], rel, 10) == pytest.approx((1 / math.log2(3) + 0.5) / (1 + 1 / math.log2(3)))
+    # graded: gains 2 and 1, ranked in the wrong order
+    graded = {"a": 2, "b": 1}
+    assert ndcg_at_k(["b", "a"], graded, 10) == pytest.approx((1 + 2 / math.log2(3)) / (2 + 1 / math.log2(3)))
+    # the cut-off drops what is ranked below k, but the ideal still counts every relevant document
+    assert ndcg_at_k(["x", "y", "a"], rel, 2) == 0.0
+    assert ndcg_at_k(["a", "x", "b"], rel, 1) == pytest.approx(1.0)
+    assert ndcg_at_k(["a"], {"a": 1, "b": 1, "c": 1}, 10) == pytest.approx(1 / (1 + 1 / math.log2(3) + 0.5))
+    # nothing relevant judged: 0, not a division error; zero grades are not relevant
+    assert ndcg_at_k(["a"], {}, 10) == 0.0
+    assert ndcg_at_k(["a"], {"a": 0}, 10) == 0.0
+
+
+def test_recall_hand_computed():
+    rel = {"a": 1, "b": 2, "c": 1, "z": 0}
+    assert recall_at_k(["a", "x", "b", "c"], rel, 2) == pytest.approx(1 / 3)
+    assert recall_at_k(["a", "x", "b", "c"], rel, 3) == pytest.approx(2 / 3)
+    assert recall_at_k(["a", "x", "b", "c"], rel, 10) == pytest.approx(1.0)
+    assert recall_at_k(["z"], rel, 10) == 0.0
+    assert recall_at_k(["a"], {}, 10) == 0.0
+
+
+def test_mrr_hand_computed():
+    rel = {"b": 1, "c": 1}
+    assert mrr_at_k(["a", "b", "c"], rel, 10) == pytest.approx(0.5)
+    assert mrr_at_k(["c", "b"], rel, 10) == pytest.approx(1.0)
+    assert mrr_at_k(["a", "x", "y", "b"], rel, 3) == 0.0
+    assert mrr_at_k(["a", "x", "y", "b"], rel, 4) == pytest.approx(0.25)
+    assert mrr_at_k(["a"], {"a": 0}, 10) == 0.0
+
+
+# --- pytrec_eval as an independent oracle -------------------------------------------------------
+
+def _random_case(rng: random.Random, n_queries: int = 40):
+    docs = [f"d{i}" for i in range(60)]
+    qrels, runs = {}, {}
+    for q in range(n_queries):
+        qid = f"q{q}"
+        judged = rng.sample(docs, rng.randint(1, 12))
+        grades = {d: rng.choice([0, 1, 1, 2, 3]) for d in judged}
+        grades[judged[0]] = max(1, grades[judged[0]])  # at least one relevant document
+        qrels[qid] = grades
+        ranked = rng.sample(docs, rng.randint(0, 40))
+        runs[qid] = ranked
+    return qrels, runs
+
+
+def _as_run(ranked: list[str]) -> dict[str, float]:
+    # distinct descending scores, so trec_eval's tie-breaking never decides the order
+    return {d: float(len(ranked) - i) for i, d in enumerate(ranked)}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ranking_metrics_match_pytrec_eval(seed):
+    rng = random.Random(seed)
+    qrels, runs = _random_case(rng)
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.5,10", "recall.5,10"})
+    scores = evaluator.evaluate({q: _as_run(r) for q, r in runs.items() if r})
+    for qid, ranked in runs.items():
+        expected = scores.get(qid, {"ndcg_cut_5": 0.0, "ndcg_cut_10": 0.0, "recall_5": 0.0, "recall_10": 0.0})
+        assert ndcg_at_k(ranked, qrels[qid], 10) == pytest.approx(expected["ndcg_cut_10"], abs=1e-9), qid
+        assert ndcg_at_k(ranked, qrels[qid], 5) == pytest.approx(expected["ndcg_cut_5"], abs=1e-9), qid
+        assert recall_at_k(ranked, qrels[qid], 10) == pytest.approx(expected["recall_10"], abs=1e-9), qid
+        assert recall_at_k(ranked, qrels[qid], 5) == pytest.approx(expected["recall_5"], abs=1e-9), qid
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_mrr_matches_pytrec_eval_recip_rank_on_the_cut_run(k):
+    rng = random.Random(100 + k)
+    qrels, runs = _random_case(rng)
+    cut = {q: _as_run(r[:k]) for q, r in runs.items() if r}
+    scores = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(cut)
+    nonzero = 0
+    for qid, ranked in runs.items():
+        expected = scores[qid]["recip_rank"] if qid in scores else 0.0
+        got = mrr_at_k(ranked, qrels[qid], k)
+        assert got == pytest.approx(expected, abs=1e-9), qid
+        nonzero += got > 0
+    assert nonzero > 0  # the random case is not trivially all-zero
+
+
+# --- SQuAD answer metrics -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("The Eiffel Tower!", "eiffel tower"),
+    ("  an  apple,   a pear and THE plum. ", "apple pear and plum"),
+    ("theatre anthem", "theatre anthem"),  # articles only as whole words
+    ("U.S.A.", "usa"),
+    ("", ""),
+])
+def test_normalize(text, expected):
+    assert normalize(text) == expected
+
+
+def test_exact_match():
+    assert exact_match("The Eiffel Tower.", "eiffel tower") == 1.0
+    assert exact_match("Eiffel Tower in Paris", "Eiffel Tower") == 0.0
+    assert exact_match("", "") == 1.0
+
+
+def test_token_f1_hand_computed():
+    assert token_f1("the cat sat", "a cat sat") == 1.0
+    # pred {paris, france} vs ref {paris}: P = 1/2, R = 1 -> F1 = 2/3
+    assert token_f1("Paris, France", "Paris") == pytest.approx(2 / 3)
+    # pred 4 tokens, ref 3 tokens, 2 shared: P = 1/2, R = 2/3 -> F1 = 4/7
+    assert token_f1("red big blue car", "blue red bike") == pytest.approx(4 / 7)
+    # repeated tokens count only as often as they occur in both
+    assert token_f1("yes yes yes", "yes") == pytest.approx(2 * (1 / 3) * 1 / (1 / 3 + 1))
+    assert token_f1("dog", "cat") == 0.0
+    assert token_f1("", "cat") == 0.0
+    assert token_f1("the", "a") == 1.0  # both normalise to nothing
+
+
+def test_percentile():
+    assert percentile([], 50) == 0.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)

@@ -1,0 +1,125 @@
+import json
+
+import pytest
+
+from ragtune.chunking import CHUNKERS
+from ragtune.config import ComponentSpec, ProjectConfig
+from ragtune.embedding import EMBEDDERS
+from ragtune.errors import RagtuneError
+from ragtune.generation import GENERATORS
+from ragtune.project import Project
+from ragtune.retrieval.rerank import RERANKERS
+from ragtune.stores import STORES
+
+REGISTRIES = {"embedder": EMBEDDERS, "chunker": CHUNKERS, "generator": GENERATORS, "store": STORES,
+              "reranker": RERANKERS}
+
+# Non-default constructor values for the built-ins, so the round trip proves parameters survive.
+SAMPLE_PARAMS = {
+    ("embedder", "hashing"): {"dimension": 64},
+    ("embedder", "onnx"): {"model": "/m/model.onnx", "tokenizer": "/m/tokenizer.json", "max_tokens": 128,
+                           "batch_size": 8, "threads": 2, "dimension": 384},
+    ("embedder", "sentence-transformers"): {"model": "/models/st", "batch_size": 4, "dimension": 768},
+    ("embedder", "openai"): {"model": "emb", "base_url": "http://127.0.0.1:1/v1", "api_key_env": "K",
+                             "dimension": 8},
+    ("chunker", "sentence"): {"max_tokens": 120, "overlap_sentences": 2, "tokenizer": "whitespace"},
+    ("chunker", "token"): {"max_tokens": 100, "overlap": 10, "tokenizer": "whitespace"},
+    ("chunker", "fixed"): {"size": 300, "overlap": 20},
+    ("generator", "scripted"): {"script": ["one [1]", "two"]},
+    ("generator", "llamacpp"): {"model": "/x.gguf", "context": 1024, "threads": 1, "seed": 7},
+    ("generator", "openai"): {"model": "m", "base_url": "http://127.0.0.1:1/v1", "api_key_env": "K",
+                              "timeout": 5.0},
+    ("store", "chroma"): {"path": "elsewhere", "collection": "c2"},
+    ("reranker", "cross-encoder"): {"model": "/models/ce", "batch_size": 4},
+    ("reranker", "overlap"): {},
+}
+
+CASES = [(kind, name) for kind, reg in REGISTRIES.items() for name in reg.names()]
+
+
+def test_builtins_are_registered():
+    assert {"hashing", "onnx", "sentence-transformers", "openai"} <= set(EMBEDDERS.names())
+    assert {"sentence", "token", "fixed"} <= set(CHUNKERS.names())
+    assert {"scripted", "llamacpp", "openai"} <= set(GENERATORS.names())
+    assert "chroma" in STORES.names()
+    assert {"overlap", "cross-encoder"} <= set(RERANKERS.names())
+    assert set(SAMPLE_PARAMS) <= set(CASES)
+
+
+@pytest.mark.parametrize("kind, name", CASES, ids=[f"{k}-{n}" for k, n in CASES])
+@pytest.mark.parametrize("custom", [False, True], ids=["defaults", "custom"])
+def test_round_trip(kind, name, custom):
+    reg = REGISTRIES[kind]
+    params = SAMPLE_PARAMS.get((kind, name), {}) if custom else {}
+    obj = reg.create(name, **params)
+    d = obj.to_dict()
+    assert d["type"] == name
+    for key, value in params.items():
+        assert d["params"][key] == value
+    again = reg.from_dict(json.loads(json.dumps(d)))  # through JSON, as config.json stores it
+    assert type(again) is type(obj)
+    assert again.to_dict() == d
+    assert again == obj
+    # and through the project's typed config
+    spec = ComponentSpec.model_validate(d)
+    assert reg.from_dict(spec.model_dump()).to_dict() == d
+
+
+def test_project_config_round_trip(tmp_path):
+    cfg = ProjectConfig(embedder=ComponentSpec(type="hashing", params={"dimension": 32}),
+                        chunker=ComponentSpec(type="fixed", params={"size": 64, "overlap": 8}),
+                        generator=ComponentSpec(type="scripted", params={"script": ["x"]}),
+                        reranker=ComponentSpec(type="overlap"))
+    Project(tmp_path, cfg).save()
+    p = Project(tmp_path)
+    assert p.config == cfg
+    assert p.embedder.to_dict() == cfg.embedder.model_dump()
+    assert p.chunker.to_dict() == cfg.chunker.model_dump()
+    assert p.generator().to_dict() == cfg.generator.model_dump()
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRIES))
+def test_unknown_name_lists_known_names(kind):
+    reg = REGISTRIES[kind]
+    with pytest.raises(RagtuneError) as e:
+        reg.create("no-such-thing")
+    msg = str(e.value)
+    assert "no-such-thing" in msg and kind in msg
+    for name in reg.names():
+        assert name in msg
+
+
+def test_from_dict_needs_a_type():
+    with pytest.raises(RagtuneError, match="'type'"):
+        EMBEDDERS.from_dict({"params": {}})
+
+
+@pytest.mark.parametrize("kind, name, params", [
+    ("embedder", "hashing", {"dimension": 2}),
+    ("chunker", "sentence", {"max_tokens": 3}),
+    ("chunker", "sentence", {"overlap_sentences": -2}),
+    ("chunker", "token", {"max_tokens": 64, "overlap": 32}),
+    ("chunker", "fixed", {"size": 8}),
+    ("chunker", "fixed", {"size": 100, "overlap": -1}),
+])
+def test_bad_constructor_values(kind, name, params):
+    with pytest.raises(RagtuneError):
+        REGISTRIES[kind].create(name, **params)
+
+
+@pytest.mark.parametrize("section, spec", [
+    ("embedder", ComponentSpec(type="hashing", params={"dimensions": 64})),   # misspelt parameter
+    ("embedder", ComponentSpec(type="hashing", params={"dimension": "big"})),  # wrong type
+    ("chunker", ComponentSpec(type="fixed", params={"size": 10})),
+    ("embedder", ComponentSpec(type="nope")),
+])
+def test_project_reports_bad_component_config_as_ragtune_error(tmp_path, section, spec):
+    p = Project(tmp_path, ProjectConfig(**{section: spec}))
+    with pytest.raises(RagtuneError):
+        getattr(p, section)
+
+
+def test_invalid_config_file_is_a_ragtune_error(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"embedder": {"type": "hashing"}, "colour": "red"}))
+    with pytest.raises(RagtuneError, match="not a valid ragtune config"):
+        Project(tmp_path).config

@@ -1,0 +1,156 @@
+import json
+
+import numpy as np
+import pytest
+
+from ragtune.config import ComponentSpec, RetrievalConfig
+from ragtune.embedding.fake import HashingEmbedder
+from ragtune.errors import RagtuneError
+from ragtune.rag.ingest import ingest
+from ragtune.retrieval.rerank import OverlapReranker
+from ragtune.retrieval.retriever import Retriever
+from ragtune.stores.filters import parse_filters
+
+from conftest import make_project
+
+MODES = ["dense", "bm25", "hybrid"]
+
+KNOWN = [
+    ("refunds to the original card", "kb/refunds.md"),
+    ("webhooks retry failed deliveries", "kb/webhooks.md"),
+    ("SAML single sign-on administrator", "kb/sso.md"),
+    ("requests per minute per workspace token", "kb/ratelimits.md"),
+    ("export workspace data as a zip archive", "kb/export.md"),
+    ("invoices emailed monthly", "kb/billing.md"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_known_answers(indexed, mode):
+    p, _ = indexed
+    for query, doc in KNOWN:
+        hits = p.retriever.search(query, k=3, mode=mode)
+        assert hits and hits[0].chunk.doc_id == doc, (mode, query, [h.chunk.doc_id for h in hits])
+        assert len(hits) <= 3
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_hits_carry_chunk_and_scores(indexed):
+    p, docs = indexed
+    (hit,) = p.retriever.search("webhooks retry failed deliveries", k=1, mode="hybrid")
+    c = hit.chunk
+    assert (c.chunk_id, c.doc_id, c.index, c.title) == ("kb/webhooks.md#0", "kb/webhooks.md", 0, "Webhooks")
+    assert c.text == "Webhooks retry failed deliveries eight times with exponential backoff."
+    assert c.metadata == {"category": "api", "year": 2022, "updated": "2022-11-30",
+                          "source": str((docs / "kb" / "webhooks.md").resolve())}
+    assert set(hit.scores) == {"dense", "bm25", "rrf"}
+    assert hit.score == hit.scores["rrf"] == pytest.approx(2 / 61)  # first in both lists
+    # the dense score is the cosine similarity of the two hashed vectors
+    emb = HashingEmbedder()
+    q, d = emb.embed(["webhooks retry failed deliveries", c.indexed_text])
+    assert hit.scores["dense"] == pytest.approx(float(np.dot(q, d)), abs=1e-5)
+
+
+# --- filters are applied before ranking ----------------------------------------------------------
+
+N_DOCS = 12
+
+
+@pytest.fixture(scope="module")
+def shelves(tmp_path_factory):
+    """12 documents, all about apples; the more 'apple', the better the match. The six best are on
+    shelf A, so a filter on shelf B excludes every top match."""
+    rows = [{"_id": f"d{i:02d}", "text": " ".join(["apple"] * (N_DOCS + 1 - i) + [f"filler{i}", f"word{i}"]),
+             "shelf": "A" if i < 6 else "B", "rank": i, "added": f"2024-01-{i + 1:02d}"} for i in range(N_DOCS)]
+    tmp_path = tmp_path_factory.mktemp("shelves")
+    folder = tmp_path / "shelves"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    # few candidates: a search that filtered after ranking would find nothing on shelf B
+    p = make_project(tmp_path / "proj", retrieval=RetrievalConfig(candidates=3))
+    assert ingest(p, [folder]).added == N_DOCS
+    return p, rows
+
+
+def _dense_oracle(rows, query, allowed):
+    """Brute-force cosine ranking over the allowed documents."""
+    emb = HashingEmbedder()
+    q = emb.embed([query])[0]
+    vecs = emb.embed([r["text"] for r in rows])
+    scored = [(float(np.dot(q, v)), r["_id"]) for r, v in zip(rows, vecs) if allowed(r)]
+    return [d for _, d in sorted(scored, key=lambda x: (-x[0], x[1]))]
+
+
+def test_unfiltered_best_matches_are_on_shelf_a(shelves):
+    p, rows = shelves
+    for mode in MODES:
+        assert [h.chunk.doc_id for h in p.retriever.search("apple", k=3, mode=mode)] == ["d00", "d01", "d02"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("expr, allowed", [
+    ("shelf=B", lambda r: r["shelf"] == "B"),
+    ("shelf!=A", lambda r: r["shelf"] != "A"),
+    ("rank>=8", lambda r: r["rank"] >= 8),
+    ("added>2024-01-09", lambda r: r["added"] > "2024-01-09"),
+    ("rank in 7,9,11,40", lambda r: r["rank"] in (7, 9, 11)),
+])
+def test_filter_excluding_the_best_match_still_returns_k(shelves, mode, expr, allowed):
+    p, rows = shelves
+    hits = p.retriever.search("apple", k=3, mode=mode, where=parse_filters([expr]))
+    got = [h.chunk.doc_id for h in hits]
+    expected = [r["_id"] for r in rows if allowed(r)][:3]  # by construction: fewer apples rank lower
+    assert got == expected
+    if mode == "dense":
+        assert got == _dense_oracle(rows, "apple", allowed)[:3]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_filters_combine_and_can_match_nothing(shelves, mode):
+    p, _ = shelves
+    hits = p.retriever.search("apple", k=5, mode=mode, where=parse_filters(["shelf=B", "rank<8"]))
+    assert [h.chunk.doc_id for h in hits] == ["d06", "d07"]
+    assert p.retriever.search("apple", k=5, mode=mode, where=parse_filters(["shelf=C"])) == []
+
+
+def test_hybrid_with_a_reranker(shelves):
+    p, rows = shelves
+    retriever = Retriever(p.store, p.bm25, p.embedder, candidates=3, reranker=OverlapReranker())
+    hits = retriever.search("apple filler9", k=3, mode="hybrid", where=parse_filters(["shelf=B"]))
+    # only d09 holds both query words; the rest hold one of two
+    assert hits[0].chunk.doc_id == "d09" and hits[0].score == 1.0
+    assert [h.score for h in hits[1:]] == [0.5, 0.5]
+    assert all("rerank" in h.scores and "rrf" in h.scores for h in hits)
+    assert all(h.chunk.metadata["shelf"] == "B" for h in hits)
+
+
+def test_reranker_from_saved_config(tmp_path, corpus_dir):
+    p = make_project(tmp_path / "proj", reranker=ComponentSpec(type="overlap"))
+    ingest(p, [corpus_dir / "kb"])
+    hits = p.retriever.search("administrators export zip", k=2, mode="hybrid")
+    assert hits[0].chunk.doc_id == "kb/export.md" and hits[0].scores["rerank"] == 1.0
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n"])
+def test_empty_query_is_an_error(indexed, query):
+    p, _ = indexed
+    with pytest.raises(RagtuneError, match="empty query"):
+        p.retriever.search(query)
+
+
+def test_unknown_mode_is_an_error(indexed):
+    p, _ = indexed
+    with pytest.raises(RagtuneError, match="unknown search mode"):
+        p.retriever.search("apple", mode="sparse")
+
+
+def test_query_with_only_stop_words_or_unknown_words(indexed):
+    p, _ = indexed
+    assert p.retriever.search("the of and", k=3, mode="bm25") == []
+    assert p.retriever.search("xylophone", k=3, mode="bm25") == []
+    assert len(p.retriever.search("xylophone", k=3, mode="hybrid")) == 3  # dense always ranks something
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_empty_index_returns_nothing(project, mode):
+    assert project.retriever.search("anything", k=3, mode=mode) == []
