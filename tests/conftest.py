@@ -1,4 +1,4 @@
-"""Shared fixtures: projects built on the deterministic fakes, small corpora, and a CLI runner."""
+"""Shared fixtures and helpers: projects built on the deterministic fakes, and a small corpus."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ["COLUMNS"] = "200"  # rich wraps CLI messages at the console width; keep test output on one line
 
-import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -18,10 +17,6 @@ import pytest  # noqa: E402
 
 from ragtune.config import ComponentSpec, ProjectConfig  # noqa: E402
 from ragtune.project import Project  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-
 
 def fake_config(**overrides) -> ProjectConfig:
     """A project config on the fakes: hashing embedder, scripted generator, default chunker."""
@@ -100,8 +95,3 @@ def indexed(tmp_path, corpus_dir):
     report = ingest(p, [corpus_dir / "kb"])
     assert report.added == len(CORPUS) and not report.problems
     return p, corpus_dir
-
-
-@pytest.fixture
-def python() -> str:
-    return sys.executable

@@ -26,7 +26,7 @@ class RetrievalConfig(BaseModel):
 
 class AnswerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    k: int = Field(4, ge=1, description="context chunks given to the model")
+    k: int = Field(3, ge=1, description="context chunks given to the model")
     min_relevance: float = Field(0.3, description="refuse without generating when no chunk's cosine similarity "
                                                   "to the question reaches this")
     min_coverage: float = Field(0.6, ge=0, le=1, description="refuse without generating when the passages hold less "

@@ -73,9 +73,23 @@ def test_min_relevance_gate_refuses_without_generating(indexed):
     assert len(a.contexts) == 4  # what was found is still reported
     best = max(h.scores["dense"] for h in a.contexts)
     assert best < CFG.min_relevance
-    # with the gate lowered below the best similarity, the same question is put to the model
-    a = answer("zebra quantum xylophone", p.retriever, gen, AnswerConfig(k=4, min_relevance=best - 0.01))
+    # with the gates lowered below the best similarity, the same question is put to the model
+    a = answer("zebra quantum xylophone", p.retriever, gen,
+               AnswerConfig(k=4, min_relevance=best - 0.01, min_coverage=0.0))
     assert len(gen.calls) == 1 and not a.refused
+
+
+def test_coverage_gate_refuses_without_generating(indexed):
+    p, _ = indexed
+    gen = ScriptedGenerator(script=["should never be said [1]"])
+    # content words: refunds, business, days, take, platinum, lizards; the last two are nowhere: 4/6 < 0.8
+    q = "How many business days do refunds take for platinum lizards?"
+    a = answer(q, p.retriever, gen, AnswerConfig(k=4, min_relevance=0.0, min_coverage=0.8))
+    assert a.refused and a.text == REFUSAL and gen.calls == []
+    assert a.reason == "the passages never mention: lizards, platinum"
+    # 4/6 passes a gate of 0.6
+    a = answer(q, p.retriever, gen, AnswerConfig(k=4, min_relevance=0.0, min_coverage=0.6))
+    assert not a.refused and len(gen.calls) == 1
 
 
 def test_no_hits_refuses_without_generating(indexed):
@@ -102,7 +116,7 @@ def test_refusal_from_the_model(indexed, reply):
 def test_extractive_generator_refuses_when_nothing_overlaps(indexed):
     p, _ = indexed
     gen = ScriptedGenerator()
-    a = answer("Why?", p.retriever, gen, AnswerConfig(k=2, min_relevance=-1.0))
+    a = answer("Why?", p.retriever, gen, AnswerConfig(k=2, min_relevance=-1.0, min_coverage=0.0))
     assert a.refused and len(gen.calls) == 1
 
 
@@ -111,3 +125,10 @@ def test_filters_reach_the_context(indexed):
     gen = ScriptedGenerator(script=["ok [1]"])
     a = answer("business days", p.retriever, gen, CFG, mode="hybrid", where=parse_filters(["category=api"]))
     assert {h.chunk.metadata["category"] for h in a.contexts} == {"api"}
+
+
+def test_an_echoed_question_is_dropped_from_the_answer(indexed):
+    p, _ = indexed
+    gen = ScriptedGenerator(script=[f"Question: {REFUND_Q}\nFive business days [1].", f"{REFUND_Q} Five days [1]."])
+    assert answer(REFUND_Q, p.retriever, gen, CFG).text == "Five business days [1]."
+    assert answer(REFUND_Q, p.retriever, gen, CFG).text == "Five days [1]."

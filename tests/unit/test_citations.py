@@ -1,7 +1,7 @@
 import pytest
 
 from ragtune.documents.types import Chunk, Hit
-from ragtune.rag.citations import is_refusal, resolve, strip_markers
+from ragtune.rag.citations import is_refusal, missing_terms, resolve, strip_markers
 from ragtune.rag.prompts import REFUSAL
 
 
@@ -83,3 +83,12 @@ def test_strip_markers():
         "Refunds take five days . Invoices are monthly ."
     assert strip_markers("no markers  here\n") == "no markers here"
     assert strip_markers("keep [a] and [1a]") == "keep [a] and [1a]"
+
+
+def test_missing_terms_hand_computed():
+    # content words webhooks, retry, deliveries, lizards; only lizards is absent from the passages
+    assert missing_terms("Do webhooks retry deliveries for lizards?", HITS) == (0.75, ["lizards"])
+    # stemming: retried / deliveries match retry / deliveries in the passage
+    assert missing_terms("Were deliveries retried?", HITS) == (1.0, [])
+    assert missing_terms("Why?", HITS) == (0.0, [])
+    assert missing_terms("webhooks", []) == (0.0, ["webhooks"])

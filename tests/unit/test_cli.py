@@ -238,6 +238,7 @@ def test_search_before_any_ingest(tmp_path, monkeypatch, capsys):
     (["search", "x", "--filter", "year>=soon"], "compares numbers or ISO dates"),
     (["search", "x", "--filter", "category"], "cannot parse filter 'category'"),
     (["ask", "x", "--filter", "tag in ,"], "lists no values"),
+    (["search", "x", "--filter", "year in 2024,soon"], "must be all numbers, all text"),
     (["search", "x", "--mode", "fuzzy"], "unknown search mode 'fuzzy'"),
     (["search", "   "], "empty query"),
 ])
@@ -284,7 +285,8 @@ def test_bad_meta_and_missing_input(tmp_path, monkeypatch, capsys):
     code, _, err = run_main(monkeypatch, capsys, "ingest", tmp_path, "-p", tmp_path / "proj", "--meta", "novalue")
     assert code == 2 and "--meta expects key=value" in err
     code, out, err = run_main(monkeypatch, capsys, "ingest", tmp_path / "missing", "-p", tmp_path / "proj", "--json")
-    assert code == 3 and json.loads(out)["skipped"] == [f"{(tmp_path / 'missing').resolve()}: no such file or directory"]
+    missing = (tmp_path / "missing").resolve()
+    assert code == 3 and json.loads(out)["skipped"] == [f"{missing}: no such file or directory"]
     assert "no such file or directory" in err
 
 

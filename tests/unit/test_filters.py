@@ -25,8 +25,21 @@ def test_parse_single_conditions(expr, expected):
 
 
 def test_in_list_parses_each_value_and_skips_blanks():
-    assert parse_filter("category in billing, api,,3") == Condition("category", "in", ("billing", "api", 3))
+    assert parse_filter("category in billing, api,,ops") == Condition("category", "in", ("billing", "api", "ops"))
     assert parse_filter("year in 2023,2024") == Condition("year", "in", (2023, 2024))
+    assert parse_filter("draft in true,false") == Condition("draft", "in", (True, False))
+
+
+def test_in_list_of_ints_and_floats_becomes_floats():
+    c = parse_filter("score in 1, 2.5")
+    assert c == Condition("score", "in", (1.0, 2.5)) and all(isinstance(v, float) for v in c.value)
+
+
+@pytest.mark.parametrize("expr", ["tag in 1,a", "flag in true,1", "when in 2024-01-01,5"])
+def test_in_list_of_mixed_types_is_an_error(expr):
+    # a store compares one type per list: mixing text and numbers used to fail deep inside Chroma
+    with pytest.raises(RagtuneError, match="all numbers, all text"):
+        parse_filter(expr)
 
 
 def test_value_types():

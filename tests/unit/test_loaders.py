@@ -50,8 +50,9 @@ def make_pdf(text: str | None) -> bytes:
 # --- markdown -----------------------------------------------------------------------------------
 
 def test_markdown_front_matter_becomes_metadata_and_title(tmp_path):
-    path = write_files(tmp_path, {"a.md": "---\ntitle: Refund policy\ndate: 2024-03-05\nupdated: 2024-03-05 10:30:00\n"
-                                          "version: 3\ndraft: false\nscore: 0.5\nempty:\n---\n# Heading\n\nBody text.\n"})
+    path = write_files(tmp_path, {"a.md": "---\ntitle: Refund policy\ndate: 2024-03-05\n"
+                                          "updated: 2024-03-05 10:30:00\nversion: 3\ndraft: false\nscore: 0.5\n"
+                                          "empty:\n---\n# Heading\n\nBody text.\n"})
     doc = load_one(path / "a.md", "kb/a.md")
     assert doc.doc_id == "kb/a.md" and doc.source == str(path / "a.md")
     assert doc.title == "Refund policy"

@@ -30,7 +30,7 @@ class SentenceTransformerEmbedder(Component):
             from ragtune.packaged import minilm_dir
 
             self._model = SentenceTransformer(self.model or str(minilm_dir()), device="cpu")
-            self.dimension = self._model.get_sentence_embedding_dimension()
+            self.dimension = self._model.get_embedding_dimension()
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -18,13 +18,21 @@ _DATE_SUFFIX = "__date"  # Chroma compares numbers only, so ISO dates get an ord
 _CHROMA_OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte", "in": "$in"}
 
 
+def _clause(c: Condition) -> dict:
+    if c.op in RANGE_OPS:
+        key, value = (c.key + _DATE_SUFFIX, date_ordinal(c.value)) if is_date(c.value) else (c.key, c.value)
+        return {key: {_CHROMA_OPS[c.op]: value}}
+    values = c.alternatives()
+    if c.op == "in":  # Chroma's $in wants one type per list
+        groups = [[v for v in values if isinstance(v, str)], [v for v in values if not isinstance(v, str)]]
+        parts = [{c.key: {"$in": g}} for g in groups if g]
+        return parts[0] if len(parts) == 1 else {"$or": parts}
+    parts = [{c.key: {_CHROMA_OPS[c.op]: v}} for v in values]
+    return parts[0] if len(parts) == 1 else {"$or" if c.op == "=" else "$and": parts}
+
+
 def to_where(conditions: Sequence[Condition]) -> dict | None:
-    clauses = []
-    for c in conditions:
-        key, value = c.key, c.value
-        if c.op in RANGE_OPS and is_date(value):
-            key, value = key + _DATE_SUFFIX, date_ordinal(value)
-        clauses.append({key: {_CHROMA_OPS[c.op]: list(value) if c.op == "in" else value}})
+    clauses = [_clause(c) for c in conditions]
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

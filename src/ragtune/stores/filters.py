@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ragtune.documents.types import MetaValue
 from ragtune.errors import RagtuneError
@@ -19,6 +19,13 @@ class Condition:
     key: str
     op: str  # one of = != in > >= < <=
     value: MetaValue | tuple[MetaValue, ...]
+    raw: tuple[str, ...] = field(default=(), compare=False)  # the values as typed: "4.0" must also match metadata stored as text
+
+    def alternatives(self) -> list[MetaValue]:
+        """Typed values plus their text forms, for = != in: metadata written as "4.0" in YAML is a
+        string while 4.0 is a number, and a user typing either means the same thing."""
+        typed = list(self.value) if isinstance(self.value, tuple) else [self.value]
+        return typed + [r for r in self.raw if r not in typed]
 
 
 def is_date(value: object) -> bool:
@@ -51,7 +58,14 @@ def parse_filter(expr: str) -> Condition:
         values = tuple(parse_value(v) for v in m.group(5).split(",") if v.strip())
         if not values:
             raise RagtuneError(f"filter {expr!r} lists no values after 'in'")
-        return Condition(m.group(1), "in", values)
+        types = {type(v) for v in values}
+        if types == {int, float}:  # numbers compare as numbers; stores want one type per list
+            values = tuple(float(v) for v in values)
+        elif len(types) > 1:
+            raise RagtuneError(f"filter {expr!r}: the values after 'in' must be all numbers, all text, "
+                               "or all true/false")
+        raws = tuple(v.strip() for v in m.group(5).split(",") if v.strip())
+        return Condition(m.group(1), "in", values, raws)
     key, op, raw = m.group(1), m.group(2), m.group(3)
     if raw == "":
         raise RagtuneError(f"filter {expr!r} has no value")
@@ -59,7 +73,7 @@ def parse_filter(expr: str) -> Condition:
     if op in RANGE_OPS and not (isinstance(value, (int, float)) and not isinstance(value, bool)
                                 or is_date(value)):
         raise RagtuneError(f"filter {expr!r}: {op} compares numbers or ISO dates (YYYY-MM-DD), got {raw!r}")
-    return Condition(key, op, value)
+    return Condition(key, op, value, () if op in RANGE_OPS else (raw.strip(),))
 
 
 def parse_filters(exprs: list[str] | tuple[str, ...] | None) -> list[Condition]:
