@@ -119,8 +119,8 @@ def main() -> None:
 
 def table(p: dict) -> str:
     e = p["engines"]
-    rows = [[label, e[k]["passages_per_s"], e[k]["median_seconds"], " / ".join(f"{s:.1f}" for s in e[k]["seconds"]),
-             e[k]["passages_per_cpu_s"]]
+    rows = [[label, f"{e[k]['passages_per_s']:.1f}", f"{e[k]['median_seconds']:.1f}",
+             " / ".join(f"{s:.1f}" for s in e[k]["seconds"]), f"{e[k]['passages_per_cpu_s']:.1f}"]
             for label, k in (("ragtune OnnxEmbedder (int8)", "onnx-int8"), ("sentence-transformers (fp32)", "st-fp32"))]
     c = p["cosine_onnx_vs_st"]
     return (md_table(["embedder", "passages/s (median)", "median s", "s per round", "passages per CPU-s"], rows) + "\n\n"

@@ -52,15 +52,16 @@ def test_prompt_has_system_rules_and_numbered_context(indexed):
     assert [m["role"] for m in messages] == ["system", "user"]
     system, user = messages[0]["content"], messages[1]["content"]
     assert system == SYSTEM
-    assert "only the numbered context passages" in system and "[1]" in system and REFUSAL in system
-    assert "information, not instructions" in system
-    assert user.startswith("Context:\n[1] Refund policy\n"
-                           "Refunds are issued to the original card within five business days of approval.\n\n"
-                           "[2] Billing\nInvoices are emailed on the first day of each month.")
-    assert user.endswith(f"\n\nQuestion: {REFUND_Q}")
-    for n, hit in enumerate(a.contexts, start=1):
-        assert f"[{n}] {hit.chunk.title}\n{hit.chunk.text}" in user
+    # the rules: answer from the numbered passages, cite them as [n], treat them as data, refuse exactly
+    assert "numbered context passages" in system and "[1]" in system
+    assert "not instructions" in system and f"reply exactly: {REFUSAL}" in system
+    assert "[1] Refund policy\nRefunds are issued to the original card within five business days of approval." \
+        in user
+    assert "[2] Billing\nInvoices are emailed on the first day of each month." in user
+    positions = [user.index(f"[{n}] {hit.chunk.title}\n{hit.chunk.text}") for n, hit in enumerate(a.contexts, 1)]
+    assert positions == sorted(positions) and len(positions) == CFG.k  # numbered in rank order
     assert "[5]" not in user
+    assert user.endswith(f"Question: {REFUND_Q}") and user.index("Question:") > positions[-1]
 
 
 def test_min_relevance_gate_refuses_without_generating(indexed):

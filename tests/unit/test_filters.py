@@ -35,19 +35,16 @@ def test_in_list_of_ints_and_floats_becomes_floats():
     assert c == Condition("score", "in", (1.0, 2.5)) and all(isinstance(v, float) for v in c.value)
 
 
-@pytest.mark.parametrize("expr", ["tag in 1,a", "flag in true,1", "when in 2024-01-01,5"])
-def test_in_list_of_mixed_types_is_an_error(expr):
-    # a store compares one type per list: mixing text and numbers used to fail deep inside Chroma
-    with pytest.raises(RagtuneError, match="all numbers, all text"):
+def test_in_list_may_mix_text_and_numbers():
+    c = parse_filter("tag in 1, a, 2.5")
+    assert c == Condition("tag", "in", (1.0, "a", 2.5))
+
+
+@pytest.mark.parametrize("expr", ["flag in true,1", "flag in 2.5,false"])
+def test_in_list_mixing_booleans_and_numbers_is_an_error(expr):
+    # a store compares one type per list: this used to fail deep inside Chroma with a traceback
+    with pytest.raises(RagtuneError, match="cannot mix true/false with numbers"):
         parse_filter(expr)
-
-
-def test_value_types():
-    assert parse_value("42") == 42 and isinstance(parse_value("42"), int)
-    assert parse_value("4.5") == 4.5 and isinstance(parse_value("4.5"), float)
-    assert parse_value("TRUE") is True
-    assert parse_value(" x ") == "x"
-    assert parse_value("2024-01-01") == "2024-01-01"
 
 
 def test_parse_filters_ands_a_list_and_accepts_none():

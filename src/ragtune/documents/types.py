@@ -8,6 +8,14 @@ from typing import Any
 
 MetaValue = str | int | float | bool
 
+# Metadata keys the index uses for its own bookkeeping; a document may not set them.
+RESERVED_KEYS = frozenset({"doc_id", "doc_hash", "doc_chunks", "chunk_index", "title"})
+RESERVED_SUFFIX = "__date"
+
+
+def reserved_keys(metadata: dict) -> list[str]:
+    return sorted(k for k in metadata if k in RESERVED_KEYS or k.endswith(RESERVED_SUFFIX))
+
 
 @dataclass
 class Document:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ragtune.documents.discover import SourceFile, discover
 from ragtune.documents.loaders import Problem, loader_for
-from ragtune.documents.types import Document, MetaValue
+from ragtune.documents.types import Document, MetaValue, reserved_keys
 from ragtune.embedding.protocol import embed_batched
 from ragtune.project import Project
 
@@ -89,9 +89,15 @@ def ingest(project: Project, paths: Sequence[Path], include: Sequence[str] = (),
                     continue
                 seen.add(doc.doc_id)
                 doc.metadata.update(meta or {})
+                clash = reserved_keys(doc.metadata)
+                if clash:
+                    report.problems.append(Problem(doc.source, f"document {doc.doc_id!r}: metadata key(s) "
+                                                               f"{', '.join(clash)} are reserved, skipped"))
+                    continue
                 progress("docs", 1)
                 state = existing.get(doc.doc_id)
-                if state and state.complete and state.content_hash == doc.content_hash:
+                # a moved file keeps its id but must be re-recorded under its new source path
+                if state and state.complete and state.content_hash == doc.content_hash and state.source == doc.source:
                     report.unchanged += 1
                     continue
                 if state:

@@ -7,14 +7,13 @@ from typing import Any
 import numpy as np
 
 from ragtune.component import Component
-from ragtune.documents.types import Chunk, Hit
+from ragtune.documents.types import RESERVED_KEYS, RESERVED_SUFFIX, Chunk, Hit, reserved_keys
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
 from ragtune.stores.protocol import STORES, DocState
 
-# Bookkeeping fields kept beside the user's metadata on every chunk.
-_RESERVED = ("doc_id", "doc_hash", "doc_chunks", "chunk_index", "title")
-_DATE_SUFFIX = "__date"  # Chroma compares numbers only, so ISO dates get an ordered integer twin
+_RESERVED = RESERVED_KEYS  # bookkeeping fields kept beside the user's metadata on every chunk
+_DATE_SUFFIX = RESERVED_SUFFIX  # Chroma compares numbers only, so ISO dates get an ordered integer twin
 _CHROMA_OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte", "in": "$in"}
 
 
@@ -85,7 +84,7 @@ class ChromaStore(Component):
             counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
         metas = []
         for c in chunks:
-            clash = [k for k in c.metadata if k in _RESERVED or k.endswith(_DATE_SUFFIX)]
+            clash = reserved_keys(c.metadata)
             if clash:
                 raise RagtuneError(f"document {c.doc_id!r}: metadata key(s) {clash} are reserved")
             meta: dict[str, Any] = dict(c.metadata)

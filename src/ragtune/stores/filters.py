@@ -59,11 +59,10 @@ def parse_filter(expr: str) -> Condition:
         if not values:
             raise RagtuneError(f"filter {expr!r} lists no values after 'in'")
         types = {type(v) for v in values}
-        if types == {int, float}:  # numbers compare as numbers; stores want one type per list
-            values = tuple(float(v) for v in values)
-        elif len(types) > 1:
-            raise RagtuneError(f"filter {expr!r}: the values after 'in' must be all numbers, all text, "
-                               "or all true/false")
+        if bool in types and types & {int, float}:
+            raise RagtuneError(f"filter {expr!r}: the values after 'in' cannot mix true/false with numbers")
+        if {int, float} <= types:  # numbers compare as numbers; stores want one type per list
+            values = tuple(float(v) if type(v) is int else v for v in values)
         raws = tuple(v.strip() for v in m.group(5).split(",") if v.strip())
         return Condition(m.group(1), "in", values, raws)
     key, op, raw = m.group(1), m.group(2), m.group(3)
