@@ -103,7 +103,7 @@ class Project:
         r = self.config.retrieval
         reranker = _build(RERANKERS, self.config.reranker) if self.config.reranker else None
         return Retriever(self.store, self.bm25, self.embedder, candidates=r.candidates, rrf_k=r.rrf_k,
-                         reranker=reranker)
+                         reranker=reranker, write_lock=self.lock)
 
     def generator(self, spec: ComponentSpec | None = None):
         from ragtune.generation import GENERATORS

@@ -11,7 +11,7 @@ from ragtune.retrieval.rerank import OverlapReranker
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import parse_filters
 
-from conftest import make_project
+from conftest import make_project, write_files
 
 MODES = ["dense", "bm25", "hybrid"]
 
@@ -163,3 +163,18 @@ def test_query_with_only_stop_words_or_unknown_words(indexed):
 @pytest.mark.parametrize("mode", MODES)
 def test_empty_index_returns_nothing(project, mode):
     assert project.retriever.search("anything", k=3, mode=mode) == []
+
+
+def test_stale_bm25_is_not_rebuilt_while_an_ingest_holds_the_lock(tmp_path):
+    from filelock import FileLock
+
+    docs = write_files(tmp_path / "docs", {"a.txt": "Webhooks retry five times.", "b.txt": "Plans cost money."})
+    p = make_project(tmp_path / "proj")
+    ingest(p, [docs])
+    p.bm25.mark_stale()
+    with FileLock(str(p.root / "write.lock")):  # another writer is busy
+        hits = p.retriever.search("webhooks retry", k=1, mode="bm25")
+        assert hits[0].chunk.doc_id == "docs/a.txt"  # the previous index still answers
+        assert not p.bm25.is_current()  # and was left for the writer to rebuild
+    p.retriever.search("webhooks retry", k=1, mode="bm25")
+    assert p.bm25.is_current()

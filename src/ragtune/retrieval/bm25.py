@@ -39,8 +39,11 @@ class BM25Index:
         self.stale_marker.touch()
         self._model = None
 
+    def exists(self) -> bool:
+        return (self.folder / "ids.json").exists()
+
     def is_current(self) -> bool:
-        return (self.folder / "ids.json").exists() and not self.stale_marker.exists()
+        return self.exists() and not self.stale_marker.exists()
 
     def rebuild(self, batches: Iterable[list[Chunk]], progress: Callable[[int], None] | None = None) -> int:
         ids, texts = [], []

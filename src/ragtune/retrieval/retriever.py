@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from ragtune.documents.types import Hit
@@ -25,13 +26,26 @@ class Retriever:
     candidates: int = 50
     rrf_k: int = 60
     reranker: Reranker | None = None
+    write_lock: Callable[[], AbstractContextManager] = nullcontext
+    """The project's writer lock: a stale BM25 index is rebuilt only while holding it."""
+
+    def _ensure_bm25(self) -> None:
+        if self.bm25.is_current():
+            return
+        try:
+            with self.write_lock():
+                if not self.bm25.is_current():  # after an interrupted ingest
+                    self.bm25.rebuild(self.store.iter_chunks())
+        except RagtuneError:
+            # An ingest is running and rebuilds BM25 when it ends; until then the last index serves.
+            if not self.bm25.exists():
+                raise
 
     def _dense(self, query: str, n: int, where: Sequence[Condition]) -> list[Hit]:
         return self.store.query(self.embedder.embed([query])[0], n, where)
 
     def _bm25(self, query: str, n: int, where: Sequence[Condition]) -> list[Hit]:
-        if not self.bm25.is_current():
-            self.bm25.rebuild(self.store.iter_chunks())  # after an interrupted ingest
+        self._ensure_bm25()
         allowed = self.store.ids_matching(where) if where else None
         ranked = self.bm25.search(query, n, allowed)
         chunks = {c.chunk_id: c for c in self.store.get([cid for cid, _ in ranked])}
