@@ -197,7 +197,7 @@ def measure(folder: Path, queries: list[str], warmup: list[str]) -> dict:
     return out
 
 
-def profile_variant(folder: Path, queries: list[str], mode: str, where_c0: bool, top: int = 18) -> str:
+def profile_variant(folder: Path, queries: list[str], mode: str, where_c0: bool, top: int = 25) -> str:
     """cProfile of one variant over the queries, for the report's slow-spot notes."""
     import cProfile
     import io

@@ -54,6 +54,9 @@ class CountingEmbedder:
         self.calls.append(list(texts))
         return self.inner.embed(texts)
 
+    def to_dict(self) -> dict:
+        return self.inner.to_dict()
+
     @property
     def texts(self) -> list[str]:
         return [t for call in self.calls for t in call]

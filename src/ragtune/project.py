@@ -55,10 +55,15 @@ class Project:
     def check_index_compatible(self) -> None:
         """Vectors from two embedders cannot share one index: refuse instead of mixing them."""
         built = self.index_spec()
-        current = {"embedder": self.config.embedder.model_dump(), "chunker": self.config.chunker.model_dump()}
-        if built is not None and built["embedder"] != current["embedder"]:
-            raise RagtuneError(f"the index in {self.root} was built with embedder {built['embedder']}, but the "
-                               f"config now says {current['embedder']}; use a new --project or restore the config")
+        if built is None:
+            return
+        from ragtune.embedding import EMBEDDERS
+
+        # compared with defaults filled in, so a spelled-out default equals an omitted one
+        before, now = EMBEDDERS.from_dict(built["embedder"]).to_dict(), self.embedder.to_dict()
+        if before != now:
+            raise RagtuneError(f"the index in {self.root} was built with embedder {before}, but the config now "
+                               f"gives {now}; use a new --project or restore the config")
 
     def index_spec(self) -> dict | None:
         return json.loads(self.index_info_path.read_text()) if self.index_info_path.exists() else None
@@ -67,7 +72,7 @@ class Project:
         if self.index_spec() is None:
             self.root.mkdir(parents=True, exist_ok=True)
             self.index_info_path.write_text(json.dumps(
-                {"embedder": self.config.embedder.model_dump(), "chunker": self.config.chunker.model_dump()}, indent=2))
+                {"embedder": self.embedder.to_dict(), "chunker": self.chunker.to_dict()}, indent=2))
 
     # --- components ----------------------------------------------------------------------------
     @cached_property

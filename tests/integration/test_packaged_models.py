@@ -38,6 +38,18 @@ def test_int8_default_agrees_with_fp32_sentence_transformers():
     np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
     cosines = (fast * reference).sum(axis=1)
     assert cosines.min() > 0.98, cosines
+    as_shipped = OnnxEmbedder(quantize="none").embed(texts)  # weight-only int8: nearly exact
+    assert (as_shipped * reference).sum(axis=1).min() > 0.998
+
+
+def test_int8_compute_model_is_built_once_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAGTUNE_CACHE", str(tmp_path))
+    OnnxEmbedder().embed(["first"])
+    built = list(tmp_path.glob("*-dynint8-*.onnx"))
+    assert len(built) == 1 and not list(tmp_path.glob(".*"))  # no temporary files left behind
+    mtime = built[0].stat().st_mtime_ns
+    OnnxEmbedder().embed(["second"])
+    assert built[0].stat().st_mtime_ns == mtime
 
 
 def test_demo_questions_retrieve_their_source_page(demo_project):

@@ -123,3 +123,10 @@ def test_invalid_config_file_is_a_ragtune_error(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"embedder": {"type": "hashing"}, "colour": "red"}))
     with pytest.raises(RagtuneError, match="not a valid ragtune config"):
         Project(tmp_path).config
+
+
+def test_onnx_embedder_rejects_unknown_quantize_mode():
+    from ragtune.embedding.onnx import OnnxEmbedder
+
+    with pytest.raises(RagtuneError, match="quantize"):
+        OnnxEmbedder(quantize="fp8")

@@ -3,12 +3,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ragtune.component import Component
+from ragtune.embedding.onnx_quantize import dynamic_int8
 from ragtune.embedding.protocol import EMBEDDERS, normalise
+from ragtune.errors import RagtuneError
 
 
 @EMBEDDERS.register("onnx")
@@ -16,8 +19,9 @@ from ragtune.embedding.protocol import EMBEDDERS, normalise
 class OnnxEmbedder(Component):
     """A BERT-style encoder exported to ONNX, mean-pooled like sentence-transformers does.
 
-    By default the packaged int8 all-MiniLM-L6-v2 (cosine 0.9996 to fp32) with the fp32 package's
-    tokenizer. Texts are sorted by length before batching so little time goes on padding."""
+    By default the packaged int8 all-MiniLM-L6-v2 with the fp32 package's tokenizer, re-quantised
+    once for int8 compute (embedding/onnx_quantize.py). Texts are sorted by length before batching
+    so little time goes on padding."""
 
     model: str = ""
     """ONNX file; empty means the packaged int8 all-MiniLM-L6-v2."""
@@ -27,12 +31,18 @@ class OnnxEmbedder(Component):
     """Input is truncated here (all-MiniLM-L6-v2 was trained to 256 word pieces)."""
     batch_size: int = 32
     """Texts per forward pass."""
+    quantize: str = "dynamic-int8"
+    """dynamic-int8: build (once, cached) an int8-compute version of the model; none: run the file as is."""
     threads: int = 0
     """Intra-op threads; 0 means one per CPU core."""
     dimension: int = 384
     """Vector size of the model."""
     _session: Any = field(default=None, init=False, repr=False)
     _tok: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.quantize not in ("dynamic-int8", "none"):
+            raise RagtuneError(f"quantize must be 'dynamic-int8' or 'none', got {self.quantize!r}")
 
     def _load(self):
         if self._session is None:
@@ -47,8 +57,12 @@ class OnnxEmbedder(Component):
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads or os.cpu_count() or 1
             opts.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(self.model or str(minilm_int8_onnx()), opts,
-                                                 providers=["CPUExecutionProvider"])
+            path = Path(self.model) if self.model else minilm_int8_onnx()
+            if not path.is_file():
+                raise RagtuneError(f"ONNX model {path} does not exist")
+            if self.quantize == "dynamic-int8":
+                path = dynamic_int8(path, hidden_size=self.dimension)
+            self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
             self._inputs = {i.name for i in self._session.get_inputs()}
             self._tok = tok
         return self._session
