@@ -31,7 +31,7 @@ class AnswerConfig(BaseModel):
                                                   "to the question reaches this")
     min_coverage: float = Field(0.6, ge=0, le=1, description="refuse without generating when the passages hold less "
                                 "than this share of the question's content words (stemmed)")
-    max_tokens: int = Field(200, ge=1, description="most tokens the model may generate")
+    max_tokens: int = Field(96, ge=1, description="most tokens the model may generate")
     temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
 
 

