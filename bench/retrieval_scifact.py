@@ -26,6 +26,8 @@ METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-fp32", action="store_true", help="skip the sentence-transformers fp32 project")
+    ap.add_argument("--ingest-only", action="store_true",
+                    help="only build (or complete) the fp32 project, to prepare it while other work runs")
     args = ap.parse_args()
 
     from ragtune.config import ComponentSpec, ProjectConfig
@@ -38,6 +40,9 @@ def main() -> None:
     judged = sum(1 for q in queries if q in qrels)
     print(f"{len(queries)} train queries, {judged} with judgements")
 
+    if args.ingest_only:
+        ensure_ingested(FP32_PROJECT, corpus, ProjectConfig(embedder=ComponentSpec(type="sentence-transformers")))
+        return
     runs = []
 
     def evaluate(project, label: str, embedder: str, mode: str) -> None:
