@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ragtune.cli import ask, demo, evaluate, ingest, project, search
+from ragtune.cli import ask, data, demo, evaluate, ingest, project, search
 from ragtune.cli.common import EXIT_ERROR, console
 from ragtune.errors import RagtuneError
 
@@ -18,6 +18,7 @@ app.command("ask")(ask.ask_cmd)
 app.command("demo")(demo.demo_cmd)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(project.app, name="project")
+app.add_typer(data.app, name="data")
 
 
 def main() -> None:
