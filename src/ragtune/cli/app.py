@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ragtune.cli import ask, data, demo, evaluate, ingest, project, search
+from ragtune.cli import ask, data, demo, evaluate, ingest, project, search, tune
 from ragtune.cli.common import EXIT_ERROR, console
 from ragtune.errors import RagtuneError
 
@@ -19,6 +19,7 @@ app.command("demo")(demo.demo_cmd)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(project.app, name="project")
 app.add_typer(data.app, name="data")
+app.add_typer(tune.app, name="tune")
 
 
 def main() -> None:

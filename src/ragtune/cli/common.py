@@ -55,6 +55,10 @@ def generator_spec(project: Project, model: str | None, base_url: str | None) ->
     """--model / --base-url override the project's generator for one command."""
     if base_url:
         return ComponentSpec(type="openai", params={"model": model or "default", "base_url": base_url})
+    if model and model.startswith("ft:"):
+        from ragtune.finetune.registry import tuned_model_spec
+
+        return tuned_model_spec(project, model)
     if model:
         base = project.config.generator
         params = dict(base.params) if base.type == "llamacpp" else {}

@@ -1,0 +1,102 @@
+"""The job store: one SQLite file in the project. Every state change is a committed row, so a
+killed trainer leaves a job that `tune resume` can pick up from its last checkpoint."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ragtune.errors import RagtuneError
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+_SCHEMA = """
+create table if not exists jobs (
+  id text primary key, base text not null, train_file text not null, train_sha256 text not null,
+  val_file text, val_sha256 text, config text not null, status text not null, cancel_requested integer default 0,
+  created real not null, started real, finished real, error text, pid integer);
+create table if not exists steps (
+  job_id text not null, step integer not null, epoch real, loss real, eval_loss real, learning_rate real,
+  seconds real, primary key (job_id, step));
+"""
+
+
+@dataclass
+class Job:
+    id: str
+    base: str
+    train_file: str
+    train_sha256: str
+    val_file: str | None
+    val_sha256: str | None
+    config: dict
+    status: str
+    cancel_requested: bool
+    created: float
+    started: float | None
+    finished: float | None
+    error: str | None
+    pid: int | None
+
+    @property
+    def model_name(self) -> str:
+        return f"ft:{self.id}"
+
+
+class JobStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def create(self, base: str, train_file: str, train_sha: str, val_file: str | None, val_sha: str | None,
+               config: dict) -> Job:
+        job_id = uuid.uuid4().hex[:10]
+        with self._db() as db:
+            db.execute("insert into jobs (id, base, train_file, train_sha256, val_file, val_sha256, config, status, "
+                       "created) values (?,?,?,?,?,?,?,?,?)",
+                       (job_id, base, train_file, train_sha, val_file, val_sha, json.dumps(config), "queued",
+                        time.time()))
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> Job:
+        job_id = job_id.removeprefix("ft:")
+        with self._db() as db:
+            row = db.execute("select * from jobs where id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise RagtuneError(f"no fine-tuning job {job_id!r}; see 'ragtune tune list'")
+        data = dict(row)
+        data["config"] = json.loads(data["config"])
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        return Job(**data)
+
+    def list(self) -> list[Job]:
+        with self._db() as db:
+            ids = [r["id"] for r in db.execute("select id from jobs order by created")]
+        return [self.get(i) for i in ids]
+
+    def update(self, job_id: str, **fields) -> None:
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self._db() as db:
+            db.execute(f"update jobs set {cols} where id = ?", (*fields.values(), job_id))
+
+    def log_step(self, job_id: str, step: int, **values) -> None:
+        keys = ["job_id", "step", *values]
+        with self._db() as db:
+            # training and evaluation report the same step separately: merge, never overwrite with nulls
+            updates = ", ".join(f"{k} = excluded.{k}" for k in values) or "step = excluded.step"
+            db.execute(f"insert into steps ({', '.join(keys)}) values ({', '.join('?' * len(keys))}) "
+                       f"on conflict(job_id, step) do update set {updates}", (job_id, step, *values.values()))
+
+    def steps(self, job_id: str) -> list[dict]:
+        with self._db() as db:
+            return [dict(r) for r in db.execute("select * from steps where job_id = ? order by step", (job_id,))]

@@ -1,0 +1,154 @@
+"""LoRA fine-tuning with TRL's SFTTrainer and a peft LoRA config: no hand-written training loop.
+
+Chat examples become TRL prompt-completion pairs (everything before the last assistant turn is the
+prompt), so the loss covers the assistant's answer only, and both halves are rendered with the base
+model's own chat template, the one used at inference."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ragtune.errors import RagtuneError
+from ragtune.finetune.dataset import read_chat_file
+from ragtune.finetune.jobs import JobStore
+
+
+@dataclass
+class TuneConfig:
+    epochs: float = 3.0
+    """Passes over the training data."""
+    lr: float = 2e-4
+    """Peak learning rate (LoRA adapters tolerate higher rates than full fine-tuning)."""
+    lora_r: int = 16
+    """LoRA rank."""
+    lora_alpha: int = 32
+    """LoRA scaling numerator (effective scale alpha / r)."""
+    lora_dropout: float = 0.05
+    """Dropout on the LoRA path."""
+    max_steps: int = -1
+    """Stop after this many optimiser steps (-1: run the epochs)."""
+    batch_size: int = 4
+    """Examples per device step."""
+    grad_accum: int = 2
+    """Steps accumulated per optimiser update."""
+    max_seq_len: int = 1024
+    """Tokens per example; longer ones are truncated."""
+    seed: int = 0
+    """Seed for shuffling, dropout and initialisation."""
+    save_steps: int = 20
+    """Checkpoint every this many optimiser steps (what `tune resume` restarts from)."""
+
+
+def load_base(base: str):
+    """The base model and tokenizer in transformers; packaged GGUF models are dequantised to fp32."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ragtune.generation.models import PACKAGED, resolve_gguf
+
+    if base in PACKAGED or base.endswith(".gguf"):
+        path = resolve_gguf(base)
+        folder, kw = path.parent, {"gguf_file": path.name}
+    else:
+        folder, kw = Path(base), {}
+        if not folder.is_dir():
+            raise RagtuneError(f"base model {base!r} is neither a packaged model nor a model folder")
+    tok = AutoTokenizer.from_pretrained(folder, **kw)
+    dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=dtype, **kw)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
+
+
+def to_prompt_completion(path: Path) -> list[dict]:
+    cf = read_chat_file(path)
+    errors = [str(f) for f in cf.findings if f.severity == "error"]
+    if errors:
+        raise RagtuneError("the data has errors; run 'ragtune data validate':\n" + "\n".join(errors))
+    return [{"prompt": e.messages[:-1], "completion": e.messages[-1:]} for e in cf.examples]
+
+
+def job_dir(project_root: Path, job_id: str) -> Path:
+    return Path(project_root) / "jobs" / job_id
+
+
+def build_trainer(job, out: Path, model, tokenizer, callbacks=()):
+    """The SFTTrainer for a job: TRL prompt-completion data, a peft LoRA config, checkpoints in ``out``."""
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import PrinterCallback, ProgressCallback
+    from trl import SFTConfig, SFTTrainer
+
+    cfg = TuneConfig(**job.config)
+    train = Dataset.from_list(to_prompt_completion(Path(job.train_file)))
+    val = Dataset.from_list(to_prompt_completion(Path(job.val_file))) if job.val_file else None
+    args = SFTConfig(
+        output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        learning_rate=cfg.lr, per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum, max_length=cfg.max_seq_len, seed=cfg.seed, data_seed=cfg.seed,
+        logging_steps=1, save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,
+        eval_strategy="epoch" if val is not None else "no", report_to=[], completion_only_loss=True,
+        use_cpu=not _cuda(), dataloader_num_workers=0, disable_tqdm=True)
+    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=val, processing_class=tokenizer,
+                         peft_config=lora, callbacks=list(callbacks))
+    # their log lines go to stdout, which belongs to --json; progress is reported on stderr instead
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    return trainer
+
+
+def run(project_root: Path, store: JobStore, job_id: str, model=None, tokenizer=None) -> Path:
+    """Train (or resume, from the last checkpoint) a job to completion; returns the adapter folder.
+    ``model``/``tokenizer`` override the base (tests pass a tiny random model)."""
+    from transformers import TrainerCallback
+
+    job = store.get(job_id)
+    out = job_dir(project_root, job.id)
+    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    store.update(job.id, status="running", started=job.started or time.time(), error=None, cancel_requested=0)
+    started = time.perf_counter()
+
+    class Track(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):
+            logs = logs or {}
+            values = {k: logs[k] for k in ("loss", "eval_loss", "learning_rate", "epoch") if k in logs}
+            if values:
+                store.log_step(job.id, state.global_step, seconds=time.perf_counter() - started, **values)
+                shown = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
+                print(f"job {job.id} step {state.global_step}/{state.max_steps}  {shown}", file=sys.stderr, flush=True)
+
+        def on_step_end(self, args, state, control, **kw):
+            if store.get(job.id).cancel_requested:
+                control.should_training_stop = True
+
+    try:
+        if model is None:
+            model, tokenizer = load_base(job.base)
+        trainer = build_trainer(job, out, model, tokenizer, [Track()])
+        trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+        if store.get(job.id).cancel_requested:
+            store.update(job.id, status="cancelled", finished=time.time())
+            return out / "adapter"
+        trainer.save_model(str(out / "adapter"))
+        tokenizer.save_pretrained(str(out / "adapter"))
+        store.update(job.id, status="succeeded", finished=time.time())
+        return out / "adapter"
+    except Exception as e:
+        store.update(job.id, status="failed", finished=time.time(), error=f"{type(e).__name__}: {e}")
+        raise
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def config_dict(cfg: TuneConfig) -> dict:
+    return asdict(cfg)

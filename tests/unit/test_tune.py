@@ -1,0 +1,147 @@
+"""LoRA fine-tuning jobs on a tiny randomly initialised model (2 layers, hidden 32) saved as a model
+folder with SmolLM2's tokenizer, so the real code path runs in seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from ragtune.cli.app import app
+from ragtune.finetune.jobs import JobStore
+from ragtune.finetune.trainer import TuneConfig, build_trainer, job_dir, run
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> Path:
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from ragtune.packaged import smollm2_gguf
+
+    gguf = smollm2_gguf()
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                         max_position_embeddings=512, tie_word_embeddings=True))
+    folder = tmp_path_factory.mktemp("tiny-base")
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def chat_file(path: Path, n: int = 24) -> Path:
+    rows = [{"messages": [{"role": "system", "content": "Answer with ANSWER: and a number."},
+                          {"role": "user", "content": f"What is {i} plus {i}?"},
+                          {"role": "assistant", "content": f"ANSWER: {2 * i}"}]} for i in range(n)]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def start(project: Path, base: Path, train: Path, *extra: str):
+    return runner.invoke(app, ["tune", "start", "--train", str(train), "--base", str(base), "-p", str(project),
+                               "--batch-size", "4", "--grad-accum", "1", "--max-seq-len", "64", "--json", *extra])
+
+
+def test_training_uses_the_inference_chat_template_and_learns_only_the_answer(tmp_path, tiny_base):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_base)
+    store = JobStore(tmp_path / "jobs.db")
+    train = chat_file(tmp_path / "t.jsonl")
+    job = store.create(str(tiny_base), str(train), "x", None, None, vars(TuneConfig(max_steps=1)))
+    trainer = build_trainer(job, tmp_path / "out", AutoModelForCausalLM.from_pretrained(tiny_base), tok)
+    row = trainer.train_dataset[0]
+    messages = json.loads(train.read_text().splitlines()[0])["messages"]
+    # what TransformersGenerator feeds at inference for the same conversation
+    prompt = tok.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=True, return_dict=False)
+    ids, labels = row["input_ids"], row["labels"]
+    n_prompt = next(i for i, label in enumerate(labels) if label != -100)
+    assert ids[:n_prompt] == prompt  # everything before the answer is masked out of the loss
+    assert labels[n_prompt:] == ids[n_prompt:]  # and every answer token is learned
+    assert tok.decode(ids[n_prompt:], skip_special_tokens=True).strip() == "ANSWER: 0"
+
+
+def test_start_trains_logs_and_registers_the_adapter(tmp_path, tiny_base):
+    r = start(tmp_path / "proj", tiny_base, chat_file(tmp_path / "t.jsonl"), "--max-steps", "3", "--save-steps", "2")
+    assert r.exit_code == 0, r.output
+    job = json.loads(r.stdout)
+    assert job["status"] == "succeeded" and job["model"] == f"ft:{job['id']}"
+    adapter = job_dir(tmp_path / "proj", job["id"]) / "adapter"
+    assert (adapter / "adapter_config.json").exists()
+    logs = runner.invoke(app, ["tune", "logs", job["id"], "-p", str(tmp_path / "proj"), "--json"])
+    steps = json.loads(logs.stdout)
+    assert [s["step"] for s in steps] == [1, 2, 3] and all(s["loss"] > 0 for s in steps)
+    listed = json.loads(runner.invoke(app, ["tune", "list", "-p", str(tmp_path / "proj"), "--json"]).stdout)
+    assert [j["id"] for j in listed] == [job["id"]]
+
+
+def test_adapter_changes_the_model_output(tmp_path, tiny_base):
+    from ragtune.generation.transformers_lm import TransformersGenerator
+
+    r = start(tmp_path / "proj", tiny_base, chat_file(tmp_path / "t.jsonl"), "--max-steps", "4", "--lr", "0.01")
+    job = json.loads(r.stdout)
+    adapter = job_dir(tmp_path / "proj", job["id"]) / "adapter"
+    msgs = [{"role": "user", "content": "What is 3 plus 3?"}]
+    base = TransformersGenerator(base=str(tiny_base))
+    tuned = TransformersGenerator(base=str(tiny_base), adapter=str(adapter))
+    base.generate(msgs, max_tokens=1)
+    tuned.generate(msgs, max_tokens=1)
+    inputs = base._tok.apply_chat_template(msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    with torch.no_grad():
+        diff = (base._model(**inputs).logits - tuned._model(**inputs).logits).abs().max().item()
+    assert diff > 1e-3
+
+
+def test_bad_data_is_rejected_before_any_job_exists(tmp_path, tiny_base):
+    bad = tmp_path / "bad.jsonl"
+    lines = chat_file(tmp_path / "ok.jsonl").read_text().splitlines()
+    bad.write_text("\n".join(lines + ["{oops", json.dumps({"messages": [{"role": "user", "content": "q"}]})]) + "\n")
+    from ragtune.cli.app import main
+    import sys
+
+    argv = ["ragtune", "tune", "start", "--train", str(bad), "--base", str(tiny_base), "-p", str(tmp_path / "p")]
+    old, sys.argv = sys.argv, argv
+    try:
+        with pytest.raises(SystemExit) as e:
+            main()
+    finally:
+        sys.argv = old
+    assert e.value.code == 2
+    assert JobStore(tmp_path / "p" / "jobs.db").list() == []
+
+
+def test_cancel_stops_at_the_next_step_end_and_resume_finishes(tmp_path, tiny_base):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    store = JobStore(tmp_path / "jobs.db")
+    job = store.create(str(tiny_base), str(chat_file(tmp_path / "t.jsonl")), "x", None, None,
+                       vars(TuneConfig(max_steps=4, batch_size=4, grad_accum=1, max_seq_len=64, save_steps=1)))
+    tok = AutoTokenizer.from_pretrained(tiny_base)
+
+    from transformers import TrainerCallback
+
+    class Cancel(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == 2:
+                store.update(job.id, cancel_requested=1)
+
+    import ragtune.finetune.trainer as trainer_mod
+
+    original = trainer_mod.build_trainer
+    trainer_mod.build_trainer = lambda *a, **k: original(a[0], a[1], a[2], a[3], [*a[4], Cancel()])
+    try:
+        run(tmp_path, store, job.id, AutoModelForCausalLM.from_pretrained(tiny_base), tok)
+    finally:
+        trainer_mod.build_trainer = original
+    assert store.get(job.id).status == "cancelled"
+    # requested during step 2, after the job's own check: the trainer stops at the end of step 3
+    assert max(s["step"] for s in store.steps(job.id)) == 3
+    run(tmp_path, store, job.id, AutoModelForCausalLM.from_pretrained(tiny_base), tok)
+    assert store.get(job.id).status == "succeeded"
+    assert [s["step"] for s in store.steps(job.id)] == [1, 2, 3, 4]
