@@ -35,7 +35,7 @@ def main() -> None:
 
     path = smollm2_gguf()
     tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, torch_dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32).eval()
     llama = LlamaCppGenerator()
     prompts = PROMPTS[: args.prompts]
 

@@ -145,3 +145,40 @@ def test_cancel_stops_at_the_next_step_end_and_resume_finishes(tmp_path, tiny_ba
     run(tmp_path, store, job.id, AutoModelForCausalLM.from_pretrained(tiny_base), tok)
     assert store.get(job.id).status == "succeeded"
     assert [s["step"] for s in store.steps(job.id)] == [1, 2, 3, 4]
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_base):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from safetensors.torch import load_file
+
+    train = chat_file(tmp_path / "t.jsonl", n=32)
+    args = ["--max-steps", "8", "--save-steps", "2", "--lr", "0.01"]
+    clean = json.loads(start(tmp_path / "clean", tiny_base, train, *args).stdout)
+
+    killed = json.loads(start(tmp_path / "killed", tiny_base, train, *args, "--detach").stdout)
+    store = JobStore(tmp_path / "killed" / "jobs.db")
+    checkpoints = job_dir(tmp_path / "killed", killed["id"]) / "checkpoints"
+    deadline = time.time() + 120
+    while not (checkpoints / "checkpoint-4").exists():
+        assert time.time() < deadline, "no checkpoint appeared"
+        assert store.get(killed["id"]).status in ("queued", "running")
+        time.sleep(0.2)
+    os.kill(store.get(killed["id"]).pid, signal.SIGKILL)
+    time.sleep(0.5)
+    assert store.get(killed["id"]).status == "running"  # what a killed process leaves behind
+    status = runner.invoke(app, ["tune", "status", killed["id"], "-p", str(tmp_path / "killed"), "--json"])
+    assert json.loads(status.stdout)["status"] == "interrupted"
+    r = subprocess.run([sys.executable, "-m", "ragtune.cli.app", "tune", "resume", killed["id"], "-p",
+                        str(tmp_path / "killed")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert store.get(killed["id"]).status == "succeeded"
+    a = load_file(job_dir(tmp_path / "clean", clean["id"]) / "adapter" / "adapter_model.safetensors")
+    b = load_file(job_dir(tmp_path / "killed", killed["id"]) / "adapter" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)

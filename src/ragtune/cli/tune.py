@@ -47,7 +47,7 @@ def _sha256(path: Path) -> str:
 
 
 def _job_row(job) -> dict:
-    return {"id": job.id, "model": job.model_name, "base": job.base, "status": job.status,
+    return {"id": job.id, "model": job.model_name, "base": job.base, "status": job.shown_status,
             "train_file": job.train_file, "val_file": job.val_file, "config": job.config,
             "created": job.created, "started": job.started, "finished": job.finished, "error": job.error}
 
@@ -119,7 +119,7 @@ def list_cmd(project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOpt = False):
         return
     t = Table("id", "base", "status", "created", title="fine-tuning jobs")
     for j in jobs:
-        t.add_row(j.id, j.base, j.status, time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created)))
+        t.add_row(j.id, j.base, j.shown_status, time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created)))
     out.print(t)
 
 

@@ -4,6 +4,7 @@ killed trainer leaves a job that `tune resume` can pick up from its last checkpo
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -44,6 +45,28 @@ class Job:
     @property
     def model_name(self) -> str:
         return f"ft:{self.id}"
+
+    @property
+    def shown_status(self) -> str:
+        """A running job whose process is gone was killed: say so, and that resume continues it."""
+        if self.status == "running" and self.pid and not _alive(self.pid):
+            return "interrupted"
+        return self.status
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a killed child that nobody has reaped yet is a zombie: gone for our purposes
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 class JobStore:

@@ -6,6 +6,7 @@ model's own chat template, the one used at inference."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -58,7 +59,7 @@ def load_base(base: str):
             raise RagtuneError(f"base model {base!r} is neither a packaged model nor a model folder")
     tok = AutoTokenizer.from_pretrained(folder, **kw)
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=dtype, **kw)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kw)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return model, tok
@@ -110,8 +111,11 @@ def run(project_root: Path, store: JobStore, job_id: str, model=None, tokenizer=
 
     job = store.get(job_id)
     out = job_dir(project_root, job.id)
-    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    store.update(job.id, status="running", started=job.started or time.time(), error=None, cancel_requested=0)
+    # a process killed while saving leaves a checkpoint folder without its state: skip those
+    checkpoints = sorted((p for p in (out / "checkpoints").glob("checkpoint-*") if (p / "trainer_state.json").exists()),
+                         key=lambda p: int(p.name.split("-")[1]))
+    store.update(job.id, status="running", started=job.started or time.time(), error=None, cancel_requested=0,
+                 pid=os.getpid())
     started = time.perf_counter()
 
     class Track(TrainerCallback):
