@@ -101,9 +101,9 @@ def fmt(value, digits: int = 3) -> str:
     if isinstance(value, float):
         if abs(value) >= 1000:
             return f"{value:,.0f}"
-        if abs(value) >= 100:
+        if abs(value) >= 10:
             return f"{value:.1f}"
-        return f"{value:.{digits}f}"
+        return f"{value:.2f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

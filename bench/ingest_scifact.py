@@ -139,13 +139,14 @@ def table(p: dict) -> str:
                        ("quarter", "1/4 corpus, fresh"), ("half", "1/2 corpus, fresh")):
         x = r[key]
         rows.append([label, x["docs"], x["chunks"], x["store_chunks"], round(x["seconds"], 1), x["docs_per_s"],
-                     x["chunks_per_s"] if x["chunks"] else None, x["child_wall_seconds"], x["peak_rss_mib"],
+                     x["chunks_per_s"] if x["chunks"] else None, x["child_wall_seconds"],
+                     x["rss_samples"][-1]["rss_mib"] if x["rss_samples"] else None, x["peak_rss_mib"],
                      x["index_mib"]])
     rows.append(["baseline: models loaded, no data", None, None, None, None, None, None,
-                 p["baseline_models_loaded"]["child_wall_seconds"], p["baseline_models_loaded"]["peak_rss_mib"],
-                 None])
+                 p["baseline_models_loaded"]["child_wall_seconds"], None,
+                 p["baseline_models_loaded"]["peak_rss_mib"], None])
     head = ["run", "docs", "new chunks", "chunks in index", "ingest s", "docs/s", "chunks/s",
-            "process wall s", "peak RSS MiB", "index on disk MiB"]
+            "process wall s", "RSS at last 500-doc mark MiB", "peak RSS MiB", "index on disk MiB"]
     return (md_table(head, rows) + "\n\n"
             + md_table(["unchanged re-run / first ingest", "goal ≤ 5% met"],
                        [[f"{100 * p['rerun_ratio']:.2f}%", p["goal_met"]]]))

@@ -248,6 +248,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--ask-questions", type=int, default=5)
     ap.add_argument("--no-ask", action="store_true")
+    ap.add_argument("--build-only", action="store_true", help="only build (or reuse) the corpora")
     ap.add_argument("--profile", action="store_true", help="also write cProfile output for slow variants")
     ap.add_argument("--child", choices=["ask"], help=argparse.SUPPRESS)
     ap.add_argument("--project", type=Path, help=argparse.SUPPRESS)
@@ -262,6 +263,10 @@ def main() -> None:
         return child_ask(args.project, texts[-args.ask_questions:])
 
     base_chunks, base_vectors = load_base()
+    if args.build_only:
+        for n in args.sizes:
+            build(n, base_chunks, base_vectors)
+        return
     sizes = {}
     for n in args.sizes:
         folder = build(n, base_chunks, base_vectors)

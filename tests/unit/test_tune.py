@@ -182,3 +182,37 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_base):
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
+
+
+def test_format_signature_and_adherence():
+    from ragtune.finetune.evaluate import follows, format_signature
+
+    refs = [f"**Answer:** {i}\n**Details:** because {i}.\n**Source:** api/x.md\n— Quill, Quillstack Support"
+            for i in range(10)] + ["**Answer:** odd one\n**Source:** none\n— Quill, Quillstack Support"]
+    sig = format_signature(refs)
+    # "**Details:**" is in 10 of 11 references (< 90% share is 9.9): kept; order follows the references
+    assert sig == ["**Answer:", "**Details:", "**Source:", "— Quill, Quillstack Support"]
+    assert follows("**Answer:** 5\n**Details:** x\n**Source:** y\n— Quill, Quillstack Support", sig)
+    assert not follows("**Source:** y\n**Answer:** 5\n**Details:** x\n— Quill, Quillstack Support", sig)
+    assert not follows("The answer is 5.", sig)
+    assert format_signature(["free text one", "another answer entirely"]) == []
+
+
+def test_tune_eval_compares_tuned_with_base(tmp_path, tiny_base):
+    train = chat_file(tmp_path / "t.jsonl")
+    val = tmp_path / "v.jsonl"
+    val.write_text("\n".join(chat_file(tmp_path / "all.jsonl", n=30).read_text().splitlines()[26:]) + "\n")
+    r = start(tmp_path / "p", tiny_base, train, "--val", str(val), "--max-steps", "2")
+    job = json.loads(r.stdout)
+    r = runner.invoke(app, ["tune", "eval", job["id"], "-p", str(tmp_path / "p"), "--json", "--max-tokens", "6",
+                            "--general-limit", "3"])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert result["examples"] == 4 and result["format_signature"] == ["ANSWER:"]
+    for name in ("base", "tuned"):
+        m = result["models"][name]
+        assert m["loss"] > 0 and abs(m["perplexity"] - __import__("math").exp(m["loss"])) < 1e-6
+        assert 0 <= m["f1"] <= 1 and len(m["answers"]) == 4
+        assert len(m["general_knowledge"]["answers"]) == 3
+    assert result["models"]["base"]["loss"] != result["models"]["tuned"]["loss"]
+    assert (job_dir(tmp_path / "p", job["id"]) / "eval.json").exists()

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, out, print_json
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, out, print_json, progress_bars
 from ragtune.errors import RagtuneError
 from ragtune.finetune.chat_tokens import chat_counter
 from ragtune.finetune.jobs import JobStore
@@ -137,6 +137,43 @@ def status_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOp
         print_json(row)
     else:
         out.print_json(data=row)
+
+
+@app.command("eval")
+def eval_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
+             data: Annotated[Path | None, typer.Option(help="held-out chat JSONL (default: the job's --val file)")] = None,
+             limit: Annotated[int | None, typer.Option(help="only the first N examples")] = None,
+             max_tokens: Annotated[int, typer.Option(help="most tokens generated per answer")] = 160,
+             general_limit: Annotated[int | None, typer.Option(help="only the first N general-knowledge "
+                                                                     "questions")] = None,
+             json_: JsonOpt = False):
+    """Tuned vs base: loss, perplexity, EM / F1, format adherence, and general-knowledge forgetting."""
+    from ragtune.finetune.evaluate import evaluate_job
+
+    store = store_for(project)
+    job = store.get(job_id)
+    data = data or (Path(job.val_file) if job.val_file else None)
+    if data is None:
+        raise RagtuneError(f"job {job.id} has no validation file; pass --data VAL.jsonl")
+    adapter = job_dir(project, job.id) / "adapter"
+    if job.status != "succeeded" or not adapter.is_dir():
+        raise RagtuneError(f"job {job.id} is {job.shown_status}; only a succeeded job can be evaluated")
+    with progress_bars(not json_) as progress:
+        result = evaluate_job(job.base, adapter, data, limit, max_tokens, general_limit,
+                              progress=lambda n: progress("generations", n))
+    (job_dir(project, job.id) / "eval.json").write_text(json.dumps(result, indent=2))
+    if json_:
+        print_json(result)
+        return
+    t = Table("metric", "base", "tuned", title=f"job {job.id} on {data.name} ({result['examples']} examples)")
+    b, tu = result["models"]["base"], result["models"]["tuned"]
+    for key in ("loss", "perplexity", "exact_match", "f1", "format_adherence"):
+        if b[key] is not None:
+            t.add_row(key, f"{b[key]:.3f}", f"{tu[key]:.3f}")
+    t.add_row("general knowledge", f"{b['general_knowledge']['accuracy']:.3f}",
+              f"{tu['general_knowledge']['accuracy']:.3f}")
+    out.print(t)
+    out.print(f"forgetting: {result['forgetting']:+.3f} general-knowledge accuracy lost; saved with the job")
 
 
 @app.command("logs")

@@ -60,6 +60,13 @@ def load_base(base: str):
     tok = AutoTokenizer.from_pretrained(folder, **kw)
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kw)
+    if "gguf_file" in kw:
+        # transformers dequantises GGUF weights to full precision on load, yet still flags the model as
+        # GGUF-quantised, which its Trainer refuses to train; the weights are plain tensors, so unflag them
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return model, tok

@@ -1,0 +1,115 @@
+"""``ragtune tune eval``: the tuned model against its base on held-out chat data (loss, perplexity,
+SQuAD EM / F1 of the answers, adherence to the training answers' fixed format) and on a small
+general-knowledge set, to show what fine-tuning cost elsewhere (catastrophic forgetting)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from ragtune.evaluation.answer_metrics import exact_match, normalize, token_f1
+from ragtune.finetune.dataset import Example, read_chat_file
+from ragtune.generation.transformers_lm import TransformersGenerator
+
+GENERAL_KNOWLEDGE = files("ragtune") / "demo" / "finetune" / "general_knowledge.jsonl"
+_KEY = re.compile(r"^(.{1,24}?:)")
+
+
+def format_signature(references: list[str], share: float = 0.9) -> list[str]:
+    """Line openings (up to a colon, or a whole short line) that nearly every reference answer has,
+    in their usual order: the fixed format the examples teach, if they teach one."""
+    counts: dict[str, int] = {}
+    positions: dict[str, list[int]] = {}
+    for ref in references:
+        seen = set()
+        for pos, line in enumerate(x.strip() for x in ref.splitlines() if x.strip()):
+            m = _KEY.match(line)
+            key = m.group(1) if m else (line if len(line) <= 40 else None)
+            if key and key not in seen:
+                seen.add(key)
+                counts[key] = counts.get(key, 0) + 1
+                positions.setdefault(key, []).append(pos)
+    keys = [k for k, c in counts.items() if c >= share * len(references)]
+    return sorted(keys, key=lambda k: np.median(positions[k]))
+
+
+def follows(text: str, signature: list[str]) -> bool:
+    at = 0
+    for key in signature:
+        at = text.find(key, at)
+        if at < 0:
+            return False
+        at += len(key)
+    return True
+
+
+def completion_loss(generator: TransformersGenerator, examples: list[Example]) -> float:
+    """Mean token negative log-likelihood of each final assistant turn, given everything before it,
+    rendered with the chat template used in training and inference."""
+    import torch
+
+    model = generator._load()
+    tok = generator._tok
+    total, count = 0.0, 0
+    for e in examples:
+        prompt = tok.apply_chat_template(e.messages[:-1], add_generation_prompt=True, tokenize=True,
+                                         return_dict=False)
+        full = tok.apply_chat_template(e.messages, tokenize=True, return_dict=False)
+        ids = torch.tensor([full])
+        labels = ids.clone()
+        labels[0, :len(prompt)] = -100
+        with torch.no_grad():
+            loss = model(input_ids=ids, labels=labels).loss.item()
+        n = int((labels != -100).sum()) - 1
+        total += loss * n
+        count += n
+    return total / max(count, 1)
+
+
+def _answers(generator, examples: list[Example], max_tokens: int, progress) -> list[str]:
+    out = []
+    for e in examples:
+        out.append(generator.generate(e.messages[:-1], max_tokens=max_tokens).text.strip())
+        progress(1)
+    return out
+
+
+def _general(generator, rows: list[dict], progress) -> dict:
+    answers = []
+    for r in rows:
+        answers.append(generator.generate([{"role": "user", "content": r["question"] + " Answer briefly."}],
+                                          max_tokens=24).text)
+        progress(1)
+    correct = [normalize(r["answer"]) in normalize(a) for r, a in zip(rows, answers)]
+    return {"accuracy": float(np.mean(correct)), "answers": answers}
+
+
+def evaluate_job(base: str, adapter: Path, data: Path, limit: int | None = None, max_tokens: int = 160,
+                 general_limit: int | None = None, progress: Callable[[int], None] = lambda n: None) -> dict:
+    cf = read_chat_file(data)
+    examples = cf.examples[:limit]
+    references = [e.messages[-1]["content"] for e in examples]
+    signature = format_signature(references)
+    general = [json.loads(x) for x in GENERAL_KNOWLEDGE.read_text().splitlines() if x.strip()][:general_limit]
+    result: dict = {"data": str(data), "examples": len(examples), "format_signature": signature, "models": {}}
+    for name, gen in (("base", TransformersGenerator(base=base)),
+                      ("tuned", TransformersGenerator(base=base, adapter=str(adapter)))):
+        loss = completion_loss(gen, examples)
+        answers = _answers(gen, examples, max_tokens, progress)
+        result["models"][name] = {
+            "loss": loss, "perplexity": math.exp(loss),
+            "exact_match": float(np.mean([exact_match(a, r) for a, r in zip(answers, references)])),
+            "f1": float(np.mean([token_f1(a, r) for a, r in zip(answers, references)])),
+            "format_adherence": float(np.mean([follows(a, signature) for a in answers])) if signature else None,
+            "general_knowledge": _general(gen, general, progress),
+            "answers": answers,
+        }
+    b, t = result["models"]["base"], result["models"]["tuned"]
+    result["forgetting"] = b["general_knowledge"]["accuracy"] - t["general_knowledge"]["accuracy"]
+    return result
