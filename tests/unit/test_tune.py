@@ -216,3 +216,28 @@ def test_tune_eval_compares_tuned_with_base(tmp_path, tiny_base):
         assert len(m["general_knowledge"]["answers"]) == 3
     assert result["models"]["base"]["loss"] != result["models"]["tuned"]["loss"]
     assert (job_dir(tmp_path / "p", job["id"]) / "eval.json").exists()
+
+
+def test_ask_with_a_tuned_model_and_clear_errors_for_unusable_ones(tmp_path, tiny_base):
+    from conftest import make_project, write_files
+
+    project = tmp_path / "p"
+    make_project(project)
+    docs = write_files(tmp_path / "docs", {"a.txt": "What is three plus three? Six is three plus three."})
+    assert runner.invoke(app, ["ingest", str(docs), "-p", str(project), "--json"]).exit_code == 0
+    job = json.loads(start(project, tiny_base, chat_file(tmp_path / "t.jsonl"), "--max-steps", "1").stdout)
+    r = runner.invoke(app, ["ask", "What is three plus three?", "-p", str(project), "--model", job["model"], "--json"])
+    assert r.exit_code == 0, r.output
+    answer = json.loads(r.stdout)
+    assert answer["usage"]["completion_tokens"] > 0 and answer["contexts"][0]["doc_id"] == "docs/a.txt"
+    from ragtune.cli.common import generator_spec
+    from ragtune.errors import RagtuneError
+    from ragtune.project import Project
+
+    with pytest.raises(RagtuneError, match="no fine-tuning job 'nope'"):
+        generator_spec(Project(project), "ft:nope", None)
+    store = JobStore(project / "jobs.db")
+    failed = store.create("x", "t", "x", None, None, {})
+    store.update(failed.id, status="failed", error="boom")
+    with pytest.raises(RagtuneError, match="is failed.*boom"):
+        generator_spec(Project(project), f"ft:{failed.id}", None)
