@@ -62,6 +62,16 @@ def versions() -> dict[str, str]:
     return out
 
 
+def src_digest() -> str:
+    """sha256 of ragtune's source, so a result can be matched to the code that produced it."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted((REPO / "src" / "ragtune").rglob("*.py")):
+        h.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def machine_info() -> dict:
     try:
         affinity = len(os.sched_getaffinity(0))
@@ -78,6 +88,7 @@ def machine_info() -> dict:
         "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
                                            "HF_HUB_OFFLINE") if k in os.environ},
         "versions": versions(),
+        "ragtune_src_sha256": src_digest(),
     }
 
 

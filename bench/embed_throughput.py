@@ -103,6 +103,8 @@ def main() -> None:
         "passages": len(texts), "rounds": args.rounds, "batch_size": args.batch_size,
         "threads": {"onnxruntime_intra_op": onnx.threads or "cpu_count", "torch": torch.get_num_threads()},
         "onnxruntime_version": onnxruntime.__version__,
+        "onnx_embedder": {k: getattr(onnx, k) for k in ("model", "quantize", "threads", "max_tokens", "batch_size")
+                          if hasattr(onnx, k)},
         "engines": rows,
         "speedup_onnx_over_st": round(ratio, 3),
         "goal_speedup": 1.5,

@@ -68,12 +68,15 @@ def test_training_uses_the_inference_chat_template_and_learns_only_the_answer(tm
 
 
 def test_start_trains_logs_and_registers_the_adapter(tmp_path, tiny_base):
-    r = start(tmp_path / "proj", tiny_base, chat_file(tmp_path / "t.jsonl"), "--max-steps", "3", "--save-steps", "2")
+    r = start(tmp_path / "proj", tiny_base, chat_file(tmp_path / "t.jsonl"), "--max-steps", "3", "--save-steps", "2",
+              "--merge")
     assert r.exit_code == 0, r.output
     job = json.loads(r.stdout)
     assert job["status"] == "succeeded" and job["model"] == f"ft:{job['id']}"
     adapter = job_dir(tmp_path / "proj", job["id"]) / "adapter"
     assert (adapter / "adapter_config.json").exists()
+    merged = adapter.parent / "merged"
+    assert (merged / "config.json").exists() and not (merged / "adapter_config.json").exists()
     logs = runner.invoke(app, ["tune", "logs", job["id"], "-p", str(tmp_path / "proj"), "--json"])
     steps = json.loads(logs.stdout)
     assert [s["step"] for s in steps] == [1, 2, 3] and all(s["loss"] > 0 for s in steps)

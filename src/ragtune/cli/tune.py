@@ -80,6 +80,7 @@ def start_cmd(
     max_seq_len: Annotated[int, typer.Option(help=_doc("max_seq_len"))] = _DEFAULTS.max_seq_len,
     seed: Annotated[int, typer.Option(help=_doc("seed"))] = _DEFAULTS.seed,
     save_steps: Annotated[int, typer.Option(help=_doc("save_steps"))] = _DEFAULTS.save_steps,
+    merge: Annotated[bool, typer.Option(help=_doc("merge"))] = _DEFAULTS.merge,
     detach: Annotated[bool, typer.Option(help="run in the background and return at once")] = False,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_: JsonOpt = False,
@@ -90,7 +91,7 @@ def start_cmd(
         raise RagtuneError("the data has errors, nothing was started:\n" +
                            "\n".join(str(f) for f in report.findings if f.severity == "error"))
     cfg = TuneConfig(epochs, lr, lora_r, lora_alpha, lora_dropout, max_steps, batch_size, grad_accum, max_seq_len,
-                     seed, save_steps)
+                     seed, save_steps, merge)
     job = store_for(project).create(base, str(train.resolve()), _sha256(train), str(val.resolve()) if val else None,
                                     _sha256(val) if val else None, dataclasses.asdict(cfg))
     if json_ and detach:

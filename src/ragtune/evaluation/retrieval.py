@@ -12,11 +12,10 @@ from ragtune.retrieval.retriever import Retriever
 
 
 def doc_ranking(retriever: Retriever, query: str, mode: str, depth: int) -> list[str]:
-    ranked: list[str] = []
-    for hit in retriever.search(query, k=depth * 2, mode=mode):
-        if hit.chunk.doc_id not in ranked:
-            ranked.append(hit.chunk.doc_id)
-    return ranked[:depth]
+    ranked: dict[str, None] = {}
+    for chunk_id, _, _ in retriever.rank(query, max(depth * 2, retriever.candidates), mode):
+        ranked.setdefault(chunk_id.rsplit("#", 1)[0], None)  # chunk ids are "<doc id>#<n>"
+    return list(ranked)[:depth]
 
 
 def evaluate_retrieval(retriever: Retriever, queries: dict[str, str], qrels: dict[str, dict[str, int]],

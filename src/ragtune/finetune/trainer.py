@@ -41,6 +41,8 @@ class TuneConfig:
     """Seed for shuffling, dropout and initialisation."""
     save_steps: int = 20
     """Checkpoint every this many optimiser steps (what `tune resume` restarts from)."""
+    merge: bool = False
+    """Also write the base model with the adapter merged in (a standalone model folder)."""
 
 
 def load_base(base: str):
@@ -148,6 +150,9 @@ def run(project_root: Path, store: JobStore, job_id: str, model=None, tokenizer=
             return out / "adapter"
         trainer.save_model(str(out / "adapter"))
         tokenizer.save_pretrained(str(out / "adapter"))
+        if job.config.get("merge"):
+            trainer.model.merge_and_unload().save_pretrained(str(out / "merged"))
+            tokenizer.save_pretrained(str(out / "merged"))
         store.update(job.id, status="succeeded", finished=time.time())
         return out / "adapter"
     except Exception as e:

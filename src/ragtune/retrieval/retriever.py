@@ -41,41 +41,36 @@ class Retriever:
             if not self.bm25.exists():
                 raise
 
-    def _dense(self, query: str, n: int, where: Sequence[Condition]) -> list[Hit]:
-        return self.store.query(self.embedder.embed([query])[0], n, where)
-
-    def _bm25(self, query: str, n: int, where: Sequence[Condition]) -> list[Hit]:
-        self._ensure_bm25()
-        allowed = self.store.ids_matching(where) if where else None
-        ranked = self.bm25.search(query, n, allowed)
-        chunks = {c.chunk_id: c for c in self.store.get([cid for cid, _ in ranked])}
-        return [Hit(chunks[cid], s, {"bm25": s}) for cid, s in ranked if cid in chunks]
+    def rank(self, query: str, n: int, mode: str, where: Sequence[Condition] = ()) -> list[tuple[str, float, dict]]:
+        """(chunk id, score, every retriever's score) best first, without fetching any text."""
+        rankings: dict[str, list[tuple[str, float]]] = {}
+        if mode in ("dense", "hybrid"):
+            rankings["dense"] = self.store.query(self.embedder.embed([query])[0], n, where)
+        if mode in ("bm25", "hybrid"):
+            self._ensure_bm25()
+            allowed = self.store.ids_matching(where) if where else None
+            rankings["bm25"] = self.bm25.search(query, n, allowed)
+        scores: dict[str, dict] = {}
+        for name, ranked in rankings.items():
+            for cid, score in ranked:
+                scores.setdefault(cid, {})[name] = score
+        if mode == "hybrid":
+            order = reciprocal_rank_fusion([[cid for cid, _ in r] for r in rankings.values()], k=self.rrf_k)
+            for cid, score in order:
+                scores[cid]["rrf"] = score
+        else:
+            order = rankings[mode]
+        return [(cid, score, scores[cid]) for cid, score in order]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", where: Sequence[Condition] = ()) -> list[Hit]:
         if mode not in MODES:
             raise RagtuneError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         if not query.strip():
             raise RagtuneError("empty query")
-        n = max(k, self.candidates)
-        if mode == "dense":
-            hits = self._dense(query, n, where)
-        elif mode == "bm25":
-            hits = self._bm25(query, n, where)
-        else:
-            dense, sparse = self._dense(query, n, where), self._bm25(query, n, where)
-            by_id = {h.chunk.chunk_id: h for h in sparse}
-            for h in dense:  # keep both scores on the fused hit
-                if h.chunk.chunk_id in by_id:
-                    by_id[h.chunk.chunk_id].scores.update(h.scores)
-                else:
-                    by_id[h.chunk.chunk_id] = h
-            fused = reciprocal_rank_fusion([[h.chunk.chunk_id for h in dense], [h.chunk.chunk_id for h in sparse]],
-                                           k=self.rrf_k)
-            hits = []
-            for cid, score in fused:
-                h = by_id[cid]
-                h.scores["rrf"] = score
-                hits.append(Hit(h.chunk, score, h.scores))
+        ranked = self.rank(query, max(k, self.candidates), mode, where)
+        keep = ranked if self.reranker is not None else ranked[:k]  # a re-ranker reads every candidate
+        chunks = {c.chunk_id: c for c in self.store.get([cid for cid, _, _ in keep])}
+        hits = [Hit(chunks[cid], score, scores) for cid, score, scores in keep if cid in chunks]
         if self.reranker is not None:
             hits = self.reranker.rerank(query, hits)
         return hits[:k]

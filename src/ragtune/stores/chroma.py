@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ragtune.component import Component
-from ragtune.documents.types import RESERVED_KEYS, RESERVED_SUFFIX, Chunk, Hit, reserved_keys
+from ragtune.documents.types import RESERVED_KEYS, RESERVED_SUFFIX, Chunk, reserved_keys
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
 from ragtune.stores.protocol import STORES, DocState
@@ -109,14 +109,10 @@ class ChromaStore(Component):
         return Chunk(chunk_id=chunk_id, doc_id=meta["doc_id"], index=meta["chunk_index"], text=text,
                      title=meta.get("title", ""), metadata=user)
 
-    def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[Hit]:
-        n = self.count()
-        if n == 0:
-            return []
-        r = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n),
-                           where=to_where(where), include=["documents", "metadatas", "distances"])
-        return [Hit(self._chunk(i, d, m), 1.0 - dist, {"dense": 1.0 - dist})
-                for i, d, m, dist in zip(r["ids"][0], r["documents"][0], r["metadatas"][0], r["distances"][0])]
+    def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[tuple[str, float]]:
+        r = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
+                           where=to_where(where), include=["distances"])
+        return [(i, 1.0 - d) for i, d in zip(r["ids"][0], r["distances"][0])]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         if not chunk_ids:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ragtune.documents.types import Chunk, Hit
+from ragtune.documents.types import Chunk
 from ragtune.registry import Registry
 from ragtune.stores.filters import Condition
 
@@ -27,8 +27,9 @@ class VectorStore(Protocol):
 
     def delete(self, doc_ids: Sequence[str]) -> None: ...
 
-    def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[Hit]:
-        """Top-k by cosine similarity among chunks matching every condition (filtered before ranking)."""
+    def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[tuple[str, float]]:
+        """Chunk ids and cosine similarities of the top k among chunks matching every condition
+        (filtered before ranking). Ids only: the retriever fetches the few chunks it returns."""
         ...
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]: ...
