@@ -18,7 +18,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 README = BENCH / "README.md"
-NAMES = ["embed_throughput", "ingest_scifact", "retrieval_scifact", "search_latency", "qa_miniwiki"]
+NAMES = ["embed_throughput", "ingest_scifact", "retrieval_scifact", "search_latency", "qa_miniwiki", "store_choice",
+         "generation_engines"]
 
 
 def _module(name: str):
@@ -48,10 +49,11 @@ def section(name: str) -> str:
 
 def render(text: str) -> str:
     for name in NAMES:
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no markers for {name}")
-        text = pattern.sub(lambda m: m.group(1) + section(name) + m.group(2), text)
+        body = section(name)
+        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
     return text
 
 
