@@ -25,13 +25,14 @@ CONFIG = dict(batch_size=4, grad_accum=1, max_seq_len=192, lr=2e-4, lora_r=16, l
 
 def child(kind: str, steps: int) -> dict:
     from ragtune.finetune.jobs import JobStore
-    from ragtune.finetune.trainer import TuneConfig, build_trainer, load_base, run
+    from ragtune.finetune.trainer import TuneConfig, load_base, run
 
     work = Path(tempfile.mkdtemp())
     store = JobStore(work / "jobs.db")
     job = store.create("smollm2-135m", str(SUPPORT), "x", None, None,
                        vars(TuneConfig(max_steps=steps, save_steps=10_000, **CONFIG)))
     model, tok = load_base("smollm2-135m")
+    rows = [json.loads(x)["messages"] for x in SUPPORT.read_text().splitlines() if x.strip()]
     t = time.perf_counter()
     if kind == "ragtune":
         run(work, store, job.id, model, tok)
@@ -40,7 +41,6 @@ def child(kind: str, steps: int) -> dict:
         from peft import LoraConfig
         from trl import SFTConfig, SFTTrainer
 
-        rows = [json.loads(x)["messages"] for x in SUPPORT.read_text().splitlines() if x.strip()]
         data = Dataset.from_list([{"prompt": m[:-1], "completion": m[-1:]} for m in rows])
         args = SFTConfig(output_dir=str(work / "plain"), max_steps=steps, learning_rate=CONFIG["lr"],
                          per_device_train_batch_size=CONFIG["batch_size"], gradient_accumulation_steps=1,
@@ -50,8 +50,7 @@ def child(kind: str, steps: int) -> dict:
                           target_modules="all-linear", task_type="CAUSAL_LM")
         SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=lora).train()
     seconds = time.perf_counter() - t
-    lengths = build_trainer(job, work / "count", *load_base("smollm2-135m"))
-    mean_len = sum(len(x) for x in lengths.train_dataset["input_ids"]) / len(lengths.train_dataset)
+    mean_len = sum(len(tok.apply_chat_template(m, tokenize=True, return_dict=False)) for m in rows) / len(rows)
     tokens = mean_len * CONFIG["batch_size"] * steps  # tokens the steps processed, on average
     return {"seconds": seconds, "s_per_step": seconds / steps, "tokens_per_s": tokens / seconds,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

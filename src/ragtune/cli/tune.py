@@ -23,19 +23,22 @@ app = typer.Typer(no_args_is_help=True, help="LoRA fine-tuning jobs: start, watc
 _DEFAULTS = TuneConfig()
 
 
-def _doc(name: str) -> str:
-    """The field's docstring in trainer.TuneConfig is its help text: written once."""
+def _field_docs(cls: type) -> dict[str, str]:
+    """Each dataclass field's docstring (the string under it), parsed once: the help text is written
+    only in trainer.TuneConfig."""
     import ast
     import inspect
 
-    from ragtune.finetune import trainer
+    body = ast.parse(inspect.getsource(cls)).body[0].body
+    return {node.target.id: nxt.value.value for node, nxt in zip(body, body[1:])
+            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)}
 
-    tree = ast.parse(inspect.getsource(trainer.TuneConfig))
-    body = tree.body[0].body
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and node.target.id == name and isinstance(nxt, ast.Expr):
-            return nxt.value.value
-    return ""
+
+_DOCS = _field_docs(TuneConfig)
+
+
+def _doc(name: str) -> str:
+    return _DOCS.get(name, "")
 
 
 def store_for(project: Path) -> JobStore:

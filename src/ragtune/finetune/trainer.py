@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from ragtune.errors import RagtuneError
@@ -164,7 +164,3 @@ def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def config_dict(cfg: TuneConfig) -> dict:
-    return asdict(cfg)
