@@ -18,6 +18,20 @@ import pytest  # noqa: E402
 from ragtune.config import ComponentSpec, ProjectConfig  # noqa: E402
 from ragtune.project import Project  # noqa: E402
 
+def run_main(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    """The installed entry point, in-process: RagtuneError becomes exit 2 only here. Returns the exit
+    code, stdout, and stderr with its line wrapping undone."""
+    import sys
+
+    from ragtune.cli.app import main
+
+    monkeypatch.setattr(sys, "argv", ["ragtune", *[str(a) for a in args]])
+    with pytest.raises(SystemExit) as e:
+        main()
+    captured = capsys.readouterr()
+    return e.value.code, captured.out, " ".join(captured.err.split())
+
+
 def fake_config(**overrides) -> ProjectConfig:
     """A project config on the fakes: hashing embedder, scripted generator, default chunker."""
     data = {"embedder": ComponentSpec(type="hashing"), "generator": ComponentSpec(type="scripted")}
@@ -98,3 +112,24 @@ def indexed(tmp_path, corpus_dir):
     report = ingest(p, [corpus_dir / "kb"])
     assert report.added == len(CORPUS) and not report.problems
     return p, corpus_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> Path:
+    """A tiny randomly initialised causal LM (2 layers, hidden 32) saved as a model folder with
+    SmolLM2's tokenizer and chat template: the real fine-tuning path runs on it in seconds."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from ragtune.packaged import smollm2_gguf
+
+    gguf = smollm2_gguf()
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                         max_position_embeddings=2048, tie_word_embeddings=True))
+    folder = tmp_path_factory.mktemp("tiny-base")
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -3,7 +3,7 @@ description is also the help text of the CLI flag that overrides it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,34 @@ class AnswerConfig(BaseModel):
     temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
 
 
+class RemoteModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    generator: ComponentSpec = Field(description="generator spec, e.g. type openai with base_url and model")
+    rag: bool = Field(True, description="answer from the index with citations (false: pass messages through)")
+
+
+class ServeConfig(BaseModel):
+    """``ragtune serve``: re-read from config.json while the server runs, so weights change without a restart."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = Field("127.0.0.1", description="address to bind (loopback unless you mean to expose it)")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port")
+    variants: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=lambda: {"rag": 1.0},
+                                       description="A/B weights of the variants a request naming no model gets, "
+                                                   "e.g. {\"rag\": 0.9, \"ft+rag:abc\": 0.1}")
+    remotes: dict[str, RemoteModel] = Field(default_factory=dict, description="extra models served by name")
+    require_key: bool = Field(True, description="answer 401 without a valid API key (ragtune keys create)")
+    rate_limit_per_minute: float = Field(600, gt=0, description="requests per minute per API key")
+    rate_limit_burst: int = Field(20, ge=1, description="requests a key may send at once above the steady rate")
+    max_body_bytes: int = Field(4 * 2**20, ge=1024, description="largest request body; larger answers 413")
+    max_message_chars: int = Field(32_000, ge=1, description="longest chat message; longer answers 413")
+    timeout_seconds: float = Field(120, gt=0, description="longest a generation may take; then 504")
+    retention_days: float | None = Field(90, gt=0, description="interactions older than this are deleted "
+                                                               "(null keeps them forever)")
+    log_bodies: bool = Field(True, description="log messages and answers; false keeps only ids, variant, "
+                                               "latency and tokens (no fine-tuning export then)")
+
+
 class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     embedder: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="onnx"),
@@ -49,6 +77,7 @@ class ProjectConfig(BaseModel):
     reranker: ComponentSpec | None = Field(None, description="re-ranker after retrieval (off by default)")
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig, description="search settings")
     answer: AnswerConfig = Field(default_factory=AnswerConfig, description="answering settings")
+    serve: ServeConfig = Field(default_factory=ServeConfig, description="API server settings")
 
 
 def field_help(model: type[BaseModel], name: str) -> str:

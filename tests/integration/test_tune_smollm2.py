@@ -34,3 +34,23 @@ def test_a_few_lora_steps_on_smollm2(tmp_path):
     with torch.no_grad():
         diff = (base._model(**inputs).logits - tuned._model(**inputs).logits).abs().max().item()
     assert diff > 1e-2
+
+    # the llama.cpp export of the same adapter scores the next token like transformers does (up to the
+    # base's Q4 arithmetic), and unlike the base: a wrong tensor mapping or q/k row order would not
+    from ragtune.generation.llamacpp import LlamaCppGenerator
+
+    gguf = job_dir(tmp_path, job.id) / "adapter.gguf"
+    assert gguf.is_file()
+    with torch.no_grad():
+        ref = torch.log_softmax(tuned._model(**inputs).logits[0, -1], -1)
+        ref_base = torch.log_softmax(base._model(**inputs).logits[0, -1], -1)
+    fast = _first_token_logprobs(LlamaCppGenerator(adapter=str(gguf)), messages)
+    to_tuned = max(abs(lp - ref[t].item()) for t, lp in fast.items())
+    to_base = max(abs(lp - ref_base[t].item()) for t, lp in fast.items())
+    assert to_tuned < to_base / 2, (to_tuned, to_base)
+
+
+def _first_token_logprobs(gen, messages) -> dict[int, float]:
+    r = gen._load().handle_chat_completions({**gen._request(messages, 1, 0.0, None), "logprobs": True,
+                                             "top_logprobs": 5})
+    return {t["id"]: t["logprob"] for t in r["choices"][0]["logprobs"]["content"][0]["top_logprobs"]}

@@ -8,7 +8,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from ragtune.cli.app import app, main
+from conftest import run_main
+from ragtune.cli.app import app
 
 from conftest import CORPUS, write_files
 
@@ -27,15 +28,6 @@ def cli_json(*args: str, code: int = 0):
 
 def flat(text: str) -> str:
     return " ".join(text.split())
-
-
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """The installed entry point, in-process: RagtuneError becomes exit 2 only here."""
-    monkeypatch.setattr(sys, "argv", ["ragtune", *[str(a) for a in args]])
-    with pytest.raises(SystemExit) as e:
-        main()
-    captured = capsys.readouterr()
-    return e.value.code, captured.out, flat(captured.err)
 
 
 def init(path, *extra):
@@ -73,6 +65,22 @@ def test_project_init_and_show(tmp_path, monkeypatch, capsys):
     assert code == 2 and "invalid setting" in err and not (tmp_path / "q" / "config.json").exists()
     code, _, err = run_main(monkeypatch, capsys, "project", "init", "-p", tmp_path / "q", "--set", "nokey")
     assert code == 2 and "--set expects section.key=value" in err
+
+
+def test_project_set_changes_an_existing_config_or_nothing(tmp_path, monkeypatch, capsys):
+    proj = tmp_path / "p"
+    init(proj)
+    cfg = cli_json("project", "set", 'serve.variants={"rag": 0.9, "base": 0.1}', "retrieval.k=7", "-p", proj)
+    assert cfg["serve"]["variants"] == {"rag": 0.9, "base": 0.1} and cfg["retrieval"]["k"] == 7
+    assert cfg["embedder"]["type"] == "hashing"  # untouched settings stay
+    before = (proj / "config.json").read_text()
+    for bad, message in ((["retrieval.k=0"], "invalid setting"), (['serve.variants={"rag": '], "not valid JSON"),
+                         (['serve.variants={"rag": -1}'], "invalid setting")):
+        code, _, err = run_main(monkeypatch, capsys, "project", "set", *bad, "-p", proj)
+        assert code == 2 and message in err
+    assert (proj / "config.json").read_text() == before
+    code, _, err = run_main(monkeypatch, capsys, "project", "set", "retrieval.k=2", "-p", tmp_path / "none")
+    assert code == 2 and "no project" in err
 
 
 # --- ingest -------------------------------------------------------------------------------------

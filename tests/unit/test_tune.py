@@ -17,24 +17,6 @@ from ragtune.finetune.trainer import TuneConfig, build_trainer, job_dir, run
 runner = CliRunner()
 
 
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory) -> Path:
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from ragtune.packaged import smollm2_gguf
-
-    gguf = smollm2_gguf()
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
-                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                                         max_position_embeddings=512, tie_word_embeddings=True))
-    folder = tmp_path_factory.mktemp("tiny-base")
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
-
-
 def chat_file(path: Path, n: int = 24) -> Path:
     rows = [{"messages": [{"role": "system", "content": "Answer with ANSWER: and a number."},
                           {"role": "user", "content": f"What is {i} plus {i}?"},
@@ -223,6 +205,7 @@ def test_tune_eval_compares_tuned_with_base(tmp_path, tiny_base):
 
 def test_ask_with_a_tuned_model_and_clear_errors_for_unusable_ones(tmp_path, tiny_base):
     from conftest import make_project, write_files
+    from ragtune.project import Project
 
     project = tmp_path / "p"
     make_project(project)
@@ -233,9 +216,20 @@ def test_ask_with_a_tuned_model_and_clear_errors_for_unusable_ones(tmp_path, tin
     assert r.exit_code == 0, r.output
     answer = json.loads(r.stdout)
     assert answer["usage"]["completion_tokens"] > 0 and answer["contexts"][0]["doc_id"] == "docs/a.txt"
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"question": "What is three plus three?", "answer": "Six"}) + "\n")
+    r = runner.invoke(app, ["eval", "qa", "--questions", str(qa), "-p", str(project), "--model", job["model"],
+                            "--results", str(tmp_path / "r.jsonl"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["questions"] == 1 and json.loads((tmp_path / "r.jsonl").read_text())["prompt_tokens"] > 0
+
+    # the tuned model is asked with the system message it was trained with, not the default rules
+    from ragtune.cli.common import system_prompt
+
+    assert system_prompt(Project(project), job["model"]) == "Answer with ANSWER: and a number."
+    assert system_prompt(Project(project), None).startswith("Answer with the exact words")
     from ragtune.cli.common import generator_spec
     from ragtune.errors import RagtuneError
-    from ragtune.project import Project
 
     with pytest.raises(RagtuneError, match="no fine-tuning job 'nope'"):
         generator_spec(Project(project), "ft:nope", None)

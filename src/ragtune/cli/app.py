@@ -6,7 +6,11 @@ import sys
 
 import typer
 
-from ragtune.cli import ask, data, demo, evaluate, ingest, project, search, tune
+from ragtune.cli import ask, bakeoff, data, demo, evaluate, ingest, project, raft, search, tune
+from ragtune.cli import ab, keys, logs, serve
+from ragtune.cli import store
+from ragtune.cli import cost, decide, report
+from ragtune.cli import export
 from ragtune.cli.common import EXIT_ERROR, console
 from ragtune.errors import RagtuneError
 
@@ -16,10 +20,21 @@ app.command("ingest")(ingest.ingest_cmd)
 app.command("search")(search.search_cmd)
 app.command("ask")(ask.ask_cmd)
 app.command("demo")(demo.demo_cmd)
+app.command("bakeoff")(bakeoff.bakeoff_cmd)
+app.command("decide")(decide.decide_cmd)
+app.command("cost")(cost.cost_cmd)
+app.command("report")(report.report_cmd)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(project.app, name="project")
 app.add_typer(data.app, name="data")
 app.add_typer(tune.app, name="tune")
+app.add_typer(raft.app, name="raft")
+app.command("serve")(serve.serve_cmd)
+app.add_typer(keys.app, name="keys")
+app.add_typer(logs.app, name="logs")
+app.add_typer(ab.app, name="ab")
+app.add_typer(store.app, name="store")
+app.add_typer(export.app, name="export")
 
 
 def main() -> None:

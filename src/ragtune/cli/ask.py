@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
+                                system_prompt,
                                 print_json)
 from ragtune.cli.search import FilterOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
@@ -43,7 +44,7 @@ def ask_cmd(
     require_index(p)
     gen = p.generator(generator_spec(p, model, base_url))
     a = answer(question, p.retriever, gen, p.config.answer, mode=mode or p.config.retrieval.mode,
-               where=parse_filters(filter_))
+               where=parse_filters(filter_), system=system_prompt(p, model))
     if json_:
         print_json(a.to_dict())
     else:

@@ -28,6 +28,17 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JS
 DEFAULT_PROJECT = Path(DEFAULT_DIR)
 
 
+def field_docs(cls: type) -> dict[str, str]:
+    """Each dataclass field's docstring (the string under it): a config's help text is written once, in
+    the dataclass, and the CLI's flags take it from there."""
+    import ast
+    import inspect
+
+    body = ast.parse(inspect.getsource(cls)).body[0].body
+    return {node.target.id: nxt.value.value for node, nxt in zip(body, body[1:])
+            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)}
+
+
 def open_project(path: Path) -> Project:
     return Project(path)
 
@@ -64,3 +75,14 @@ def generator_spec(project: Project, model: str | None, base_url: str | None) ->
         params = dict(base.params) if base.type == "llamacpp" else {}
         return ComponentSpec(type="llamacpp", params={**params, "model": model})
     return None
+
+
+def system_prompt(project: Project, model: str | None) -> str:
+    """The answering rules: a tuned model (ft:<id>) gets the system message it was trained with."""
+    from ragtune.rag.prompts import SYSTEM
+
+    if model and model.startswith("ft:"):
+        from ragtune.finetune.registry import trained_system_prompt
+
+        return trained_system_prompt(project, model) or SYSTEM
+    return SYSTEM

@@ -5,7 +5,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from ragtune.cli.ask import BaseUrlOpt, ModelOpt, print_answer
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out, print_json,
+from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
+                                system_prompt, print_json,
                                 progress_bars)
 from ragtune.rag.answer import answer
 from ragtune.rag.ingest import ingest
@@ -34,7 +35,8 @@ def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, model: ModelOpt = None, base
     gen = p.generator(generator_spec(p, model, base_url))
     answers = []
     for q in demo_questions():
-        a = answer(q["question"], p.retriever, gen, p.config.answer, mode=p.config.retrieval.mode)
+        a = answer(q["question"], p.retriever, gen, p.config.answer, mode=p.config.retrieval.mode,
+                   system=system_prompt(p, model))
         answers.append({**a.to_dict(), "reference": q["answer"]})
         if not json_:
             print_answer(a)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ragtune.cli.ask import BaseUrlOpt, ModelOpt
 from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
+                                system_prompt,
                                 print_json, progress_bars)
 from ragtune.cli.search import require_index
 from ragtune.config import RetrievalConfig, field_help
@@ -77,7 +78,8 @@ def qa_cmd(
     gen = p.generator(generator_spec(p, model, base_url))
     with progress_bars(not json_) as progress:
         summary = evaluate_qa(rows, p.retriever, gen, p.config.answer, mode or p.config.retrieval.mode,
-                              out=results, progress=lambda n: progress("questions", n))
+                              out=results, progress=lambda n: progress("questions", n),
+                              system=system_prompt(p, model))
     summary["results"] = str(results)
     if json_:
         print_json(summary)

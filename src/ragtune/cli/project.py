@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -23,7 +24,24 @@ def _set(config: dict, assignment: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise RagtuneError(f"--set {assignment!r}: {p!r} is not a section")
-    node[leaf] = parse_value(raw)
+    node[leaf] = _value(raw)
+
+
+def _value(raw: str):
+    """JSON for objects and lists (serve.variants={"rag": 0.9, ...}); otherwise numbers, booleans, text."""
+    if raw.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise RagtuneError(f"--set value {raw!r} is not valid JSON: {e}") from None
+    return parse_value(raw)
+
+
+def _validated(p, data: dict) -> None:
+    try:
+        p._config = ProjectConfig.model_validate(data)
+    except ValidationError as e:
+        raise RagtuneError(f"invalid setting:\n{e}") from e
 
 
 @app.command("init")
@@ -46,15 +64,35 @@ def init_cmd(
             data[section] = ComponentSpec(type=name).model_dump()
     for assignment in set_ or []:
         _set(data, assignment)
-    try:
-        p._config = ProjectConfig.model_validate(data)
-    except ValidationError as e:
-        raise RagtuneError(f"invalid setting:\n{e}") from e
+    _validated(p, data)
     p.save()
     if json_:
         print_json(p.config.model_dump())
     else:
         out.print(f"created {p.config_path}")
+
+
+@app.command("set")
+def set_cmd(
+    assignments: Annotated[list[str], typer.Argument(help="section.key=value ..., e.g. retrieval.k=8 or "
+                                                           "'serve.variants={\"rag\": 0.9, \"ft+rag:ID\": 0.1}'")],
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_: JsonOpt = False,
+):
+    """Change settings of an existing project; the whole config is validated before anything is written
+    (a running server picks the change up)."""
+    p = open_project(project)
+    if not p.config_path.exists():
+        raise RagtuneError(f"no project at {p.root}; create it with 'ragtune project init'")
+    data = p.config.model_dump()
+    for assignment in assignments:
+        _set(data, assignment)
+    _validated(p, data)
+    p.save()
+    if json_:
+        print_json(p.config.model_dump())
+    else:
+        out.print(f"updated {p.config_path}")
 
 
 @app.command("show")

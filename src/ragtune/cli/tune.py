@@ -12,8 +12,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, out, print_json, progress_bars
+from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, field_docs, out, print_json,
+                                progress_bars)
 from ragtune.errors import RagtuneError
+from ragtune.finetune.backends import TUNE_BACKENDS
 from ragtune.finetune.chat_tokens import chat_counter
 from ragtune.finetune.jobs import JobStore
 from ragtune.finetune.trainer import TuneConfig, job_dir, run
@@ -23,18 +25,7 @@ app = typer.Typer(no_args_is_help=True, help="LoRA fine-tuning jobs: start, watc
 _DEFAULTS = TuneConfig()
 
 
-def _field_docs(cls: type) -> dict[str, str]:
-    """Each dataclass field's docstring (the string under it), parsed once: the help text is written
-    only in trainer.TuneConfig."""
-    import ast
-    import inspect
-
-    body = ast.parse(inspect.getsource(cls)).body[0].body
-    return {node.target.id: nxt.value.value for node, nxt in zip(body, body[1:])
-            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)}
-
-
-_DOCS = _field_docs(TuneConfig)
+_DOCS = field_docs(TuneConfig)
 
 
 def _doc(name: str) -> str:
@@ -45,26 +36,63 @@ def store_for(project: Path) -> JobStore:
     return JobStore(Path(project) / "jobs.db")
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _job_row(job) -> dict:
     return {"id": job.id, "model": job.model_name, "base": job.base, "status": job.shown_status,
             "train_file": job.train_file, "val_file": job.val_file, "config": job.config,
-            "created": job.created, "started": job.started, "finished": job.finished, "error": job.error}
+            "created": job.created, "started": job.started, "finished": job.finished, "error": job.error,
+            "backend": job.backend, "provider_job_id": job.provider_job_id, "provider_model": job.provider_model}
 
 
-def _launch(project: Path, job_id: str, detach: bool) -> None:
+def _hosted(job):
+    """The hosted backend a job runs on, or None for a local job."""
+    return None if job.backend == "local" else TUNE_BACKENDS.create(job.backend)
+
+
+def _local_only(job, action: str) -> None:
+    if job.backend != "local":
+        raise RagtuneError(f"job {job.id} trains on {job.backend}; only a local job can be {action} "
+                           f"('ragtune tune status {job.id}' shows the provider's view of it)")
+
+
+def create_job(project: Path, train: Path, val: Path | None, base: str, cfg: TuneConfig, backend: str = "local"):
+    """A queued job, once its data passed validation; nothing is created when it has errors."""
+    # a provider's tokenizer is not here: words stand in for tokens in the length check (it re-checks)
+    report = validate(train, chat_counter(base if backend == "local" else "words"), val, cfg.max_seq_len)
+    if not report.ok:
+        raise RagtuneError("the data has errors, nothing was started:\n" +
+                           "\n".join(str(f) for f in report.findings if f.severity == "error"))
+    return store_for(project).create(base, str(train.resolve()), sha256_file(train),
+                                     str(val.resolve()) if val else None, sha256_file(val) if val else None,
+                                     dataclasses.asdict(cfg), backend)
+
+
+def _launch(project: Path, job_id: str, detach: bool, launcher: str = "none", num_processes: int | None = None) -> None:
+    command = [sys.executable, "-m", "ragtune.cli.app", "tune", "run", job_id, "-p", str(project)]
+    if launcher == "accelerate":
+        from ragtune.finetune.launchers import accelerate_command, write_accelerate_config
+
+        config = write_accelerate_config(job_dir(project, job_id) / "accelerate.yaml", num_processes)
+        command = accelerate_command(config, project, job_id)
+        if not detach:
+            # its stdout joins stderr (fd 2): stdout belongs to --json
+            if subprocess.run(command, stdout=2).returncode != 0:
+                raise RagtuneError(f"accelerate launch of job {job_id} failed; see 'ragtune tune status {job_id}'")
+            return
+    elif launcher != "none":
+        raise RagtuneError(f"unknown launcher {launcher!r}; known: none, accelerate")
     if detach:
         log = job_dir(project, job_id) / "train.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.Popen([sys.executable, "-m", "ragtune.cli.app", "tune", "run", job_id, "-p", str(project)],
-                                stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
         store_for(project).update(job_id, pid=proc.pid)
         console.print(f"job {job_id} running in the background (pid {proc.pid}); 'ragtune tune logs {job_id} --follow'")
         return
-    run(project, store_for(project), job_id)
+    store = store_for(project)
+    TUNE_BACKENDS.create("local").submit(project, store, store.get(job_id))
 
 
 @app.command("start")
@@ -85,21 +113,34 @@ def start_cmd(
     save_steps: Annotated[int, typer.Option(help=_doc("save_steps"))] = _DEFAULTS.save_steps,
     merge: Annotated[bool, typer.Option(help=_doc("merge"))] = _DEFAULTS.merge,
     detach: Annotated[bool, typer.Option(help="run in the background and return at once")] = False,
+    backend: Annotated[str, typer.Option(help="who trains it: local, or a hosted API (openai, together; --base is "
+                                              "then the provider's model name)")] = "local",
+    launcher: Annotated[str, typer.Option(help="local only: none, or accelerate (one process per GPU)")] = "none",
+    num_processes: Annotated[int | None, typer.Option(help="with --launcher accelerate: processes "
+                                                            "(default: one per GPU)")] = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_: JsonOpt = False,
 ):
     """Validate the data, create a job, and train a LoRA adapter on the base model."""
-    report = validate(train, chat_counter(base), val, max_seq_len)
-    if not report.ok:
-        raise RagtuneError("the data has errors, nothing was started:\n" +
-                           "\n".join(str(f) for f in report.findings if f.severity == "error"))
     cfg = TuneConfig(epochs, lr, lora_r, lora_alpha, lora_dropout, max_steps, batch_size, grad_accum, max_seq_len,
                      seed, save_steps, merge)
-    job = store_for(project).create(base, str(train.resolve()), _sha256(train), str(val.resolve()) if val else None,
-                                    _sha256(val) if val else None, dataclasses.asdict(cfg))
+    if backend != "local":
+        hosted = TUNE_BACKENDS.create(backend)
+        hosted.check(cfg)
+        job = create_job(project, train, val, base, cfg, backend)
+        hosted.submit(project, store_for(project), job)
+        job = store_for(project).get(job.id)
+        if json_:
+            print_json(_job_row(job))
+        else:
+            console.print(f"{backend} sets its own {', '.join(hosted.ignored)}")
+            out.print(f"job {job.id} {job.status} on {backend} as {job.provider_job_id}; "
+                      f"'ragtune tune status {job.id}' follows it, then use it as --model {job.model_name}")
+        return
+    job = create_job(project, train, val, base, cfg)
     if json_ and detach:
         print_json(_job_row(job))
-    _launch(project, job.id, detach)
+    _launch(project, job.id, detach, launcher, num_processes)
     if not detach:
         job = store_for(project).get(job.id)
         if json_:
@@ -121,22 +162,27 @@ def list_cmd(project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOpt = False):
     if json_:
         print_json([_job_row(j) for j in jobs])
         return
-    t = Table("id", "base", "status", "created", title="fine-tuning jobs")
+    t = Table("id", "backend", "base", "status", "created", title="fine-tuning jobs")
     for j in jobs:
-        t.add_row(j.id, j.base, j.shown_status, time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created)))
+        t.add_row(j.id, j.backend, j.base, j.shown_status, time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created)))
     out.print(t)
 
 
 @app.command("status")
 def status_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOpt = False):
-    """One job: status, config, latest losses, error."""
+    """One job: status, config, latest losses, error (a hosted job: asked of its provider, with its events)."""
     store = store_for(project)
     job = store.get(job_id)
-    steps = store.steps(job.id)
-    row = {**_job_row(job), "steps": len(steps),
-           "last_loss": next((s["loss"] for s in reversed(steps) if s["loss"] is not None), None),
-           "last_eval_loss": next((s["eval_loss"] for s in reversed(steps) if s["eval_loss"] is not None), None),
-           "checkpoints": sorted(p.name for p in (job_dir(project, job.id) / "checkpoints").glob("checkpoint-*"))}
+    hosted = _hosted(job)
+    if hosted:
+        job = hosted.refresh(store, job)
+        row = {**_job_row(job), "events": hosted.events(job)}
+    else:
+        steps = store.steps(job.id)
+        row = {**_job_row(job), "steps": len(steps),
+               "last_loss": next((s["loss"] for s in reversed(steps) if s["loss"] is not None), None),
+               "last_eval_loss": next((s["eval_loss"] for s in reversed(steps) if s["eval_loss"] is not None), None),
+               "checkpoints": sorted(p.name for p in (job_dir(project, job.id) / "checkpoints").glob("checkpoint-*"))}
     if json_:
         print_json(row)
     else:
@@ -156,6 +202,7 @@ def eval_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
 
     store = store_for(project)
     job = store.get(job_id)
+    _local_only(job, "evaluated here")
     data = data or (Path(job.val_file) if job.val_file else None)
     if data is None:
         raise RagtuneError(f"job {job.id} has no validation file; pass --data VAL.jsonl")
@@ -186,6 +233,7 @@ def logs_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
              json_: JsonOpt = False):
     """Per-step training and validation loss (with --json: a list, or JSON lines with --follow)."""
     store = store_for(project)
+    _local_only(store.get(job_id), "followed step by step")
     if json_ and not follow:
         print_json(store.steps(store.get(job_id).id))
         return
@@ -212,6 +260,10 @@ def cancel_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT):
     job = store.get(job_id)
     if job.status not in ("queued", "running"):
         raise RagtuneError(f"job {job.id} is {job.status}; only queued or running jobs can be cancelled")
+    hosted = _hosted(job)
+    if hosted:
+        out.print(f"job {job.id}: {hosted.cancel(store, job).status} on {job.backend}")
+        return
     if job.status == "queued":
         store.update(job.id, status="cancelled", finished=time.time())
     else:
@@ -225,11 +277,22 @@ def resume_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
     """Continue an interrupted, failed or cancelled job from its last checkpoint."""
     store = store_for(project)
     job = store.get(job_id)
+    _local_only(job, "resumed")
     if job.status == "succeeded":
         raise RagtuneError(f"job {job.id} already succeeded")
     for path, sha in ((job.train_file, job.train_sha256), (job.val_file, job.val_sha256)):
-        if path and (not Path(path).is_file() or _sha256(Path(path)) != sha):
+        if path and (not Path(path).is_file() or sha256_file(Path(path)) != sha):
             raise RagtuneError(f"{path} changed or vanished since job {job.id} started; start a new job")
     _launch(project, job.id, detach)
     if not detach:
         out.print(f"job {job.id} {store.get(job.id).status}")
+
+
+@app.command("export")
+def export_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
+               axolotl: Annotated[Path, typer.Option(help="write the job as an Axolotl config (YAML)")] = ...):
+    """The job's base model, LoRA and training settings and data as another trainer's config."""
+    from ragtune.finetune.axolotl import write_axolotl_config
+
+    job = store_for(project).get(job_id)
+    out.print(f"wrote {write_axolotl_config(job, axolotl)}: axolotl train {axolotl}")

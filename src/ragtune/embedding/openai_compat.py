@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragtune.embedding.protocol import EMBEDDERS, normalise
-from ragtune.errors import RagtuneError
 from ragtune.openai_endpoint import OpenAIEndpoint
 
 
@@ -26,7 +25,7 @@ class OpenAIEmbedder(OpenAIEndpoint):
         try:
             resp = self.client.embeddings.create(model=self.model, input=list(texts))
         except Exception as e:  # the SDK's errors all say what the server answered
-            raise RagtuneError(f"embedding endpoint {self.base_url or 'default'} failed: {e}") from e
+            raise self.error("embedding", e) from e
         vectors = normalise(np.array([d.embedding for d in resp.data], dtype=np.float32))
         self.dimension = vectors.shape[1]
         return vectors

@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 from ragtune.errors import RagtuneError
+from ragtune.jsonl import read_lines
 
 
 def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
     if not path.is_file():
         raise RagtuneError(f"{path}: no such file")
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         try:

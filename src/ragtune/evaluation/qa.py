@@ -15,17 +15,19 @@ from ragtune.config import AnswerConfig
 from ragtune.evaluation.answer_metrics import exact_match, percentile, token_f1
 from ragtune.generation.protocol import Generator
 from ragtune.rag.answer import answer
+from ragtune.rag.prompts import SYSTEM
 from ragtune.retrieval.retriever import Retriever
 
 
 def evaluate_qa(rows: list[dict], retriever: Retriever, generator: Generator, cfg: AnswerConfig, mode: str,
-                out: Path | None = None, progress: Callable[[int], None] | None = None) -> dict:
+                out: Path | None = None, progress: Callable[[int], None] | None = None,
+                system: str = SYSTEM) -> dict:
     results = []
     sink = out.open("w", encoding="utf-8") if out else None
     try:
         for row in rows:
             t = time.perf_counter()
-            a = answer(row["question"], retriever, generator, cfg, mode=mode)
+            a = answer(row["question"], retriever, generator, cfg, mode=mode, system=system)
             seconds = time.perf_counter() - t
             ref = str(row.get("answer") or "")
             r = {"_id": row.get("_id"), "question": row["question"], "reference": ref, "answer": a.text,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragtune.generation.protocol import Message
+from ragtune.jsonl import read_lines
 
 ROLES = {"system", "user", "assistant"}
 MESSAGE_KEYS = {"role", "content", "name", "weight"}  # OpenAI also allows name, and weight on assistant turns
@@ -114,7 +115,7 @@ def read_chat_file(path: Path) -> ChatFile:
         cf.error(None, "no such file")
         return cf
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_lines(path)
     except UnicodeDecodeError as e:
         cf.error(None, f"not UTF-8 text: {e}")
         return cf

@@ -15,6 +15,7 @@ import numpy as np
 
 from ragtune.evaluation.answer_metrics import exact_match, normalize, token_f1
 from ragtune.finetune.dataset import Example, read_chat_file
+from ragtune.generation.llamacpp import LlamaCppGenerator
 from ragtune.generation.transformers_lm import TransformersGenerator
 
 GENERAL_KNOWLEDGE = files("ragtune") / "demo" / "finetune" / "general_knowledge.jsonl"
@@ -98,9 +99,14 @@ def evaluate_job(base: str, adapter: Path, data: Path, limit: int | None = None,
     signature = format_signature(references)
     general = [json.loads(x) for x in GENERAL_KNOWLEDGE.read_text().splitlines() if x.strip()][:general_limit]
     result: dict = {"data": str(data), "examples": len(examples), "format_signature": signature, "models": {}}
-    for name, gen in (("base", TransformersGenerator(base=base)),
-                      ("tuned", TransformersGenerator(base=base, adapter=str(adapter)))):
-        loss = completion_loss(gen, examples)
+    gguf = adapter.parent / "adapter.gguf"
+    for name, scorer in (("base", TransformersGenerator(base=base)),
+                         ("tuned", TransformersGenerator(base=base, adapter=str(adapter)))):
+        loss = completion_loss(scorer, examples)
+        # answers come from the engine `ask --model ft:<id>` uses: llama.cpp when the adapter was exported
+        gen = scorer
+        if gguf.is_file():
+            gen = LlamaCppGenerator(model=base, adapter=str(gguf) if name == "tuned" else "")
         answers = _answers(gen, examples, max_tokens, progress)
         result["models"][name] = {
             "loss": loss, "perplexity": math.exp(loss),
@@ -108,6 +114,7 @@ def evaluate_job(base: str, adapter: Path, data: Path, limit: int | None = None,
             "f1": float(np.mean([token_f1(a, r) for a, r in zip(answers, references)])),
             "format_adherence": float(np.mean([follows(a, signature) for a in answers])) if signature else None,
             "general_knowledge": _general(gen, general, progress),
+            "engine": type(gen).__name__,
             "answers": answers,
         }
     b, t = result["models"]["base"], result["models"]["tuned"]

@@ -23,6 +23,8 @@ create table if not exists steps (
   job_id text not null, step integer not null, epoch real, loss real, eval_loss real, learning_rate real,
   seconds real, primary key (job_id, step));
 """
+# columns added since: a store created before them gets them when it is next opened
+_ADDED = {"backend": "text default 'local'", "provider_job_id": "text", "provider_model": "text"}
 
 
 @dataclass
@@ -41,6 +43,12 @@ class Job:
     finished: float | None
     error: str | None
     pid: int | None
+    backend: str = "local"
+    """Who trains it: local, or a hosted provider (finetune.backends)."""
+    provider_job_id: str | None = None
+    """The provider's id for a hosted job."""
+    provider_model: str | None = None
+    """The provider's name for the finished model (what its chat endpoint serves)."""
 
     @property
     def model_name(self) -> str:
@@ -75,6 +83,14 @@ class JobStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+            have = {r["name"] for r in db.execute("pragma table_info(jobs)")}
+            for name, kind in _ADDED.items():
+                if name not in have:
+                    try:
+                        db.execute(f"alter table jobs add column {name} {kind}")
+                    except sqlite3.OperationalError as e:  # another process opening it added it first
+                        if "duplicate column" not in str(e):
+                            raise
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -82,13 +98,13 @@ class JobStore:
         return db
 
     def create(self, base: str, train_file: str, train_sha: str, val_file: str | None, val_sha: str | None,
-               config: dict) -> Job:
+               config: dict, backend: str = "local") -> Job:
         job_id = uuid.uuid4().hex[:10]
         with self._db() as db:
             db.execute("insert into jobs (id, base, train_file, train_sha256, val_file, val_sha256, config, status, "
-                       "created) values (?,?,?,?,?,?,?,?,?)",
+                       "created, backend) values (?,?,?,?,?,?,?,?,?,?)",
                        (job_id, base, train_file, train_sha, val_file, val_sha, json.dumps(config), "queued",
-                        time.time()))
+                        time.time(), backend))
         return self.get(job_id)
 
     def get(self, job_id: str) -> Job:

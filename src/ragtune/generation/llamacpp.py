@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +23,8 @@ class LlamaCppGenerator(Component):
 
     model: str = "smollm2-135m"
     """Packaged model name (smollm2-135m, qwen2.5-coder-0.5b) or a GGUF path."""
+    adapter: str = ""
+    """A LoRA adapter in llama.cpp's GGUF format (what a fine-tuning job exports), applied at full scale."""
     context: int = 4096
     """Context window in tokens."""
     threads: int = 0
@@ -34,6 +39,9 @@ class LlamaCppGenerator(Component):
 
             params = xlc.CommonParams()
             params.model.path = str(resolve_gguf(self.model))
+            if self.adapter:
+                lora = xlc.CommonAdapterLoraInfo(self.adapter, 1.0)
+                params.lora_adapters = [lora]
             params.n_ctx = self.context
             params.n_parallel = 1
             threads = self.threads or os.cpu_count() or 1
@@ -45,13 +53,41 @@ class LlamaCppGenerator(Component):
             self._server = xlc.Server(params)
         return self._server
 
+    def _request(self, messages, max_tokens, temperature, stop) -> dict:
+        return {"messages": list(messages), "max_tokens": max_tokens, "temperature": temperature,
+                "seed": self.seed, "stop": stop or []}
+
     def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
                  stop: list[str] | None = None) -> Completion:
-        request = {"messages": list(messages), "max_tokens": max_tokens, "temperature": temperature,
-                   "seed": self.seed, "stop": stop or []}
-        result = self._load().handle_chat_completions(request)
+        result = self._load().handle_chat_completions(self._request(messages, max_tokens, temperature, stop))
         if "error" in result:
             raise RagtuneError(f"llama.cpp failed: {result['error']}")
         usage = result.get("usage", {})
         return Completion(result["choices"][0]["message"]["content"] or "",
                           usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+
+    def stream(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None) -> Iterator[Completion]:
+        """Pieces as llama.cpp produces them (see generation.protocol.stream). Its streaming call blocks and
+        hands chunks to a callback, so it runs in a thread feeding a queue that this iterator drains."""
+        request = {**self._request(messages, max_tokens, temperature, stop), "stream": True,
+                   "stream_options": {"include_usage": True}}
+        server, chunks, done = self._load(), queue.Queue(), object()
+
+        def run() -> None:
+            try:
+                error = server.handle_chat_completions(request, chunks.put)
+                if isinstance(error, dict) and "error" in error:
+                    chunks.put(error)
+            except Exception as e:  # handed to the reading side, which raises it
+                chunks.put({"error": str(e)})
+            chunks.put(done)
+
+        threading.Thread(target=run, daemon=True).start()
+        while (chunk := chunks.get()) is not done:
+            if "error" in chunk:
+                raise RagtuneError(f"llama.cpp failed: {chunk['error']}")
+            text = "".join(c.get("delta", {}).get("content") or "" for c in chunk.get("choices", []))
+            usage = chunk.get("usage") or {}
+            if text or usage:
+                yield Completion(text, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))

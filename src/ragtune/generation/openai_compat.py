@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ragtune.errors import RagtuneError
 from ragtune.generation.protocol import GENERATORS, Completion, Message
 from ragtune.openai_endpoint import OpenAIEndpoint
 
@@ -21,7 +21,22 @@ class OpenAIChatGenerator(OpenAIEndpoint):
             r = self.client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
                                                     temperature=temperature, stop=stop or None)
         except Exception as e:  # the SDK's errors all say what the server answered
-            raise RagtuneError(f"chat endpoint {self.base_url or 'default'} failed: {e}") from e
+            raise self.error("chat", e) from e
         usage = r.usage
         return Completion(r.choices[0].message.content or "", usage.prompt_tokens if usage else 0,
                           usage.completion_tokens if usage else 0)
+
+    def stream(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None) -> Iterator[Completion]:
+        """Pieces as the endpoint streams them (see generation.protocol.stream)."""
+        try:
+            chunks = self.client.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature,
+                stop=stop or None, stream=True, stream_options={"include_usage": True})
+            for chunk in chunks:
+                text = "".join(c.delta.content or "" for c in chunk.choices)
+                usage = chunk.usage
+                if text or usage:
+                    yield Completion(text, usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+        except Exception as e:  # the SDK's errors all say what the server answered
+            raise self.error("chat", e) from e

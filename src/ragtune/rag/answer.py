@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
-from ragtune.generation.protocol import Generator
+from ragtune.generation.protocol import Completion, Generator
 from ragtune.rag.citations import Citation, is_refusal, missing_terms, resolve, strip_markers
-from ragtune.rag.prompts import REFUSAL, STOP, drop_echo, grounded_messages
+from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, drop_echo, grounded_messages
+from ragtune.raft.format import final_answer
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import Condition
 
@@ -30,8 +31,9 @@ class Answer:
 
     @property
     def plain_text(self) -> str:
-        """The answer without citation markers, as scored against reference answers."""
-        return "" if self.refused else strip_markers(self.text)
+        """The final answer without citation markers, as scored against reference answers (a model tuned
+        on RAFT data quotes its passage first, then answers after a marker)."""
+        return "" if self.refused else strip_markers(final_answer(self.text))
 
     def to_dict(self) -> dict:
         return {"question": self.question, "answer": self.text, "refused": self.refused, "reason": self.reason,
@@ -43,7 +45,21 @@ class Answer:
 
 
 def answer(question: str, retriever: Retriever, generator: Generator, cfg: AnswerConfig, mode: str = "hybrid",
-           where: Sequence[Condition] = ()) -> Answer:
+           where: Sequence[Condition] = (), system: str = SYSTEM) -> Answer:
+    """``system`` is the rules the model follows; a tuned model gets the one it was trained with."""
+    a = prepare(question, retriever, cfg, mode, where)
+    if a.refused:
+        return a
+    t = time.perf_counter()
+    out = generator.generate(grounded_messages(question, a.contexts, system), max_tokens=cfg.max_tokens,
+                             temperature=cfg.temperature, stop=STOP)
+    return finish(a, out, time.perf_counter() - t)
+
+
+def prepare(question: str, retriever: Retriever, cfg: AnswerConfig, mode: str = "hybrid",
+            where: Sequence[Condition] = ()) -> Answer:
+    """Retrieve and gate on relevance: an Answer already refused, or one whose text ``finish`` fills from the
+    generation over its contexts (split from ``answer`` so a server can stream that generation)."""
     t0 = time.perf_counter()
     hits = retriever.search(question, k=cfg.k, mode=mode, where=where)
     t1 = time.perf_counter()
@@ -59,13 +75,15 @@ def answer(question: str, retriever: Retriever, generator: Generator, cfg: Answe
         reason = f"the passages never mention: {', '.join(missing)}"
     if reason:
         return Answer(question, REFUSAL, True, contexts=hits, reason=reason, retrieve_seconds=t1 - t0)
-    out = generator.generate(grounded_messages(question, hits), max_tokens=cfg.max_tokens,
-                             temperature=cfg.temperature, stop=STOP)
-    t2 = time.perf_counter()
-    text = drop_echo(out.text, question)
-    refused = not text or is_refusal(text)
-    return Answer(question, text if text else REFUSAL, refused,
-                  citations=[] if refused else resolve(text, hits), contexts=hits,
+    return Answer(question, "", False, contexts=hits, retrieve_seconds=t1 - t0)
+
+
+def finish(a: Answer, out: Completion, generate_seconds: float) -> Answer:
+    """``a`` from ``prepare``, completed with the model's output: echo dropped, refusal detected, citations."""
+    text = drop_echo(out.text, a.question)
+    refused = not text or is_refusal(final_answer(text))
+    return Answer(a.question, text if text else REFUSAL, refused,
+                  citations=[] if refused else resolve(text, a.contexts), contexts=a.contexts,
                   reason="the model found no answer in the passages" if refused else "",
                   prompt_tokens=out.prompt_tokens, completion_tokens=out.completion_tokens,
-                  retrieve_seconds=t1 - t0, generate_seconds=t2 - t1)
+                  retrieve_seconds=a.retrieve_seconds, generate_seconds=generate_seconds)

@@ -8,7 +8,7 @@ missing (re-added), or incomplete (replaced) on the next run: no duplicates, not
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,10 +45,35 @@ def _under(source: str, roots: Sequence[Path]) -> bool:
 def ingest(project: Project, paths: Sequence[Path], include: Sequence[str] = (), exclude: Sequence[str] = (),
            meta: dict[str, MetaValue] | None = None, prune: bool = False, batch_docs: int = 64,
            progress: Progress | None = None) -> IngestReport:
-    started = time.perf_counter()
     report = IngestReport()
-    progress = progress or (lambda stage, n: None)
     roots = [Path(p).resolve() for p in paths]
+
+    def documents() -> Iterator[Document]:
+        for item in discover(roots, include, exclude):
+            if isinstance(item, Problem):
+                report.problems.append(item)
+                continue
+            assert isinstance(item, SourceFile)
+            for doc in loader_for(item.path).load(item.path, item.doc_id):
+                if isinstance(doc, Problem):
+                    report.problems.append(doc)
+                    continue
+                doc.metadata.update(meta or {})
+                yield doc
+
+    return _write(project, documents(), report, batch_docs, progress, prune_roots=roots if prune else None)
+
+
+def ingest_documents(project: Project, documents: Iterable[Document], batch_docs: int = 64,
+                     progress: Progress | None = None) -> IngestReport:
+    """Ingest documents given as data (the API's /v1/ingest): no files, same bookkeeping as ``ingest``."""
+    return _write(project, iter(documents), IngestReport(), batch_docs, progress, prune_roots=None)
+
+
+def _write(project: Project, documents: Iterator[Document], report: IngestReport, batch_docs: int,
+           progress: Progress | None, prune_roots: Sequence[Path] | None) -> IngestReport:
+    started = time.perf_counter()
+    progress = progress or (lambda stage, n: None)
     with project.lock():
         project.check_index_compatible()
         project.record_index_spec()
@@ -75,41 +100,32 @@ def ingest(project: Project, paths: Sequence[Path], include: Sequence[str] = (),
             report.chunks += len(chunks)
             pending.clear()
 
-        for item in discover(roots, include, exclude):
-            if isinstance(item, Problem):
-                report.problems.append(item)
+        for doc in documents:
+            if doc.doc_id in seen:
+                report.problems.append(Problem(doc.source, f"duplicate document id {doc.doc_id!r}, skipped"))
                 continue
-            assert isinstance(item, SourceFile)
-            for doc in loader_for(item.path).load(item.path, item.doc_id):
-                if isinstance(doc, Problem):
-                    report.problems.append(doc)
-                    continue
-                if doc.doc_id in seen:
-                    report.problems.append(Problem(doc.source, f"duplicate document id {doc.doc_id!r}, skipped"))
-                    continue
-                seen.add(doc.doc_id)
-                doc.metadata.update(meta or {})
-                clash = reserved_keys(doc.metadata)
-                if clash:
-                    report.problems.append(Problem(doc.source, f"document {doc.doc_id!r}: metadata key(s) "
-                                                               f"{', '.join(clash)} are reserved, skipped"))
-                    continue
-                progress("docs", 1)
-                state = existing.get(doc.doc_id)
-                # a moved file keeps its id but must be re-recorded under its new source path
-                if state and state.complete and state.content_hash == doc.content_hash and state.source == doc.source:
-                    report.unchanged += 1
-                    continue
-                if state:
-                    report.updated += 1
-                else:
-                    report.added += 1
-                pending.append(doc)
-                if len(pending) >= batch_docs:
-                    flush()
+            seen.add(doc.doc_id)
+            clash = reserved_keys(doc.metadata)
+            if clash:
+                report.problems.append(Problem(doc.source, f"document {doc.doc_id!r}: metadata key(s) "
+                                                           f"{', '.join(clash)} are reserved, skipped"))
+                continue
+            progress("docs", 1)
+            state = existing.get(doc.doc_id)
+            # a moved file keeps its id but must be re-recorded under its new source path
+            if state and state.complete and state.content_hash == doc.content_hash and state.source == doc.source:
+                report.unchanged += 1
+                continue
+            if state:
+                report.updated += 1
+            else:
+                report.added += 1
+            pending.append(doc)
+            if len(pending) >= batch_docs:
+                flush()
         flush()
-        if prune:
-            gone = [d for d, s in existing.items() if d not in seen and _under(s.source, roots)]
+        if prune_roots is not None:
+            gone = [d for d, s in existing.items() if d not in seen and _under(s.source, prune_roots)]
             if gone:
                 if not changed:
                     project.bm25.mark_stale()

@@ -3,6 +3,7 @@ are content to answer from, never rules to follow."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ragtune.documents.types import Hit
@@ -33,16 +34,26 @@ def drop_echo(text: str, question: str) -> str:
     return text
 
 
+# Chat-template control tokens (<|im_start|>, <|eot_id|>...): llama.cpp parses special tokens in the
+# templated prompt, so a document carrying them could open a fake system turn. Written without the bars
+# they are plain text.
+_CONTROL = re.compile(r"<\|([^|<>\s]{1,40})\|>")
+
+
+def defang(text: str) -> str:
+    return _CONTROL.sub(r"<\1>", text)
+
+
 def format_context(hits: Sequence[Hit]) -> str:
     parts = []
     for n, h in enumerate(hits, start=1):
-        header = f"[{n}] {h.chunk.title}".rstrip()
-        parts.append(f"{header}\n{h.chunk.text}")
+        header = f"[{n}] {defang(h.chunk.title)}".rstrip()
+        parts.append(f"{header}\n{defang(h.chunk.text)}")
     return "\n\n".join(parts)
 
 
-def grounded_messages(question: str, hits: Sequence[Hit]) -> list[Message]:
-    return [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": f"{format_context(hits)}\n\nQuestion: {question}"},
-    ]
+def grounded_messages(question: str, hits: Sequence[Hit], system: str = SYSTEM) -> list[Message]:
+    """The system rules, then the numbered passages and the question; with no passages, the question alone."""
+    question = defang(question)
+    user = f"{format_context(hits)}\n\nQuestion: {question}" if hits else f"Question: {question}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -7,12 +7,11 @@ from typing import Any
 import numpy as np
 
 from ragtune.component import Component
-from ragtune.documents.types import RESERVED_KEYS, RESERVED_SUFFIX, Chunk, reserved_keys
-from ragtune.errors import RagtuneError
+from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.protocol import STORES, DocState
+from ragtune.stores.protocol import STORES, DocState, Page
+from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
-_RESERVED = RESERVED_KEYS  # bookkeeping fields kept beside the user's metadata on every chunk
 _DATE_SUFFIX = RESERVED_SUFFIX  # Chroma compares numbers only, so ISO dates get an ordered integer twin
 _CHROMA_OPS = {"=": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte", "in": "$in"}
 
@@ -40,7 +39,8 @@ def to_where(conditions: Sequence[Condition]) -> dict | None:
 @STORES.register("chroma")
 @dataclass
 class ChromaStore(Component):
-    """Chroma, embedded and persisted on disk (the guide's quickstart engine).
+    """Chroma, embedded and persisted on disk (the guide's quickstart engine), or a Chroma server
+    (``chroma run``) when ``url`` is set.
 
     Chosen by measurement (bench/store_latency): HNSW answers an unfiltered top-50 over 100k chunks
     in about 2 ms on 2 cores, where LanceDB's flat scan took 166 ms; filters are applied inside the
@@ -50,6 +50,8 @@ class ChromaStore(Component):
     """Folder of the index, relative to the project folder unless absolute."""
     collection: str = "chunks"
     """Collection name."""
+    url: str = ""
+    """A Chroma server (http://host:8000) instead of the embedded folder."""
     _col: Any = field(default=None, init=False, repr=False)
 
     def bind(self, root) -> "ChromaStore":
@@ -65,9 +67,16 @@ class ChromaStore(Component):
             import chromadb
             from chromadb.config import Settings
 
-            root = getattr(self, "_root", None) or self.path
-            client = chromadb.PersistentClient(path=str(root),
-                                               settings=Settings(anonymized_telemetry=False))
+            settings = Settings(anonymized_telemetry=False)
+            if self.url:
+                from urllib.parse import urlsplit
+
+                u = urlsplit(self.url)
+                client = chromadb.HttpClient(host=u.hostname or "localhost", port=u.port or 8000,
+                                             ssl=u.scheme == "https", settings=settings)
+            else:
+                root = getattr(self, "_root", None) or self.path
+                client = chromadb.PersistentClient(path=str(root), settings=settings)
             self._max_batch = client.get_max_batch_size()
             self._col = client.get_or_create_collection(self.collection, metadata={"hnsw:space": "cosine"})
         return self._col
@@ -77,23 +86,10 @@ class ChromaStore(Component):
         for i in range(0, n, step):
             yield slice(i, i + step)
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str],
+               doc_chunks: dict[str, int] | None = None) -> None:
         col = self.col
-        counts: dict[str, int] = {}
-        for c in chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        metas = []
-        for c in chunks:
-            clash = reserved_keys(c.metadata)
-            if clash:
-                raise RagtuneError(f"document {c.doc_id!r}: metadata key(s) {clash} are reserved")
-            meta: dict[str, Any] = dict(c.metadata)
-            for k, v in c.metadata.items():
-                if is_date(v):
-                    meta[k + _DATE_SUFFIX] = date_ordinal(v)
-            meta.update(doc_id=c.doc_id, doc_hash=doc_hashes[c.doc_id], doc_chunks=counts[c.doc_id],
-                        chunk_index=c.index, title=c.title)
-            metas.append(meta)
+        metas = to_metadata(chunks, doc_hashes, doc_chunks)
         for s in self._batches(len(chunks)):
             col.upsert(ids=[c.chunk_id for c in chunks[s]], embeddings=vectors[s],
                        documents=[c.text for c in chunks[s]], metadatas=metas[s])
@@ -102,12 +98,6 @@ class ChromaStore(Component):
         ids = list(doc_ids)
         for i in range(0, len(ids), 500):
             self.col.delete(where={"doc_id": {"$in": ids[i:i + 500]}})
-
-    @staticmethod
-    def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
-        user = {k: v for k, v in meta.items() if k not in _RESERVED and not k.endswith(_DATE_SUFFIX)}
-        return Chunk(chunk_id=chunk_id, doc_id=meta["doc_id"], index=meta["chunk_index"], text=text,
-                     title=meta.get("title", ""), metadata=user)
 
     def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[tuple[str, float]]:
         r = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
@@ -118,7 +108,7 @@ class ChromaStore(Component):
         if not chunk_ids:
             return []
         r = self.col.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        by_id = {i: self._chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])}
+        by_id = {i: to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])}
         return [by_id[i] for i in chunk_ids if i in by_id]
 
     def ids_matching(self, where: Sequence[Condition]) -> set[str]:
@@ -134,19 +124,15 @@ class ChromaStore(Component):
             offset += len(r["ids"])
 
     def documents(self) -> dict[str, DocState]:
-        seen: dict[str, tuple[str, str, int, int]] = {}
-        for r in self._pages(["metadatas"], 20000):
-            for m in r["metadatas"]:
-                h, src, want, have = seen.get(m["doc_id"], (m["doc_hash"], m.get("source", ""), m["doc_chunks"], 0))
-                # chunks of two versions of a document (an interrupted update) make it incomplete
-                if m["doc_hash"] != h:
-                    want = -1
-                seen[m["doc_id"]] = (h, src, want, have + 1)
-        return {d: DocState(h, src, want == have) for d, (h, src, want, have) in seen.items()}
+        return doc_states(m for r in self._pages(["metadatas"], 20000) for m in r["metadatas"])
 
     def iter_chunks(self, batch_size: int = 5000) -> Iterator[list[Chunk]]:
         for r in self._pages(["documents", "metadatas"], batch_size):
-            yield [self._chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])]
+            yield [to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])]
+
+    def export(self, batch_size: int = 2000) -> Iterator[Page]:
+        for r in self._pages(["documents", "metadatas", "embeddings"], batch_size):
+            yield to_page(r["ids"], r["documents"], r["metadatas"], r["embeddings"])
 
     def count(self) -> int:
         return self.col.count()

@@ -1,4 +1,5 @@
-"""The vector-store contract. Server engines implement the same methods (a later issue)."""
+"""The vector-store contract. Every backend (embedded Chroma, Chroma/Qdrant/Milvus servers, pgvector,
+Pinecone) implements the same methods and passes one conformance suite (tests/unit/test_store_conformance.py)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,22 @@ class DocState:
     complete: bool  # every chunk the document was split into is present
 
 
+@dataclass
+class Page:
+    """A slice of a store exported with its vectors and bookkeeping: what a migration copies."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    doc_hashes: dict[str, str]
+    doc_chunks: dict[str, int]  # whole-document chunk counts, which a page may only partly hold
+
+
 class VectorStore(Protocol):
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str]) -> None: ...
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str],
+               doc_chunks: dict[str, int] | None = None) -> None:
+        """Write chunks with their vectors. Each document's chunk count is taken from this call
+        unless ``doc_chunks`` gives it (a migration writes documents across pages)."""
+        ...
 
     def delete(self, doc_ids: Sequence[str]) -> None: ...
 
@@ -39,6 +54,10 @@ class VectorStore(Protocol):
     def documents(self) -> dict[str, DocState]: ...
 
     def iter_chunks(self, batch_size: int = 5000) -> Iterator[list[Chunk]]: ...
+
+    def export(self, batch_size: int = 2000) -> Iterator[Page]:
+        """Every chunk with its stored vector, page by page: a copy needs no re-embedding."""
+        ...
 
     def count(self) -> int: ...
 

@@ -1,0 +1,130 @@
+"""The whole RAFT loop on mini-wiki, through the CLI a user would run: split the dev questions
+(seeded) into a training part and an evaluation part that is never trained on, `raft build` from
+the training part, `tune start` on the RAFT data, then `bakeoff` over every variant on the
+evaluation part (plus questions made unanswerable by hiding their source document).
+
+    .venv/bin/python bench/bakeoff_miniwiki.py [--models smollm2-135m] [--eval 100] [--epochs 1]
+
+Every stage is reused when it is already complete: the index, the RAFT file, a succeeded job on the
+same data and settings, and cached generations. Wall time is recorded per stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+from _common import MINIWIKI, REPO, WORK, ensure_ingested, md_table, write_results
+
+ROOT = WORK / "bakeoff_miniwiki"
+RAGTUNE = [sys.executable, "-m", "ragtune.cli.app"]
+VARIANTS = "base,fewshot,rag,ft,ft+rag"
+
+
+def ragtune(*args: str) -> dict | list:
+    proc = subprocess.run([*RAGTUNE, *args, "--json"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    if proc.returncode:
+        raise SystemExit(f"ragtune {' '.join(args)} failed with exit code {proc.returncode}")
+    return json.loads(proc.stdout)
+
+
+def split(n_eval: int, seed: int) -> tuple[list[dict], list[dict]]:
+    rows = [json.loads(x) for x in (MINIWIKI / "questions.dev.jsonl").read_text().splitlines() if x.strip()]
+    random.Random(seed).shuffle(rows)
+    return rows[:n_eval], rows[n_eval:]
+
+
+def write(path, rows) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def run_model(model: str, args, stages: dict) -> dict:
+    work = ROOT / model
+    work.mkdir(parents=True, exist_ok=True)
+    project = work / "project"
+    t = time.perf_counter()
+    if not project.exists():  # a copy of the shared mini-wiki index; each model gets its own jobs
+        source, _ = ensure_ingested(WORK / "qa_miniwiki" / "project", MINIWIKI / "passages.jsonl")
+        shutil.copytree(source.root, project)
+    stages["index"] = time.perf_counter() - t
+    evaluation, training = split(args.eval, args.seed)
+    write(work / "eval.jsonl", evaluation)
+    write(work / "train.jsonl", training)
+    p = ["-p", str(project)]
+
+    raft = work / "raft.jsonl"
+    t = time.perf_counter()
+    built = None if raft.exists() else ragtune("raft", "build", "--qa", str(work / "train.jsonl"), "--out", str(raft),
+                                              "--seed", str(args.seed), *p)
+    stages["raft_build"] = time.perf_counter() - t
+    examples = sum(1 for _ in raft.open())
+    print(f"[{model}] RAFT: {examples} examples ({stages['raft_build']:.0f}s)", flush=True)
+
+    t = time.perf_counter()
+    settings = {"epochs": args.epochs, "lr": args.lr, "max_seq_len": args.max_seq_len}
+    jobs = ragtune("tune", "list", *p) if (project / "jobs.db").exists() else []
+    done = [j for j in jobs if j["status"] == "succeeded" and j["train_file"] == str(raft.resolve())
+            and all(j["config"][k] == v for k, v in settings.items())]
+    job = done[-1] if done else ragtune("tune", "start", "--train", str(raft), "--base", model, "--epochs",
+                                        str(args.epochs), "--lr", str(args.lr), "--max-seq-len",
+                                        str(args.max_seq_len), *p)
+    stages["tune"] = time.perf_counter() - t
+    print(f"[{model}] tuned {job['model']} ({stages['tune']:.0f}s)", flush=True)
+
+    t = time.perf_counter()
+    result = ragtune("bakeoff", "--questions", str(work / "eval.jsonl"), "--variants", VARIANTS, "--ft-model",
+                     job["model"], "--fewshot", str(work / "train.jsonl"), "--unanswerable", str(args.unanswerable),
+                     "--model", model, "--out", str(work / "bakeoff"), *p)
+    stages["bakeoff"] = time.perf_counter() - t
+    print(f"[{model}] bake-off ({stages['bakeoff']:.0f}s)", flush=True)
+    return {"model": model, "job": job["id"], "tune_config": job["config"], "raft": built or {"examples": examples},
+            "eval_questions": args.eval, "train_questions": len(training), "stages_seconds": dict(stages),
+            "bakeoff": result}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--models", nargs="+", default=["smollm2-135m"])
+    ap.add_argument("--eval", type=int, default=100, help="evaluation questions (never trained on)")
+    ap.add_argument("--unanswerable", type=int, default=20, help="evaluation questions with their source hidden")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--max-seq-len", type=int, default=1024)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    runs = [run_model(m, args, {}) for m in args.models]
+    write_results("bakeoff_miniwiki", {"runs": runs})
+    print(table({"runs": runs}))
+
+
+def _ci(m: dict) -> str:
+    return "–" if m["mean"] is None else f"{m['mean']:.2f} [{m['low']:.2f}, {m['high']:.2f}]"
+
+
+def table(result: dict) -> str:
+    parts = []
+    for run in result["runs"]:
+        b = run["bakeoff"]
+        rows = []
+        for name, v in b["variants"].items():
+            m = v["metrics"]
+            d = b["paired_vs_rag"].get(name, {}).get("f1")
+            rows.append([name, _ci(m["f1"]), _ci(m["exact_match"]), _ci(m["faithfulness"]),
+                         _ci(m["refusal_recall"]), v["latency_ms"]["p50"], v["latency_ms"]["p95"],
+                         "baseline" if name == "rag" else f"{d['diff']:+.3f} (p={d['p_value']:.3f})"])
+        stages = ", ".join(f"{k} {s:.0f} s" for k, s in run["stages_seconds"].items())
+        parts.append(f"**{run['model']}**: {run['train_questions']} training questions -> "
+                     f"{run['raft']['examples']} RAFT examples; {b['questions']['n']} evaluation questions "
+                     f"({b['questions']['unanswerable']} unanswerable). Stages: {stages}.\n\n" +
+                     md_table(["variant", "F1 [95% CI]", "EM", "faithfulness", "refusal recall", "p50 ms",
+                               "p95 ms", "F1 vs rag"], rows))
+    return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Evaluation questions must never have been trained on: a tuned model that saw them scores what it
+memorised, not what it learned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragtune.errors import RagtuneError
+from ragtune.evaluation.answer_metrics import normalize
+from ragtune.finetune.dataset import jaccard, read_chat_file
+
+NEAR = 0.9
+
+
+def trained_questions(path: Path) -> list[str]:
+    """The question of each example: the last user turn, after its passages when it has them."""
+    out = []
+    for e in read_chat_file(path).examples:
+        user = next((m["content"] for m in reversed(e.messages) if m["role"] == "user"), "")
+        out.append(user.rpartition("Question:")[2].strip() or user)
+    return out
+
+
+def check_leakage(questions: list[str], training_files: list[Path]) -> dict:
+    """Raise when an evaluation question is (nearly) a training question; else report what was checked."""
+    seen = [(str(f), q, set(normalize(q).split())) for f in training_files for q in trained_questions(f)]
+    exact = {normalize(q) for _, q, _ in seen}
+    leaks = []
+    for q in questions:
+        words = set(normalize(q).split())
+        if normalize(q) in exact or any(jaccard(words, w) >= NEAR for _, _, w in seen):
+            leaks.append(q)
+    if leaks:
+        shown = "\n".join(f"  - {q}" for q in leaks[:5])
+        raise RagtuneError(f"{len(leaks)} evaluation question(s) appear in the fine-tuning data "
+                           f"({', '.join(map(str, training_files))}), so the tuned model's scores would be "
+                           f"memorisation:\n{shown}\nremove them from the training data or from the question set")
+    return {"checked_files": [str(f) for f in training_files], "training_questions": len(seen), "overlaps": 0}

@@ -1,0 +1,61 @@
+"""Bootstrap confidence intervals and paired comparisons (scipy's implementations), seeded so a
+re-run reports the same intervals."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+
+RESAMPLES = 2000
+SEED = 0
+
+
+def interval(statistic: Callable[..., float], *samples: Sequence[float], confidence: float = 0.95) -> dict:
+    """``statistic`` over paired samples (one value per question each), with a percentile bootstrap
+    interval. Mean None when there is nothing to measure."""
+    arrays = [np.asarray(s, dtype=float) for s in samples]
+    n = len(arrays[0]) if arrays else 0
+    if n == 0:
+        return {"mean": None, "low": None, "high": None, "n": 0}
+    value = float(statistic(*arrays))
+    if n == 1 or all(np.all(a == a[0]) for a in arrays):
+        return {"mean": value, "low": value, "high": value, "n": n}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate resamples (e.g. no positives) are expected on tiny sets
+        res = stats.bootstrap(arrays, statistic, paired=True, vectorized=False, n_resamples=RESAMPLES,
+                              confidence_level=confidence, method="percentile", random_state=SEED)
+    # percentiles of the resampled statistics, skipping resamples where it is undefined (a ratio
+    # whose resample drew no denominator), which scipy's own interval would turn into NaN
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.nanpercentile(res.bootstrap_distribution, [tail, 100 - tail])
+    return {"mean": value, "low": float(low), "high": float(high), "n": n}
+
+
+def mean_interval(values: Sequence[float]) -> dict:
+    return interval(np.mean, values)
+
+
+def ratio(numerator: Sequence[float], denominator: Sequence[float]) -> dict:
+    """sum(numerator) / sum(denominator) over questions, e.g. refusal precision; resampled as pairs."""
+    def stat(a, b):
+        return float(np.sum(a) / np.sum(b)) if np.sum(b) else float("nan")
+
+    if not np.sum(denominator):
+        return {"mean": None, "low": None, "high": None, "n": 0}
+    return interval(stat, numerator, denominator)
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict:
+    """mean(a - b) over the same questions: bootstrap interval, and a two-sided sign-flip
+    permutation test's p-value."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    diff = interval(lambda x, y: np.mean(x - y), a, b)
+    if len(a) < 2 or np.all(a == b):
+        return {"diff": diff["mean"], "low": diff["low"], "high": diff["high"], "p_value": 1.0, "n": len(a)}
+    test = stats.permutation_test((a, b), lambda x, y: np.mean(x - y), permutation_type="samples",
+                                  n_resamples=RESAMPLES, random_state=SEED, vectorized=False)
+    return {"diff": diff["mean"], "low": diff["low"], "high": diff["high"], "p_value": float(test.pvalue),
+            "n": len(a)}

@@ -1,0 +1,86 @@
+"""``ragtune decide``: the guide's questions (flags, a YAML file, or asked interactively) and, with
+--bakeoff, its measurements, to a recommendation with every reason shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.prompt import Confirm, IntPrompt
+
+from ragtune.cli.common import JsonOpt, console, out, print_json
+from ragtune.config import field_help
+from ragtune.decide.answers import Answers, read_answers_file, validate_answers
+from ragtune.errors import RagtuneError
+
+AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="YAML file of answers, keyed by the flag names "
+                                                 "with underscores (e.g. labelled_examples: 120); flags override it")]
+BakeoffOpt = Annotated[Path | None, typer.Option("--bakeoff", help="a bake-off output folder (results.json): "
+                                                 "measured quality, latency and cost fold into the decision")]
+PricesOpt = Annotated[Path | None, typer.Option("--prices", help="price file overriding the shipped prices.yaml "
+                                                "entry by entry (see ragtune cost --print-prices)")]
+
+
+def _q(name: str) -> Any:
+    return typer.Option(help=field_help(Answers, name))
+
+
+def _count(question: str) -> int:
+    while (n := IntPrompt.ask(question, console=console)) < 0:
+        console.print("a count cannot be negative")
+    return n
+
+
+def collect_answers(path: Path | None, given: dict[str, Any]) -> Answers:
+    """The file, then the flags over it, then a prompt for each question still unanswered. Prompts go to
+    stderr (rich's, unlike click's, write nothing to stdout), so --json output stays clean."""
+    data = read_answers_file(path) if path else {}
+    data |= {k: v for k, v in given.items() if v is not None}
+    for name, info in Answers.model_fields.items():
+        if name in data:
+            continue
+        try:
+            if info.annotation is bool:  # no default: an empty line asks again rather than meaning "no"
+                data[name] = Confirm.ask(info.description, console=console)
+            else:
+                data[name] = _count(info.description)
+        except EOFError:
+            flag = "--" + name.replace("_", "-")
+            raise RagtuneError(f"no answer to {info.description!r}: pass {flag} or --answers FILE") from None
+    return validate_answers(data)
+
+
+def decide_cmd(
+    knowledge_changes_weekly: Annotated[bool | None, _q("knowledge_changes_weekly")] = None,
+    needs_citations: Annotated[bool | None, _q("needs_citations")] = None,
+    behaviour_problem: Annotated[bool | None, _q("behaviour_problem")] = None,
+    labelled_examples: Annotated[int | None, _q("labelled_examples")] = None,
+    queries_per_month: Annotated[int | None, _q("queries_per_month")] = None,
+    latency_or_cost_pressure: Annotated[bool | None, _q("latency_or_cost_pressure")] = None,
+    still_iterating: Annotated[bool | None, _q("still_iterating")] = None,
+    needs_both: Annotated[bool | None, _q("needs_both")] = None,
+    answers: AnswersOpt = None,
+    bakeoff: BakeoffOpt = None,
+    prices: PricesOpt = None,
+    json_: JsonOpt = False,
+):
+    """RAG, fine-tuning, fine-tuned RAG, or few-shot prompting first: the guide's decision framework,
+    with each answer's implication, the caveats that apply, and what to measure next."""
+    from ragtune.cost.prices import load_prices
+    from ragtune.decide.engine import decide
+    from ragtune.decide.evidence import read_evidence
+    from ragtune.decide.render import decision_markdown
+
+    given = {k: v for k, v in locals().items() if k in Answers.model_fields}  # the question flags, by name
+    a = collect_answers(answers, given)
+    evidence = read_evidence(bakeoff, load_prices(prices), a.queries_per_month) if bakeoff else None
+    d = decide(a, evidence)
+    if json_:
+        print_json(d.to_dict())
+        return
+    from rich.markdown import Markdown
+
+    out.print(Markdown(decision_markdown(d)), soft_wrap=False)
+    if d.overridden:
+        console.print(f"measurements changed the rules' answer: {d.rules_recommendation} → {d.recommendation}")

@@ -1,0 +1,1 @@
+"""Adapters that plug a ragtune index into other frameworks (optional extras: langchain, llamaindex)."""
