@@ -206,3 +206,30 @@ def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkey
     code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", leaked, "--variants", "ft",
                             "--ft-model", ft, "--out", out, "-p", project)
     assert code == 2 and "appear in the fine-tuning data" in err
+
+
+def test_bakeoff_without_arguments_runs_the_whole_demo_loop(tmp_path, tiny_base, monkeypatch):
+    import ragtune.cli.bakeoff as command
+
+    # two short steps: the loop's wiring is under test here, not the tuning (tests/integration covers that)
+    monkeypatch.setattr(command, "DEMO_TUNE", {"max_steps": 2, "batch_size": 2, "grad_accum": 1, "max_seq_len": 1024})
+    project = tmp_path / "p"
+    make_project(project)
+    out = tmp_path / "bo"
+    args = ["bakeoff", "--tune-base", str(tiny_base), "--out", str(out), "-p", str(project), "--json"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert list(res["variants"]) == ["base", "fewshot", "rag", "ft", "ft+rag"]
+    assert res["questions"]["n"] == 24 and res["questions"]["unanswerable"] == 4  # the shipped demo questions
+    assert set(res["stages_seconds"]) == {"ingest", "raft_build", "tune", "evaluate"}
+    raft = [json.loads(x) for x in (out / "raft.jsonl").read_text().splitlines()]
+    assert len(raft) == 80 and res["leakage"]["training_questions"] == 80
+    # the extractive fake answers from its passages; a tuned 2-layer random model does not
+    assert res["variants"]["rag"]["metrics"]["f1"]["mean"] > res["variants"]["ft+rag"]["metrics"]["f1"]["mean"]
+    jobs = json.loads(runner.invoke(app, ["tune", "list", "-p", str(project), "--json"]).stdout)
+    assert len(jobs) == 1 and jobs[0]["status"] == "succeeded"
+    r = runner.invoke(app, args)  # a re-run reuses the RAFT data, the tuned job and every generation
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(runner.invoke(app, ["tune", "list", "-p", str(project), "--json"]).stdout)) == 1
+    assert all(json.loads(x)["cached"] for x in (out / "answers.jsonl").read_text().splitlines())

@@ -45,7 +45,8 @@ def test_no_server_errors_and_responses_match_the_spec(served, operation, mode):
         pytest.skip("takes no input that could be invalid")
 
     @given(case=operations[operation].as_strategy(generation_mode=mode))
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    # derandomized: CI explores the same examples every run (a wider random search ran clean at 400 per operation)
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
     def run(case):
         # a schema-valid request may still be refused on meaning (no user message, text over the size limit):
         # 400 and 413 there are correct, so acceptance of every schema-valid request is not checked

@@ -43,6 +43,7 @@ def bakeoff_cmd(
                                                     "(see ragtune cost --print-prices)")] = None,
     limit: Annotated[int | None, typer.Option(help="only the first N questions")] = None,
     seed: Annotated[int, typer.Option(help="seed for the questions made unanswerable")] = 0,
+    tune_base: Annotated[str, typer.Option(help="base model the no-argument demo loop tunes")] = "smollm2-135m",
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     out_dir: Annotated[Path, typer.Option("--out", help="results.json, report.md, report.html, the answers "
@@ -60,7 +61,8 @@ def bakeoff_cmd(
     out_dir.mkdir(parents=True, exist_ok=True)
     with progress_bars(not json_) as progress:
         if questions is None:
-            questions, fewshot, ft_model = _demo_inputs(p, out_dir, names, fewshot, ft_model, stages, progress)
+            questions, fewshot, ft_model = _demo_inputs(p, out_dir, names, fewshot, ft_model, tune_base, stages,
+                                                        progress)
         require_index(p)
         rows = read_jsonl(questions, ("question",))[:limit]
         if not rows:
@@ -130,7 +132,7 @@ def _shots(path: Path | None, k: int, evaluated: set[str]) -> list[tuple[str, st
     return [(r["question"], str(r["answer"])) for r in rows[:k]]
 
 
-def _demo_inputs(p, out_dir: Path, names: list[str], fewshot: Path | None, ft_model: str | None,
+def _demo_inputs(p, out_dir: Path, names: list[str], fewshot: Path | None, ft_model: str | None, base: str,
                  stages: dict, progress) -> tuple[Path, Path, str | None]:
     """The whole loop on the shipped data: index the demo knowledge base, build RAFT data from the
     support set's questions, tune SmolLM2 on it (reusing a finished job on the same data), then
@@ -155,13 +157,14 @@ def _demo_inputs(p, out_dir: Path, names: list[str], fewshot: Path | None, ft_mo
             build(raft_builder(p, RaftConfig()), read_qa(train_qa), raft, progress=lambda n: progress("RAFT", n))
         stages["raft_build"] = time.perf_counter() - t
         sha = sha256_file(raft)
-        done = [j for j in store_for(p.root).list() if j.train_sha256 == sha and j.status == "succeeded"]
+        done = [j for j in store_for(p.root).list()
+                if j.train_sha256 == sha and j.base == base and j.status == "succeeded"]
         t = time.perf_counter()
         if done:
             ft_model = done[-1].model_name
         else:
-            console.print("tuning SmolLM2-135M on the RAFT data (a few minutes on a laptop CPU)")
-            job = create_job(p.root, raft, None, "smollm2-135m", TuneConfig(**DEMO_TUNE))
+            console.print(f"tuning {base} on the RAFT data (minutes on a laptop CPU)")
+            job = create_job(p.root, raft, None, base, TuneConfig(**DEMO_TUNE))
             run(p.root, store_for(p.root), job.id)
             ft_model = job.model_name
         stages["tune"] = time.perf_counter() - t

@@ -23,14 +23,16 @@ MetaValue = bool | Annotated[int, Field(ge=-2**63, le=2**63 - 1)] | Annotated[fl
 MetaKey = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
 
 
+# Requests are strict: JSON `true` is not an integer, as the OpenAPI schema says (lax parsing would accept it).
 # --- chat --------------------------------------------------------------------------------------------
 class TextPart(BaseModel):
+    model_config = ConfigDict(strict=True)
     type: Literal["text"] = "text"
     text: Text
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: Text | list[TextPart] | None = None
 
@@ -42,13 +44,14 @@ class ChatMessage(BaseModel):
 
 
 class StreamOptions(BaseModel):
+    model_config = ConfigDict(strict=True)
     include_usage: bool = False
 
 
 class ChatRequest(BaseModel):
     """OpenAI's chat request; parameters ragtune does not use (top_p, seed...) are accepted and ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     model: Text | None = Field(None, description="a variant from /v1/models; omit it (or send 'auto') to be "
                                                  "assigned one by the A/B weights, stably per user")
     messages: list[ChatMessage] = Field(min_length=1)
@@ -147,7 +150,7 @@ class ModelList(BaseModel):
 
 
 class EmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     input: Text | list[Text] = Field(description="text or texts (token arrays are not accepted)")
     model: Text = Field("", description="ignored: the project's embedder answers")
     encoding_format: Literal["float", "base64"] = "float"
@@ -174,7 +177,7 @@ class EmbeddingList(BaseModel):
 
 # --- ragtune's own endpoints ---------------------------------------------------------------------------
 class DocumentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: Text = Field(min_length=1, max_length=512, description="stable id: re-sending it updates the document")
     text: Text
     title: Text = ""
@@ -182,7 +185,7 @@ class DocumentIn(BaseModel):
 
 
 class IngestRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     documents: list[DocumentIn] = Field(min_length=1, max_length=10_000)
 
 
@@ -197,7 +200,7 @@ class IngestResult(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     query: Text = Field(min_length=1)
     k: int | None = Field(None, ge=1, le=100, description="chunks returned (default: the project's retrieval.k)")
     mode: Literal["dense", "bm25", "hybrid"] | None = None
@@ -220,7 +223,7 @@ class SearchResult(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     interaction_id: Text = Field(min_length=1, max_length=100, description="the chat completion's id")
     rating: Literal["up", "down"]
     corrected_answer: Text | None = Field(None, min_length=1, description="the answer it should have given")
