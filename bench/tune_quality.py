@@ -82,8 +82,12 @@ def table(result: dict) -> str:
                                                   "general_knowledge")]
     return (md_table(["metric", "base", "tuned", "tuned − base"], rows) +
             f"\n\n{result['train_examples']} training / {result['val_examples']} held-out examples; "
-            f"format signature: {' → '.join('`' + s + '`' for s in result['format_signature'])}. "
-            f"Tuning took {result['tune_seconds'] or 0:.0f} s, evaluation {result['eval_seconds']:.0f} s.")
+            f"format signature: {' → '.join('`' + s + '`' for s in result['format_signature'])}. " +
+            (f"Tuning took {result['tune_seconds']:.0f} s" if result["tune_seconds"] else
+             "The tuned job came from an earlier run (training speed: tune_speed above)") +
+            f"; evaluation {result['eval_seconds']:.0f} s. Settings: {result['config']['epochs']:g} epochs, lr "
+            f"{result['config']['lr']:g}, LoRA r {result['config']['lora_r']}, batch {result['config']['batch_size']} x "
+            f"{result['config']['grad_accum']}, {result['config']['max_seq_len']} tokens.")
 
 
 if __name__ == "__main__":
