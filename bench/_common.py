@@ -176,6 +176,18 @@ def dir_size_mib(path: Path) -> float:
     return round(sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) / 2**20, 1)
 
 
+# --- the CLI, as a user runs it ----------------------------------------------------------------
+RAGTUNE = [sys.executable, "-m", "ragtune.cli.app"]
+
+
+def ragtune_json(*args: str) -> dict | list:
+    """``ragtune ARGS --json``: its JSON from stdout; progress and messages pass through on stderr."""
+    proc = subprocess.run([*RAGTUNE, *args, "--json"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    if proc.returncode:
+        raise SystemExit(f"ragtune {' '.join(args)} failed with exit code {proc.returncode}")
+    return json.loads(proc.stdout)
+
+
 # --- child processes for peak RSS ----------------------------------------------------------------
 def peak_rss_mib() -> float:
     """Peak resident set of this process so far (Linux reports ru_maxrss in KiB)."""

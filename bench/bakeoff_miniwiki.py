@@ -15,22 +15,12 @@ import argparse
 import json
 import random
 import shutil
-import subprocess
-import sys
 import time
 
-from _common import MINIWIKI, REPO, WORK, ensure_ingested, md_table, write_results
+from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
 
 ROOT = WORK / "bakeoff_miniwiki"
-RAGTUNE = [sys.executable, "-m", "ragtune.cli.app"]
 VARIANTS = "base,fewshot,rag,ft,ft+rag"
-
-
-def ragtune(*args: str) -> dict | list:
-    proc = subprocess.run([*RAGTUNE, *args, "--json"], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    if proc.returncode:
-        raise SystemExit(f"ragtune {' '.join(args)} failed with exit code {proc.returncode}")
-    return json.loads(proc.stdout)
 
 
 def split(n_eval: int, seed: int) -> tuple[list[dict], list[dict]]:
@@ -59,7 +49,7 @@ def run_model(model: str, args, stages: dict) -> dict:
 
     raft = work / "raft.jsonl"
     t = time.perf_counter()
-    built = None if raft.exists() else ragtune("raft", "build", "--qa", str(work / "train.jsonl"), "--out", str(raft),
+    built = None if raft.exists() else ragtune_json("raft", "build", "--qa", str(work / "train.jsonl"), "--out", str(raft),
                                               "--seed", str(args.seed), *p)
     stages["raft_build"] = time.perf_counter() - t
     examples = sum(1 for _ in raft.open())
@@ -67,17 +57,17 @@ def run_model(model: str, args, stages: dict) -> dict:
 
     t = time.perf_counter()
     settings = {"epochs": args.epochs, "lr": args.lr, "max_seq_len": args.max_seq_len}
-    jobs = ragtune("tune", "list", *p) if (project / "jobs.db").exists() else []
+    jobs = ragtune_json("tune", "list", *p) if (project / "jobs.db").exists() else []
     done = [j for j in jobs if j["status"] == "succeeded" and j["train_file"] == str(raft.resolve())
             and all(j["config"][k] == v for k, v in settings.items())]
-    job = done[-1] if done else ragtune("tune", "start", "--train", str(raft), "--base", model, "--epochs",
+    job = done[-1] if done else ragtune_json("tune", "start", "--train", str(raft), "--base", model, "--epochs",
                                         str(args.epochs), "--lr", str(args.lr), "--max-seq-len",
                                         str(args.max_seq_len), *p)
     stages["tune"] = time.perf_counter() - t
     print(f"[{model}] tuned {job['model']} ({stages['tune']:.0f}s)", flush=True)
 
     t = time.perf_counter()
-    result = ragtune("bakeoff", "--questions", str(work / "eval.jsonl"), "--variants", VARIANTS, "--ft-model",
+    result = ragtune_json("bakeoff", "--questions", str(work / "eval.jsonl"), "--variants", VARIANTS, "--ft-model",
                      job["model"], "--fewshot", str(work / "train.jsonl"), "--unanswerable", str(args.unanswerable),
                      "--model", model, "--out", str(work / "bakeoff"), *p)
     stages["bakeoff"] = time.perf_counter() - t

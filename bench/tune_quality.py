@@ -12,22 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 import time
 from importlib.resources import files
 from pathlib import Path
 
-from _common import REPO, WORK, md_table, write_results
+from _common import WORK, md_table, ragtune_json, write_results
 
 SUPPORT = Path(str(files("ragtune") / "demo" / "finetune" / "support.jsonl"))
-RAGTUNE = [sys.executable, "-m", "ragtune.cli.app"]
-
-
-def ragtune(*args: str, project: Path) -> dict | list:
-    out = subprocess.run([*RAGTUNE, *args, "--project", str(project), "--json"], cwd=REPO, check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out)
 
 
 def main() -> None:
@@ -41,25 +32,24 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     data = work / "support.jsonl"
     shutil.copyfile(SUPPORT, data)
-    subprocess.run([*RAGTUNE, "data", "split", str(data), "--val", "0.15", "--seed", "0", "--force"], cwd=REPO,
-                   check=True, capture_output=True)
+    ragtune_json("data", "split", str(data), "--val", "0.15", "--seed", "0", "--force")
     train, val = work / "support.train.jsonl", work / "support.val.jsonl"
 
     config = {"epochs": args.epochs, "max_seq_len": args.max_seq_len, "lr": args.lr}
-    done = [j for j in (ragtune("tune", "list", project=project) if (project / "jobs.db").exists() else [])
-            if j["status"] == "succeeded" and all(j["config"][k] == v for k, v in config.items())]
+    jobs = ragtune_json("tune", "list", "--project", str(project)) if (project / "jobs.db").exists() else []
+    done = [j for j in jobs if j["status"] == "succeeded" and all(j["config"][k] == v for k, v in config.items())]
     t = time.perf_counter()
     if done:
         job, tune_seconds = done[-1], None
         print(f"reusing job {job['id']}")
     else:
-        job = ragtune("tune", "start", "--train", str(train), "--val", str(val), "--base", "smollm2-135m",
-                      "--epochs", str(args.epochs), "--max-seq-len", str(args.max_seq_len), "--lr", str(args.lr),
-                      project=project)
+        job = ragtune_json("tune", "start", "--train", str(train), "--val", str(val), "--base", "smollm2-135m",
+                           "--epochs", str(args.epochs), "--max-seq-len", str(args.max_seq_len), "--lr", str(args.lr),
+                           "--project", str(project))
         tune_seconds = time.perf_counter() - t
         print(f"tuned job {job['id']} in {tune_seconds:.0f}s")
     t = time.perf_counter()
-    ev = ragtune("tune", "eval", job["id"], project=project)
+    ev = ragtune_json("tune", "eval", job["id"], "--project", str(project))
     eval_seconds = time.perf_counter() - t
     b, tu = ev["models"]["base"], ev["models"]["tuned"]
     keys = ("loss", "perplexity", "exact_match", "f1", "format_adherence")

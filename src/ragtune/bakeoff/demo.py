@@ -7,13 +7,15 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
+from ragtune.jsonl import read_lines, write_jsonl
+
 DEMO = files("ragtune") / "demo"
 _ANSWER, _SOURCE = "**Answer:**", "**Source:**"
 
 
 def support_qa() -> list[dict]:
     rows = []
-    for line in (DEMO / "finetune" / "support.jsonl").read_text().splitlines():
+    for line in read_lines(Path(str(DEMO / "finetune" / "support.jsonl"))):
         messages = json.loads(line)["messages"]
         reply = messages[-1]["content"]
         short = next(x[len(_ANSWER):].strip() for x in reply.splitlines() if x.startswith(_ANSWER))
@@ -24,7 +26,7 @@ def support_qa() -> list[dict]:
 
 def write_support_qa(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in support_qa()), encoding="utf-8")
+    write_jsonl(path, support_qa())
     return path
 
 

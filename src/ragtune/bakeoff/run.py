@@ -18,10 +18,8 @@ from ragtune.config import AnswerConfig
 from ragtune.cost.prices import PriceBook
 from ragtune.evaluation.answer_metrics import exact_match, percentile, token_f1
 from ragtune.raft.build import QA, locate_oracle
-from ragtune.raft.format import final_answer
-from ragtune.rag.answer import answer
-from ragtune.rag.citations import is_refusal, strip_markers
-from ragtune.rag.prompts import STOP, drop_echo
+from ragtune.rag.answer import Answer, answer, finish
+from ragtune.rag.prompts import STOP
 from ragtune.stores.filters import Condition
 
 QUALITY = ("exact_match", "f1", "faithfulness", "citation_correctness", "refusal_precision", "refusal_recall")
@@ -57,29 +55,27 @@ def make_unanswerable(questions: list[Question], n: int, search, seed: int) -> l
 
 
 def ask(variant: Variant, q: Question, project, generator, cfg: AnswerConfig, mode: str) -> dict:
+    """One question through one variant, as users get it: retrieval variants through ``answer()``, the
+    others straight to the model, both judged by ``finish()``."""
+    generator.seconds = 0.0
     if variant.retrieval:
         where = [Condition("doc_id", "!=", q.hidden_doc)] if q.hidden_doc else []
-        generator.seconds = 0.0
         a = answer(q.question, project.retriever, generator, cfg, mode=mode, where=where, system=variant.system)
-        hits, cited = a.contexts, [c.n for c in a.citations if not c.inferred]
-        text, refused = a.text, a.refused
-        seconds, usage = a.retrieve_seconds + generator.seconds, (a.prompt_tokens, a.completion_tokens)
     else:
-        c = generator.generate(variant.messages(q.question, []), max_tokens=cfg.max_tokens,
-                               temperature=cfg.temperature, stop=STOP)
-        text = drop_echo(c.text, q.question)
-        refused = not text or is_refusal(final_answer(text))
-        hits, cited, seconds, usage = [], [], generator.seconds, (c.prompt_tokens, c.completion_tokens)
-    plain = "" if refused else strip_markers(final_answer(text))
+        out = generator.generate(variant.messages(q.question, []), max_tokens=cfg.max_tokens,
+                                 temperature=cfg.temperature, stop=STOP)
+        a = finish(Answer(q.question, "", False), out, generator.seconds)
+    hits, cited, plain = a.contexts, [c.n for c in a.citations if not c.inferred], a.plain_text
     return {"id": q.id, "question": q.question, "reference": q.answer, "answerable": q.answerable,
-            "hidden_doc": q.hidden_doc or None, "variant": variant.name, "answer": text, "final": plain,
-            "refused": refused,
+            "hidden_doc": q.hidden_doc or None, "variant": variant.name, "answer": a.text, "final": plain,
+            "refused": a.refused,
             "exact_match": exact_match(plain, q.answer) if q.answerable else None,
             "f1": token_f1(plain, q.answer) if q.answerable else None,
-            "supported": None if refused else supported(text, hits),
-            "citation_correct": None if refused else citation_correct(text, cited, hits),
+            "supported": None if a.refused else supported(a.text, hits),
+            "citation_correct": None if a.refused else citation_correct(a.text, cited, hits),
             "contexts": [h.chunk.chunk_id for h in hits], "cited": cited,
-            "prompt_tokens": usage[0], "completion_tokens": usage[1], "seconds": seconds, "cached": generator.hit}
+            "prompt_tokens": a.prompt_tokens, "completion_tokens": a.completion_tokens,
+            "seconds": a.retrieve_seconds + generator.seconds, "cached": generator.hit}
 
 
 def score(records: list[dict], prices: PriceBook, variant: Variant) -> dict:

@@ -6,11 +6,8 @@ import sys
 
 import typer
 
-from ragtune.cli import ask, bakeoff, data, demo, evaluate, ingest, project, raft, search, tune
-from ragtune.cli import ab, keys, logs, serve
-from ragtune.cli import store
-from ragtune.cli import cost, decide, report
-from ragtune.cli import export
+from ragtune.cli import (ab, ask, bakeoff, cost, data, decide, demo, evaluate, export, ingest, keys, logs, project,
+                         raft, report, search, serve, store, tune)
 from ragtune.cli.common import EXIT_ERROR, console
 from ragtune.errors import RagtuneError
 

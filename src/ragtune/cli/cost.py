@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from pydantic import ValidationError
 
 from ragtune.cli.common import JsonOpt, out, print_json
@@ -14,6 +13,7 @@ from ragtune.cli.decide import BakeoffOpt, PricesOpt
 from ragtune.config import field_help
 from ragtune.cost.model import CostInputs
 from ragtune.errors import RagtuneError
+from ragtune.yaml_file import read_mapping
 
 InputsOpt = Annotated[Path | None, typer.Option("--inputs", help="YAML file of workload inputs (the option names "
                                                 "with underscores); options override it")]
@@ -26,12 +26,7 @@ def _o(name: str) -> Any:
 def cost_inputs(path: Path | None, given: dict[str, Any]) -> CostInputs:
     data: dict[str, Any] = {}
     if path:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise RagtuneError(f"cannot read inputs file {path}: {e}") from None
-        if not isinstance(data, dict):
-            raise RagtuneError(f"inputs file {path}: expected a mapping of input: value")
+        data = read_mapping(path, "inputs file", "a mapping of input: value")
     data |= {k: v for k, v in given.items() if v is not None}
     try:
         return CostInputs.model_validate(data)

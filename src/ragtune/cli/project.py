@@ -37,11 +37,19 @@ def _value(raw: str):
     return parse_value(raw)
 
 
-def _validated(p, data: dict) -> None:
+def _save(p, data: dict, assignments: list[str], json_: bool, verb: str) -> None:
+    """Apply --set assignments to ``data``; write config.json only when the whole config validates."""
+    for assignment in assignments:
+        _set(data, assignment)
     try:
         p._config = ProjectConfig.model_validate(data)
     except ValidationError as e:
         raise RagtuneError(f"invalid setting:\n{e}") from e
+    p.save()
+    if json_:
+        print_json(p.config.model_dump())
+    else:
+        out.print(f"{verb} {p.config_path}")
 
 
 @app.command("init")
@@ -62,14 +70,7 @@ def init_cmd(
     for section, name in (("embedder", embedder), ("chunker", chunker), ("generator", generator)):
         if name:
             data[section] = ComponentSpec(type=name).model_dump()
-    for assignment in set_ or []:
-        _set(data, assignment)
-    _validated(p, data)
-    p.save()
-    if json_:
-        print_json(p.config.model_dump())
-    else:
-        out.print(f"created {p.config_path}")
+    _save(p, data, set_ or [], json_, "created")
 
 
 @app.command("set")
@@ -84,15 +85,7 @@ def set_cmd(
     p = open_project(project)
     if not p.config_path.exists():
         raise RagtuneError(f"no project at {p.root}; create it with 'ragtune project init'")
-    data = p.config.model_dump()
-    for assignment in assignments:
-        _set(data, assignment)
-    _validated(p, data)
-    p.save()
-    if json_:
-        print_json(p.config.model_dump())
-    else:
-        out.print(f"updated {p.config_path}")
+    _save(p, p.config.model_dump(), assignments, json_, "updated")
 
 
 @app.command("show")

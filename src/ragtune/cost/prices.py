@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ragtune.errors import RagtuneError
+from ragtune.yaml_file import read_mapping
 
 APPROACHES = ("fewshot", "rag", "ft", "ft+rag")
 
@@ -110,13 +111,7 @@ def default_prices_text() -> str:
 def load_prices(path: Path | None = None) -> PriceBook:
     data = yaml.safe_load(default_prices_text())
     if path is not None:
-        try:
-            override = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise RagtuneError(f"cannot read price file {path}: {e}") from None
-        if not isinstance(override, dict):
-            raise RagtuneError(f"price file {path}: expected a mapping like the shipped prices.yaml")
-        data = _merge(data, override)
+        data = _merge(data, read_mapping(path, "price file", "a mapping like the shipped prices.yaml"))
     try:
         return PriceBook.model_validate(data)
     except ValidationError as e:

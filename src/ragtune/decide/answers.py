@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragtune.errors import RagtuneError
+from ragtune.yaml_file import read_mapping
 
 
 class Answers(BaseModel):
@@ -28,12 +28,7 @@ class Answers(BaseModel):
 
 def read_answers_file(path: Path) -> dict:
     """The raw mapping; validated with the flags and prompted answers, once all are in."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise RagtuneError(f"cannot read answers file {path}: {e}") from None
-    if not isinstance(data, dict):
-        raise RagtuneError(f"answers file {path}: expected a mapping of question: answer")
+    data = read_mapping(path, "answers file", "a mapping of question: answer")
     unknown = sorted(set(data) - set(Answers.model_fields))
     if unknown:
         raise RagtuneError(f"answers file {path}: unknown question(s) {', '.join(unknown)}; known: "

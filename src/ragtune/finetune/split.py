@@ -3,20 +3,12 @@ Exact duplicates stay on one side, so the validation set never contains a traini
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 from ragtune.errors import RagtuneError
 from ragtune.finetune.dataset import Example, read_chat_file
-
-
-def _write(path: Path, examples: list[Example]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for e in examples:
-            f.write(json.dumps({"messages": e.messages}, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+from ragtune.jsonl import write_jsonl
 
 
 def split(path: Path, val_fraction: float = 0.15, seed: int = 0, out_dir: Path | None = None,
@@ -44,6 +36,6 @@ def split(path: Path, val_fraction: float = 0.15, seed: int = 0, out_dir: Path |
     existing = [p for p in (train_path, val_path) if p.exists()]
     if existing and not force:
         raise RagtuneError(f"{', '.join(map(str, existing))} already exist; pass --force to overwrite")
-    _write(train_path, sorted(train, key=lambda e: e.line))
-    _write(val_path, sorted(val, key=lambda e: e.line))
+    write_jsonl(train_path, ({"messages": e.messages} for e in sorted(train, key=lambda e: e.line)))
+    write_jsonl(val_path, ({"messages": e.messages} for e in sorted(val, key=lambda e: e.line)))
     return train_path, val_path, len(train), len(val)

@@ -7,7 +7,6 @@ refuses, which is what ragtune's answers do when the documents lack the answer."
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ from ragtune.documents.types import Chunk, Hit
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.evaluation.datasets import read_jsonl
+from ragtune.jsonl import write_jsonl
 from ragtune.rag.citations import _content_words
 from ragtune.rag.prompts import grounded_messages
 from ragtune.raft.format import RAFT_SYSTEM, answer_target, cot_target, refusal_target
@@ -190,16 +190,10 @@ def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
             progress(1)
     records = read_journal(part)
     meta = out.with_name(out.name.removesuffix(".jsonl") + ".meta.jsonl")
-    _write_lines(out, [r["example"] for r in records if "example" in r])
-    _write_lines(meta, [r["meta"] for r in records])
+    write_jsonl(out, [r["example"] for r in records if "example" in r])
+    write_jsonl(meta, [r["meta"] for r in records])
     part.unlink()
     made = [r["meta"] for r in records if "example" in r]
     return {"out": str(out), "meta": str(meta), "examples": len(made),
             "with_oracle": sum(m["with_oracle"] for m in made), "skipped": len(records) - len(made),
             "resumed_after": done}
-
-
-def _write_lines(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(path)

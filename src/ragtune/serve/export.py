@@ -3,11 +3,11 @@ answer users approved (or the one they wrote instead), one JSON line each, as `r
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ragtune.errors import RagtuneError
+from ragtune.jsonl import write_jsonl
 from ragtune.serve.interactions import InteractionLog
 
 RATINGS = ("down", "up")  # in order: --min-rating down takes every rated answer, up only approved ones
@@ -46,7 +46,7 @@ def export_finetune(log: InteractionLog, out: Path, min_rating: str = "up", sinc
     out = Path(out)
     if out.exists() and not force:
         raise RagtuneError(f"{out} exists; choose another path or pass --force")
-    lines, approved, corrected, bodiless = [], 0, 0, 0
+    examples, approved, corrected, bodiless = [], 0, 0, 0
     for row in log.rows(since):
         if row["rating"] is not None and row["prompt"] is None and row["status"] == 200:
             bodiless += 1
@@ -54,11 +54,9 @@ def export_finetune(log: InteractionLog, out: Path, min_rating: str = "up", sinc
         ex = example(row, min_rating) if row["prompt"] else None
         if ex is None:
             continue
-        lines.append(json.dumps(ex, ensure_ascii=False))
+        examples.append(ex)
         corrected += bool(row["corrected"])
         approved += not row["corrected"]
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    tmp.replace(out)
-    return ExportReport(str(out), len(lines), approved, corrected, bodiless)
+    write_jsonl(out, examples)
+    return ExportReport(str(out), len(examples), approved, corrected, bodiless)
