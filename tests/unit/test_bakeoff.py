@@ -14,8 +14,8 @@ from conftest import CORPUS, make_project, run_main, write_files
 from ragtune.bakeoff.judgments import citation_correct, supported
 from ragtune.bakeoff.leakage import check_leakage
 from ragtune.bakeoff.run import score
+from ragtune.app.variants import Variant
 from ragtune.bakeoff.statistics import mean_interval, paired_difference, ratio
-from ragtune.bakeoff.variants import Variant
 from ragtune.cli.app import app
 from ragtune.config import ComponentSpec
 from ragtune.cost.prices import ModelPrice, load_prices
@@ -87,7 +87,7 @@ def test_score_hand_computed():
     records = [rec("1", True, False, 1.0, 1.0, True), rec("2", True, False, 0.5, 2.0, False),
                rec("3", True, True, 0.0, 0.5), rec("4", False, True, None, 0.5), rec("5", False, False, None, 1.0, True)]
     book = load_prices().model_copy(update={"self_hosted_per_hour": 3.6})
-    s = score(records, book, Variant("rag", "m", ComponentSpec(type="scripted"), True, ""))
+    s = score(records, book, Variant("rag", ComponentSpec(type="scripted"), True, "", "m"))
     m = s["metrics"]
     assert m["f1"]["mean"] == pytest.approx(0.5) and m["exact_match"]["mean"] == pytest.approx(1 / 3)
     assert m["faithfulness"]["mean"] == pytest.approx(2 / 3)
@@ -96,7 +96,7 @@ def test_score_hand_computed():
     assert s["seconds_per_query"] == pytest.approx(1.0) and s["latency_ms"]["p50"] == pytest.approx(1000)
     assert s["cost_per_1k_queries"] == pytest.approx(1000 * 1.0 * 3.6 / 3600)
     hosted = book.model_copy(update={"models": {"m": ModelPrice(input_per_m=2.0, output_per_m=10.0)}})
-    s = score(records, hosted, Variant("rag", "m", ComponentSpec(type="scripted"), True, ""))
+    s = score(records, hosted, Variant("rag", ComponentSpec(type="scripted"), True, "", "m"))
     assert s["cost_per_1k_queries"] == pytest.approx(1000 * (100 * 2.0 + 10 * 10.0) / 1e6)
 
 
@@ -209,10 +209,10 @@ def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkey
 
 
 def test_bakeoff_without_arguments_runs_the_whole_demo_loop(tmp_path, tiny_base, monkeypatch):
-    import ragtune.cli.bakeoff as command
+    import ragtune.bakeoff.demo as demo
 
     # two short steps: the loop's wiring is under test here, not the tuning (tests/integration covers that)
-    monkeypatch.setattr(command, "DEMO_TUNE", {"max_steps": 2, "batch_size": 2, "grad_accum": 1, "max_seq_len": 1024})
+    monkeypatch.setattr(demo, "DEMO_TUNE", {"max_steps": 2, "batch_size": 2, "grad_accum": 1, "max_seq_len": 1024})
     project = tmp_path / "p"
     make_project(project)
     out = tmp_path / "bo"

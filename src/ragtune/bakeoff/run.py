@@ -10,16 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ragtune.app.variants import Variant, single_question
 from ragtune.bakeoff.cache import CachedGenerator, GenerationCache
 from ragtune.bakeoff.judgments import citation_correct, supported
 from ragtune.bakeoff.statistics import mean_interval, paired_difference, ratio
-from ragtune.bakeoff.variants import Variant
 from ragtune.config import AnswerConfig
 from ragtune.cost.prices import PriceBook
 from ragtune.evaluation.answer_metrics import exact_match, percentile, token_f1
 from ragtune.raft.build import QA, locate_oracle
 from ragtune.rag.answer import Answer, answer, finish
-from ragtune.rag.prompts import STOP
 from ragtune.stores.filters import Condition
 
 QUALITY = ("exact_match", "f1", "faithfulness", "citation_correctness", "refusal_precision", "refusal_recall")
@@ -62,8 +61,9 @@ def ask(variant: Variant, q: Question, project, generator, cfg: AnswerConfig, mo
         where = [Condition("doc_id", "!=", q.hidden_doc)] if q.hidden_doc else []
         a = answer(q.question, project.retriever, generator, cfg, mode=mode, where=where, system=variant.system)
     else:
-        out = generator.generate(variant.messages(q.question, []), max_tokens=cfg.max_tokens,
-                                 temperature=cfg.temperature, stop=STOP)
+        asked = single_question(q.question)
+        out = generator.generate(variant.messages(asked), max_tokens=cfg.max_tokens, temperature=cfg.temperature,
+                                 stop=variant.stop(asked))
         a = finish(Answer(q.question, "", False), out, generator.seconds)
     hits, cited, plain = a.contexts, [c.n for c in a.citations if not c.inferred], a.plain_text
     return {"id": q.id, "question": q.question, "reference": q.answer, "answerable": q.answerable,
@@ -121,10 +121,10 @@ def run_bakeoff(project, questions: list[Question], variants: list[Variant], out
     cfg, mode = project.config.answer, project.config.retrieval.mode
     records: dict[str, list[dict]] = {}
     for v in variants:
-        inner = project.generator(v.spec)
+        inner = project.generator(v.generator)
         asked = [q for q in questions if v.retrieval or not q.hidden_doc]  # hiding a document needs retrieval
         for r in range(repeats):
-            gen = CachedGenerator(inner, v.spec.model_dump(), cache, repeat=r)
+            gen = CachedGenerator(inner, v.generator.model_dump(), cache, repeat=r)
             for q in asked:
                 records.setdefault(v.name, []).append({**ask(v, q, project, gen, cfg, mode), "repeat": r})
                 progress(v.name, 1)
