@@ -44,10 +44,16 @@ def served(indexed, tmp_path, monkeypatch):
     train.write_text(json.dumps({"messages": [{"role": "system", "content": TRAINED},
                                               {"role": "user", "content": "q"},
                                               {"role": "assistant", "content": "ANSWER: 8"}]}) + "\n")
+    plain = tmp_path / "plain.jsonl"  # a support voice taught without a system message
+    plain.write_text(json.dumps({"messages": [{"role": "user", "content": "q"},
+                                              {"role": "assistant", "content": "Happy to help: 8"}]}) + "\n")
     jobs = JobStore(project.root / "jobs.db")
-    job = jobs.create("smollm2-135m", str(train), "x", None, None, {})
-    jobs.update(job.id, status="succeeded")
-    (job_dir(project.root, job.id) / "adapter").mkdir(parents=True)
+    made = []
+    for data in (train, plain):
+        job = jobs.create("smollm2-135m", str(data), "x", None, None, {})
+        jobs.update(job.id, status="succeeded")
+        (job_dir(project.root, job.id) / "adapter").mkdir(parents=True)
+        made.append(job.id)
     data = json.loads(project.config_path.read_text())
     remote = {"generator": {"type": "scripted"}}
     data["serve"]["remotes"] = {"partner": {**remote, "rag": False}, "partner-rag": {**remote, "rag": True}}
@@ -55,7 +61,7 @@ def served(indexed, tmp_path, monkeypatch):
     project.config_path.write_text(json.dumps(data))
     recorder = Recorder()
     monkeypatch.setattr(Project, "generator", lambda self, spec=None: recorder)
-    return Project(project.root), job.id, recorder
+    return Project(project.root), made, recorder
 
 
 def bakeoff_sends(project, variant, recorder, out) -> tuple[list, list]:
@@ -74,9 +80,9 @@ def server_sends(client, name, recorder) -> tuple[list, list]:
 
 
 def test_every_served_variant_is_sent_what_the_bakeoff_measured(served, tmp_path):
-    project, job, recorder = served
+    project, (job, plain), recorder = served
     client = TestClient(create_app(project.root))
-    names = ["base", "rag", f"ft:{job}", f"ft+rag:{job}", "partner", "partner-rag"]
+    names = ["base", "rag", f"ft:{job}", f"ft+rag:{job}", f"ft:{plain}", f"ft+rag:{plain}", "partner", "partner-rag"]
     for n, name in enumerate(names):
         measured = bakeoff_sends(project, resolve(project, name), recorder, tmp_path / f"bo{n}")
         assert server_sends(client, name, recorder) == measured, name
@@ -88,8 +94,10 @@ def test_every_served_variant_is_sent_what_the_bakeoff_measured(served, tmp_path
                             STOP)
     assert sent[f"ft:{job}"] == ([{"role": "system", "content": TRAINED}, {"role": "user", "content": QUESTION}],
                                  STOP)
-    assert sent["partner"] == ([{"role": "user", "content": QUESTION}], [])  # a pass-through remote: as sent
-    for name, rules in (("rag", SYSTEM), (f"ft+rag:{job}", TRAINED), ("partner-rag", SYSTEM)):
+    for as_sent in (f"ft:{plain}", "partner"):  # taught without rules; a pass-through remote
+        assert sent[as_sent] == ([{"role": "user", "content": QUESTION}], [])
+    for name, rules in (("rag", SYSTEM), (f"ft+rag:{job}", TRAINED), (f"ft+rag:{plain}", SYSTEM),
+                        ("partner-rag", SYSTEM)):
         messages, stop = sent[name]
         assert messages[0] == {"role": "system", "content": rules} and stop == STOP
         assert messages[1]["content"].startswith("[1] ") and messages[1]["content"].endswith(f"Question: {QUESTION}")
@@ -107,7 +115,7 @@ def test_fewshot_sends_its_examples_and_is_not_served(served, tmp_path):
 
 
 def test_a_client_system_message_replaces_the_variants_rules(served):
-    project, job, _ = served
+    project, (job, _), _ = served
     conversation = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": QUESTION}]
     for name in ("base", f"ft:{job}"):
         v = resolve(project, name)

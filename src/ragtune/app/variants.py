@@ -1,10 +1,10 @@
 """A variant: one way of answering (a generator, its rules, retrieval on or off, worked examples), and the one
-resolver that turns a name into it. ``ask``, ``eval qa``, ``bakeoff``, ``tune eval`` and ``serve`` all go through
-here, so a variant measured in a bake-off is the variant served under the same name.
+resolver that turns a name into it. ``ask``, ``eval qa``, ``bakeoff``, ``tune eval`` and ``serve`` all go
+through here, so a variant measured in a bake-off is the variant served under the same name.
 
-Names: ``base`` (the project's generator alone), ``fewshot`` (it, with worked examples first), ``rag`` (it,
-answering from the index with citations), ``ft:<job-id>`` and ``ft+rag:<job-id>`` (a fine-tuned model without
-and with retrieval), and the remotes configured in ``serve.remotes``."""
+Names: ``base`` (the project's generator, told to answer briefly or refuse), ``fewshot`` (it, with worked
+examples first), ``rag`` (it, answering from the index with citations), ``ft:<job-id>`` and
+``ft+rag:<job-id>`` (a fine-tuned model without and with retrieval), and the remotes in ``serve.remotes``."""
 
 from __future__ import annotations
 
@@ -133,9 +133,11 @@ def check_weights(project: Project) -> None:
 def _tuned(project: Project, job_id: str, retrieval: bool, name: str) -> Variant:
     from ragtune.finetune.registry import trained_system_prompt, tuned_model_spec
 
-    trained = trained_system_prompt(project, job_id)
-    return Variant(name, tuned_model_spec(project, job_id), retrieval,
-                   trained or (SYSTEM if retrieval else BASE_SYSTEM), f"ft:{job_id}")
+    # asked the way it was taught: its training examples' system message, or none when they had none (the
+    # grounded prompt cannot go without rules, so retrieval falls back to ragtune's)
+    trained = trained_system_prompt(project, job_id) or ""
+    return Variant(name, tuned_model_spec(project, job_id), retrieval, trained or (SYSTEM if retrieval else ""),
+                   f"ft:{job_id}")
 
 
 def _client_rules(conversation: Sequence[Message]) -> bool:
