@@ -101,6 +101,14 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
                        + "".join(f", {r}" for r in cfg.serve.remotes))
 
 
+def untuned(variant: Variant) -> Variant:
+    """A locally tuned variant's base model, on the same engine and asked the same way: what the tuning is
+    measured against (``tune eval``)."""
+    params = {k: v for k, v in variant.generator.params.items() if k != "adapter"}
+    return replace(variant, name=f"{variant.name} (base)", generator=ComponentSpec(type=variant.generator.type,
+                                                                                   params=params))
+
+
 def available(project: Project) -> list[Variant]:
     """Every variant a server can answer with now: base, rag, both forms of each succeeded fine-tuning job,
     remotes (``fewshot`` needs examples a request does not carry)."""

@@ -7,15 +7,17 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from ragtune.documents.types import Hit
 from ragtune.evaluation.answer_metrics import exact_match, normalize, token_f1
 from ragtune.finetune.dataset import Example, read_chat_file
-from ragtune.generation.llamacpp import LlamaCppGenerator
+from ragtune.generation.protocol import Generator, Message
 from ragtune.generation.transformers_lm import TransformersGenerator
 
 GENERAL_KNOWLEDGE = files("ragtune") / "demo" / "finetune" / "general_knowledge.jsonl"
@@ -73,10 +75,20 @@ def completion_loss(generator: TransformersGenerator, examples: list[Example]) -
     return total / max(count, 1)
 
 
-def _answers(generator, examples: list[Example], max_tokens: int, progress) -> list[str]:
+class Asking(Protocol):
+    """How a variant puts a conversation to its model (``app.variants.Variant``): asked as it is served."""
+
+    def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]: ...
+
+    def stop(self, conversation: Sequence[Message]) -> list[str]: ...
+
+
+def _answers(generator: Generator, asked: Asking, examples: list[Example], max_tokens: int, progress) -> list[str]:
     out = []
     for e in examples:
-        out.append(generator.generate(e.messages[:-1], max_tokens=max_tokens).text.strip())
+        conversation = e.messages[:-1]
+        out.append(generator.generate(asked.messages(conversation), max_tokens=max_tokens,
+                                      stop=asked.stop(conversation)).text.strip())
         progress(1)
     return out
 
@@ -92,22 +104,21 @@ def _general(generator, rows: list[dict], progress) -> dict:
 
 
 def evaluate_job(base: str, adapter: Path, data: Path, limit: int | None = None, max_tokens: int = 160,
-                 general_limit: int | None = None, progress: Callable[[int], None] = lambda n: None) -> dict:
+                 general_limit: int | None = None, progress: Callable[[int], None] = lambda n: None, *,
+                 answerers: Mapping[str, Generator], asked: Asking) -> dict:
+    """``answerers``: the "base" and "tuned" models that answer, as the tuned variant is served (llama.cpp
+    when the adapter was exported); losses are scored in transformers either way."""
     cf = read_chat_file(data)
     examples = cf.examples[:limit]
     references = [e.messages[-1]["content"] for e in examples]
     signature = format_signature(references)
     general = [json.loads(x) for x in GENERAL_KNOWLEDGE.read_text().splitlines() if x.strip()][:general_limit]
     result: dict = {"data": str(data), "examples": len(examples), "format_signature": signature, "models": {}}
-    gguf = adapter.parent / "adapter.gguf"
     for name, scorer in (("base", TransformersGenerator(base=base)),
                          ("tuned", TransformersGenerator(base=base, adapter=str(adapter)))):
         loss = completion_loss(scorer, examples)
-        # answers come from the engine `ask --model ft:<id>` uses: llama.cpp when the adapter was exported
-        gen = scorer
-        if gguf.is_file():
-            gen = LlamaCppGenerator(model=base, adapter=str(gguf) if name == "tuned" else "")
-        answers = _answers(gen, examples, max_tokens, progress)
+        gen = answerers[name]
+        answers = _answers(gen, asked, examples, max_tokens, progress)
         result["models"][name] = {
             "loss": loss, "perplexity": math.exp(loss),
             "exact_match": float(np.mean([exact_match(a, r) for a, r in zip(answers, references)])),
