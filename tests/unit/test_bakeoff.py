@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from conftest import CORPUS, make_project, run_main, write_files
 from ragtune.bakeoff.judgments import citation_correct, supported
 from ragtune.bakeoff.leakage import check_leakage
-from ragtune.bakeoff.run import score
+from ragtune.bakeoff.scoring import score_variant
 from ragtune.bakeoff.statistics import mean_interval, paired_difference, ratio
 from ragtune.bakeoff.variants import Variant
 from ragtune.cli.app import app
