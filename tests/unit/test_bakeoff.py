@@ -145,6 +145,8 @@ def test_bakeoff_end_to_end_on_the_fakes(kb, tmp_path):
     assert all(a["cached"] for a in again)
     assert [a["answer"] for a in again] == [a["answer"] for a in answers]
     assert json.loads(r.stdout)["variants"]["rag"]["metrics"] == rag["metrics"]
+    r = runner.invoke(app, args[:-1])  # the terminal table prints brackets as text, not as rich markup
+    assert r.exit_code == 0 and "[bootstrap 95% interval]" in r.stdout and "| rag |" in r.stdout
 
 
 def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):

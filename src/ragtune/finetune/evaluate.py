@@ -1,6 +1,7 @@
 """``ragtune tune eval``: the tuned model against its base on held-out chat data (loss, perplexity,
-SQuAD EM / F1 of the answers, adherence to the training answers' fixed format) and on a small
-general-knowledge set, to show what fine-tuning cost elsewhere (catastrophic forgetting)."""
+the QA evaluator's EM / F1 and refusal precision / recall on the final answers, adherence to the training
+answers' fixed format) and on a small general-knowledge set, to show what fine-tuning cost elsewhere
+(catastrophic forgetting)."""
 
 from __future__ import annotations
 
