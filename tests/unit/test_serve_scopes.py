@@ -139,3 +139,21 @@ def test_a_key_from_before_scopes_keeps_chat_and_ingest_but_not_admin(legacy):
     saved = json.loads((legacy.root / "keys.json").read_text())["keys"]
     assert saved[0]["sha256"] == digest(TOKEN) and len(saved) == 2
     assert client.post("/v1/ingest", json={"documents": [{"id": "cats", "text": "Cats."}]}).status_code == 200
+
+
+def test_serve_names_the_keys_made_before_scopes(legacy, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    r = runner.invoke(cli, ["serve", "--no-warm", "-p", str(legacy.root)])
+    assert r.exit_code == 0, r.output
+    assert "1 key(s) made before scopes (key_0a1b2c3d) may chat and ingest" in " ".join(r.output.split())
+    table = runner.invoke(cli, ["keys", "list", "-p", str(legacy.root)]).output
+    assert "chat, ingest (made before scopes)" in " ".join(table.split())
+
+
+def test_key_names_are_shown_as_written(project):
+    r = runner.invoke(cli, ["keys", "create", "--name", "team [/red] bot", "-p", str(project.root)])
+    assert r.exit_code == 0 and "team [/red] bot" in r.output
+    r = runner.invoke(cli, ["keys", "list", "-p", str(project.root)])
+    assert r.exit_code == 0 and "team [/red] bot" in r.output

@@ -4,7 +4,9 @@ import datetime as dt
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json
 from ragtune.serve.keys import DEFAULT_SCOPES, KeyRecord, Scope, key_store
@@ -18,8 +20,8 @@ def _when(ts: float | None) -> str:
 
 def _row(k: KeyRecord) -> dict:
     return {"id": k.id, "name": k.name, "created": _when(k.created), "revoked": _when(k.revoked) or None,
-            "scopes": [s.value for s in k.scopes], "rate_limit_per_minute": k.rate_limit_per_minute,
-            "burst": k.burst}
+            "scopes": [s.value for s in k.granted], "scopes_recorded": k.scopes is not None,
+            "rate_limit_per_minute": k.rate_limit_per_minute, "burst": k.burst}
 
 
 @app.command("create")
@@ -45,7 +47,7 @@ def create_cmd(
     if json_:
         print_json({**_row(record), "key": token})
     else:
-        console.print(f"created {record.id} ({name}, scopes: {', '.join(_row(record)['scopes'])}); "
+        console.print(f"created {record.id} ({escape(name)}, scopes: {', '.join(s.value for s in record.granted)}); "
                       "the key, shown only now:")
         out.print(token, highlight=False)
 
@@ -59,7 +61,8 @@ def list_cmd(project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOpt = False):
         return
     t = Table("id", "name", "scopes", "created", "revoked", "rate limit/min", "burst", title="API keys")
     for r in rows:
-        t.add_row(r["id"], r["name"], ", ".join(r["scopes"]), r["created"], r["revoked"] or "",
+        scopes = ", ".join(r["scopes"]) + ("" if r["scopes_recorded"] else " (made before scopes)")
+        t.add_row(r["id"], Text(r["name"]), scopes, r["created"], r["revoked"] or "",
                   str(r["rate_limit_per_minute"] or ""), str(r["burst"] or ""))
     out.print(t)
 
@@ -72,4 +75,4 @@ def revoke_cmd(key_id: Annotated[str, typer.Argument(help="the key's id, from 'k
     if json_:
         print_json(_row(record))
     else:
-        out.print(f"revoked {record.id} ({record.name})")
+        out.print(f"revoked {record.id} ({escape(record.name)})")

@@ -89,7 +89,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
             raise ApiError(429, f"rate limit of {limit.describe()} exceeded", "rate_limit_exceeded",
                            headers={"Retry-After": str(math.ceil(wait))})
         return Caller(record.id if record else None, project,
-                      tuple(record.scopes) if record else ANONYMOUS_SCOPES)
+                      record.granted if record else ANONYMOUS_SCOPES)
 
     def scoped(scope: Scope):
         """The caller, if its key has ``scope`` (403 otherwise)."""

@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -51,16 +51,21 @@ class KeyRecord:
     revoked: float | None = None
     rate_limit_per_minute: float | None = None
     """Overrides serve.rate_limit_per_minute for this key."""
-    scopes: list[Scope] = field(default_factory=lambda: list(LEGACY_SCOPES))
-    """Absent from a record written before scopes existed: read as LEGACY_SCOPES."""
+    scopes: list[Scope] | None = None
+    """None in a record written before scopes existed (kept so, on every rewrite): see ``granted``."""
     burst: int | None = None
     """Requests the key may send at once (None: the per-second rate of its limit, rounded up, at least 1)."""
 
     def __post_init__(self):
-        self.scopes = [Scope(s) for s in self.scopes]
+        if self.scopes is not None:
+            self.scopes = [Scope(s) for s in self.scopes]
+
+    @property
+    def granted(self) -> tuple[Scope, ...]:
+        return LEGACY_SCOPES if self.scopes is None else tuple(self.scopes)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "scopes": [s.value for s in self.scopes]}
+        return {**asdict(self), "scopes": None if self.scopes is None else [s.value for s in self.scopes]}
 
 
 def digest(token: str) -> str:
