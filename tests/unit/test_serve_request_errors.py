@@ -3,6 +3,8 @@ words: no validator internals ("function-after[...]", "35: JSON decode error")."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -63,8 +65,8 @@ def test_other_problems_keep_the_validator_words_without_internals(client):
 
 @pytest.mark.parametrize("text", ["", "   \n\t "])
 def test_ingest_refuses_empty_text(client, project, text):
-    e = error(client, "/v1/ingest", '{"documents": [{"id": "ok", "text": "fine"}, {"id": "blank", "text": "%s"}]}'
-              % text.replace("\n", "\\n").replace("\t", "\\t"))
+    body = json.dumps({"documents": [{"id": "ok", "text": "fine"}, {"id": "blank", "text": text}]})
+    e = error(client, "/v1/ingest", body)
     assert e["param"] == "documents[1].text"
     assert e["message"] == "documents[1].text: the document's text is empty (or only whitespace)"
     assert project.index_spec() is None  # nothing written

@@ -157,3 +157,12 @@ def test_key_names_are_shown_as_written(project):
     assert r.exit_code == 0 and "team [/red] bot" in r.output
     r = runner.invoke(cli, ["keys", "list", "-p", str(project.root)])
     assert r.exit_code == 0 and "team [/red] bot" in r.output
+
+
+def test_without_required_keys_a_request_may_chat_and_ingest_but_not_replace(indexed):
+    project, _ = indexed
+    runner.invoke(cli, ["project", "set", "serve.require_key=false", "-p", str(project.root)])
+    client = TestClient(create_app(project.root))
+    assert client.post("/v1/ingest", json={"documents": [{"id": "parrots", "text": "Parrots."}]}).status_code == 200
+    assert client.post("/v1/ingest", json={"documents": [ATTACK], "replace": True}).status_code == 403
+    assert answer(client)

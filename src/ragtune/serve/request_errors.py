@@ -22,16 +22,18 @@ def json_kind(value: Any) -> str:
         return "a boolean"
     if isinstance(value, int | float):
         return "a number"
-    return {str: "a string", list: "an array", dict: "an object"}.get(type(value), "null" if value is None else
-                                                                       "an unknown value")
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else "null"
 
 
 def _path(loc: Sequence[str | int], body: Any, missing: bool) -> tuple[str | int, ...]:
     steps, here = [], body
     for i, step in enumerate(loc):
-        if isinstance(here, dict) and isinstance(step, str) and step in here:
-            here = here[step]
-        elif isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here):
+        if (isinstance(here, dict) and isinstance(step, str) and step in here) or \
+                (isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here)):
             here = here[step]
         elif not (missing and i == len(loc) - 1):
             continue  # a union branch or validator name
