@@ -117,9 +117,13 @@ def _make_private(path: Path) -> None:
     """The log holds whole prompts and answers: owner-only, whatever the umask. SQLite gives the -wal and -shm
     files the database's own mode, so creating (or tightening, for a log from an older version) the database
     file first covers them; existing ones are tightened too."""
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if p.exists() and stat.S_IMODE(p.stat().st_mode) & 0o077:
+        st = p.stat() if p.exists() else None
+        if st and stat.S_IMODE(st.st_mode) & 0o077 and st.st_uid == os.getuid():  # only the owner may chmod
             os.chmod(p, 0o600)
 
 
