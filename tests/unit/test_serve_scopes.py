@@ -44,6 +44,7 @@ def test_a_new_key_is_chat_only_by_default_and_says_so(indexed):
     assert "default: chat" in " ".join(help_text.split())
     listed = json.loads(runner.invoke(cli, ["keys", "list", "-p", str(project.root), "--json"]).stdout)
     assert listed[0]["scopes"] == ["chat"]
+    assert new_key(project, "--name", "app", "--scope", "chat", "--scope", "ingest")["scopes"] == ["chat", "ingest"]
 
 
 def test_a_chat_key_cannot_ingest(indexed):
