@@ -7,6 +7,8 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ragtune.serve.app import create_app
 from ragtune.serve.keys import Scope, key_store
@@ -14,7 +16,7 @@ from ragtune.serve.keys import Scope, key_store
 
 @pytest.fixture
 def client(project):
-    _, key = key_store(project).create("tests", scopes=[Scope.chat, Scope.ingest])
+    _, key = key_store(project).create("tests", 1e9, 10**6, [Scope.chat, Scope.ingest])  # no 429s
     return TestClient(create_app(project.root), headers={"Authorization": f"Bearer {key}"})
 
 
@@ -70,3 +72,20 @@ def test_ingest_refuses_empty_text(client, project, text):
     assert e["param"] == "documents[1].text"
     assert e["message"] == "documents[1].text: the document's text is empty (or only whitespace)"
     assert project.index_spec() is None  # nothing written
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=6)
+FIELDS = st.sampled_from(["role", "content", "messages", "stop", "temperature", "model", "user", "max_tokens"])
+
+
+@given(body=st.fixed_dictionaries({"messages": st.lists(st.dictionaries(FIELDS, JSON, max_size=3), max_size=2)},
+                                  optional={"stop": JSON, "temperature": JSON, "model": JSON, "user": JSON}))
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+def test_no_bad_body_shows_validator_internals(client, body):
+    r = client.post("/v1/chat/completions", json=body)
+    assert r.status_code in (200, 400, 404), r.text
+    if r.status_code == 400:
+        message = r.json()["error"]["message"]
+        assert not any(internal in message for internal in ("function-after", "constrained-", "list[", "Value error"))
