@@ -6,7 +6,7 @@ import string
 
 import pytest
 import pytrec_eval
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ragtune.evaluation.answer_metrics import exact_match, normalize, percentile, token_f1
@@ -173,6 +173,7 @@ _ANSWERS = st.lists(st.sampled_from(["the", "a", "an", "Paris", "paris,", "Franc
                     max_size=6).map(" ".join)
 
 
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(_ANSWERS, _ANSWERS)
 def test_answer_metrics_match_the_official_squad_script(prediction, reference):
     assert normalize(prediction) == _squad_normalize(prediction)
