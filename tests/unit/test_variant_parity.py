@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragtune.app.variants import BASE_SYSTEM, resolve
-from ragtune.bakeoff.run import Question, run_bakeoff
+from ragtune.bakeoff.run import run_bakeoff
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.qa import Question
 from ragtune.finetune.jobs import JobStore
 from ragtune.finetune.trainer import job_dir
 from ragtune.generation.protocol import Completion

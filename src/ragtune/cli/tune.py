@@ -211,7 +211,7 @@ def eval_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
     if job.status != "succeeded" or not adapter.is_dir():
         raise RagtuneError(f"job {job.id} is {job.shown_status}; only a succeeded job can be evaluated")
     p = open_project(project)
-    tuned = resolve(p, f"ft:{job.id}")  # answered as `ask --model ft:<id>` and the server answer with it
+    tuned = resolve(p, f"ft:{job.id}")  # asked as `ask --model ft:<id>` and the server ask it
     answerers = {"base": p.generator(untuned(tuned).generator), "tuned": p.generator(tuned.generator)}
     with progress_bars(not json_) as progress:
         result = evaluate_job(job.base, adapter, data, limit, max_tokens, general_limit,
