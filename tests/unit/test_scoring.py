@@ -1,0 +1,91 @@
+"""Scoring answers, known answers worked out by hand: one row per answer (what it carries from the answer
+and the question), the plain summary of ``eval qa``, and a bake-off variant's latency."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragtune.bakeoff.scoring import score_variant
+from ragtune.cost.prices import load_prices
+from ragtune.documents.types import Chunk, Hit
+from ragtune.evaluation.qa import QARow, Question, summarize, to_row
+from ragtune.rag.answer import Answer
+from ragtune.rag.citations import Citation
+
+HITS = [Hit(Chunk("a#0", "a", 0, "Webhooks retry eight times."), 0.9), Hit(Chunk("b#0", "b", 0, "Refunds."), 0.5)]
+CITED = [Citation(1, "a#0", "a", "a.md", "A", 0), Citation(2, "b#0", "b", "b.md", "B", 0, inferred=True)]
+
+
+def _answer(text="Eight times [1]", refused=False, **kw) -> Answer:
+    return Answer("How often?", text, refused, citations=list(CITED), contexts=list(HITS), reason=kw.pop("reason", ""),
+                  prompt_tokens=120, completion_tokens=9, retrieve_seconds=0.25, generate_seconds=0.5, **kw)
+
+
+def test_a_row_carries_the_answer_and_its_judgments():
+    q = Question("7", "How often?", "eight times", hidden_doc="")
+    seen = []
+
+    def judge(a):
+        seen.append(a.text)
+        return True, False
+
+    r = to_row(q, _answer(), judge=judge, variant="rag", repeat=2, cached=True)
+    assert r.model_dump() == {
+        "id": "7", "question": "How often?", "reference": "eight times", "answerable": True, "hidden_doc": None,
+        "variant": "rag", "repeat": 2, "answer": "Eight times [1]", "final": "Eight times", "refused": False,
+        "reason": "", "exact_match": 1.0, "f1": 1.0, "supported": True, "citation_correct": False,
+        "contexts": ["a#0", "b#0"], "cited": [1], "citations": ["a#0", "b#0"], "prompt_tokens": 120,
+        "completion_tokens": 9, "seconds": 0.75, "cached": True}
+    assert seen == ["Eight times [1]"]
+    # given seconds win over the answer's own; no judge, no verdicts
+    r = to_row(q, _answer(), seconds=2.0)
+    assert r.seconds == 2.0 and r.supported is None and r.citation_correct is None
+
+
+def test_a_refusal_is_scored_by_whether_it_should_have_refused():
+    hidden = Question("8:hidden", "How often?", "eight times", hidden_doc="a")
+    r = to_row(hidden, _answer("I don't know", True, reason="no passage"), judge=lambda a: (True, True))
+    assert (r.hidden_doc, r.answerable, r.refused, r.reason, r.final) == ("a", False, True, "no passage", "")
+    assert r.exact_match is None and r.f1 is None and r.supported is None and r.citation_correct is None
+
+
+def _row(qid, reference, refused, f1=None, em=None, seconds=1.0, prompt=10, completion=2) -> QARow:
+    return QARow(id=qid, question="q", reference=reference, answerable=bool(reference), answer="a", final="a",
+                 refused=refused, exact_match=em, f1=f1, prompt_tokens=prompt, completion_tokens=completion,
+                 seconds=seconds)
+
+
+def test_summary_hand_computed():
+    rows = [_row("1", "x", False, 1.0, 1.0, 0.1, 10, 1), _row("2", "x", True, 0.0, 0.0, 0.2, 20, 2),
+            _row("3", "x", True, 0.0, 0.0, 0.4, 30, 3), _row("4", "x", False, 0.5, 0.0, 0.8, 40, 4),
+            _row("5", "", True, seconds=1.6, prompt=50, completion=5), _row("6", "", False, seconds=3.2, prompt=60,
+                                                                            completion=6)]
+    s = summarize(rows)
+    assert s.questions == 6 and s.exact_match == pytest.approx(1 / 4) and s.f1 == pytest.approx(1.5 / 4)
+    assert s.refusal_rate == pytest.approx(3 / 6)
+    assert s.false_refusal_rate == pytest.approx(2 / 4)  # 2 and 3 of the 4 answerable ones
+    assert s.refusal_precision == pytest.approx(1 / 3) and s.refusal_recall == pytest.approx(1 / 2)
+    # seconds 0.1 0.2 0.4 0.8 1.6 3.2: median between 0.4 and 0.8; p95 at rank 4.75 of 0..5
+    assert s.latency_p50 == pytest.approx(0.6) and s.latency_p95 == pytest.approx(1.6 + 0.75 * 1.6)
+    assert s.prompt_tokens_mean == pytest.approx(35) and s.completion_tokens_mean == pytest.approx(3.5)
+
+
+def test_summary_without_refusals_or_questions_is_zero_not_undefined():
+    s = summarize([_row("1", "x", False, 1.0, 1.0), _row("2", "x", False, 0.5, 0.0)])
+    assert s.false_refusal_rate == 0.0 and s.refusal_rate == 0.0
+    assert s.refusal_precision is None and s.refusal_recall is None
+    only_unanswerable = summarize([_row("1", "", True)])
+    assert only_unanswerable.exact_match == 0.0 and only_unanswerable.f1 == 0.0
+    assert only_unanswerable.false_refusal_rate == 0.0 and only_unanswerable.refusal_recall == 1.0
+    empty = summarize([])
+    assert empty.model_dump() == {"questions": 0, "exact_match": 0.0, "f1": 0.0, "refusal_rate": 0.0,
+                                  "false_refusal_rate": 0.0, "refusal_precision": None, "refusal_recall": None,
+                                  "latency_p50": 0.0, "latency_p95": 0.0, "prompt_tokens_mean": 0.0,
+                                  "completion_tokens_mean": 0.0}
+
+
+def test_variant_latency_in_milliseconds():
+    rows = [_row(str(i), "x", False, 1.0, 1.0, seconds=s) for i, s in enumerate([0.1, 0.2, 0.4, 0.8, 1.6, 3.2])]
+    s = score_variant(rows, load_prices(), "m", True)
+    assert s.latency_ms.p50 == pytest.approx(600) and s.latency_ms.p95 == pytest.approx(2800)
+    assert s.latency_ms.mean == pytest.approx(6300 / 6) and s.seconds_per_query == pytest.approx(6.3 / 6)
