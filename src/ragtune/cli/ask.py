@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
-                                system_prompt,
-                                print_json)
+                                print_json, styled, system_prompt)
 from ragtune.cli.search import FilterOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.rag.answer import Answer, answer
@@ -20,14 +20,16 @@ BaseUrlOpt = Annotated[str | None, typer.Option(
 
 
 def print_answer(a: Answer) -> None:
-    style = "yellow" if a.refused else "green"
-    out.print(f"[bold]Q:[/] {a.question}", highlight=False)
-    out.print(f"[bold {style}]A:[/] {a.text}", highlight=False)
-    if a.refused and a.reason:
-        out.print(f"   [dim]({a.reason})[/]")
+    """The answer, marked when it was refused or no cited passage supports it, then its citations."""
+    label, style = ("A (refused):", "bold yellow") if a.refused else \
+        ("A (unsupported):", "bold yellow") if a.supported is False else ("A:", "bold green")
+    out.print(styled("Q:", "bold", a.question))
+    out.print(styled(label, style, a.text))
+    if a.reason:
+        out.print(Text(f"   ({a.reason})", style="dim"))
     for c in a.citations:
         note = " (inferred from overlap)" if c.inferred else ""
-        out.print(f"   [{c.n}] {c.doc_id} · chunk {c.chunk_index} · {c.title}{note}", highlight=False)
+        out.print(f"   [{c.n}] {c.doc_id} · chunk {c.chunk_index} · {c.title}{note}")
 
 
 def ask_cmd(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,12 +13,42 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from ragtune.config import ComponentSpec
 from ragtune.project import DEFAULT_DIR, Project
 
-console = Console(stderr=True)  # progress and messages; stdout stays clean for --json
-out = Console(soft_wrap=True)
+# Nothing printed is parsed as markup: what ragtune prints is mostly the user's text (chunks, answers, file
+# names, errors quoting them), where "[/section]" would crash rich and "[red]" would colour. ragtune's own
+# styling is explicit, with `styled`; tables, titles and progress descriptions stay literal too.
+console = Console(stderr=True, markup=False, highlight=False)  # progress and messages; stdout stays clean for --json
+out = Console(soft_wrap=True, markup=False, highlight=False)
+
+
+def styled(label: str, style: str, text: object = "") -> Text:
+    """ragtune's own ``label`` in ``style``, then ``text`` (the user's data) as it is, never as markup."""
+    return Text.assemble((label, style), f" {text}" if text != "" else "")
+
+
+class _TerminalLog(logging.StreamHandler):
+    """The CLI's one log handler (a class of its own so running the CLI again in-process replaces it)."""
+
+
+def configure_logging(verbosity: int) -> None:
+    """Libraries log freely: bm25s sets its own logger to DEBUG, and onnxruntime's quantiser warns on the root
+    logger, which makes logging install a handler that then prints every library's records. At the default
+    verbosity only ragtune's own warnings and anyone's errors reach the terminal; -v shows every library's
+    INFO, -vv its DEBUG."""
+    handler = _TerminalLog(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
+    if not verbosity:
+        handler.addFilter(lambda r: r.levelno >= logging.ERROR or r.name.partition(".")[0] == "ragtune")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _TerminalLog)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(handler.level)
 
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3  # the command did its work, but skipped some input: see the messages
@@ -50,7 +81,7 @@ def print_json(data: Any) -> None:
 @contextmanager
 def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
     """A callback ``(stage, n)`` that advances one bar per stage; bars appear as stages start."""
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True, disable=not enabled) as bars:
         tasks: dict[str, Any] = {}
 

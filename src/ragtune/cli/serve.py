@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from ragtune.cli.common import DEFAULT_PROJECT, ProjectOpt, console
 from ragtune.config import ServeConfig, field_help
@@ -29,7 +30,8 @@ def serve_cmd(
     live = app.state.live
     cfg = live.project.config.serve
     if cfg.require_key and not any(k.revoked is None for k in key_store(live.project).list()):
-        console.print(f"[yellow]no API key yet: every request will get 401; run 'ragtune keys create -p {project}'[/]")
+        console.print(Text(f"no API key yet: every request will get 401; run 'ragtune keys create -p {project}'",
+                           style="yellow"))
     if warm:
         warm_up(live.project)
     host, port = host or cfg.host, port or cfg.port
