@@ -30,25 +30,17 @@ def styled(label: str, style: str, text: object = "") -> Text:
     return Text.assemble((label, style), f" {text}" if text != "" else "")
 
 
-class _TerminalLog(logging.StreamHandler):
-    """The CLI's one log handler (a class of its own so running the CLI again in-process replaces it)."""
-
-
 def configure_logging(verbosity: int) -> None:
     """Libraries log freely: bm25s sets its own logger to DEBUG, and onnxruntime's quantiser warns on the root
-    logger, which makes logging install a handler that then prints every library's records. At the default
-    verbosity only ragtune's own warnings and anyone's errors reach the terminal; -v shows every library's
-    INFO, -vv its DEBUG."""
-    handler = _TerminalLog(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger, which makes logging install a handler that then prints every library's records. The CLI owns the
+    process's logging, so its handler replaces any other on the root: at the default verbosity only ragtune's
+    own warnings and anyone's errors reach the terminal; -v shows every library's INFO, -vv its DEBUG."""
+    handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
     if not verbosity:
         handler.addFilter(lambda r: r.levelno >= logging.ERROR or r.name.partition(".")[0] == "ragtune")
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _TerminalLog)]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(handler.level)
+    logging.basicConfig(handlers=[handler], level=handler.level, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
 
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3  # the command did its work, but skipped some input: see the messages
