@@ -87,3 +87,13 @@ def test_library_logs_stay_off_the_terminal_unless_asked_for(odd, tmp_path, monk
     write_files(tmp_path / "more", {"o.txt": "A third note about Zanzibar.\n"})
     code, _, err = run_main(monkeypatch, capsys, "-vv", "ingest", tmp_path / "more", "-p", odd)
     assert code == 0 and "DEBUG bm25s: Building index" in err, err
+
+
+def test_a_broken_pdf_is_one_problem_naming_the_file_not_raw_pypdf_lines(tmp_path, monkeypatch, capsys):
+    write_files(tmp_path / "d", {"ok.txt": "A readable note.\n", "cut.pdf": b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\n"})
+    proj = tmp_path / "p"
+    cli("project", "init", "-p", proj, "--embedder", "hashing", "--generator", "scripted")
+    code, _, err = run_main(monkeypatch, capsys, "ingest", tmp_path / "d", "-p", proj)
+    assert code == 3, err  # the index was updated, one file skipped
+    assert err.count("EOF marker not found") == 1
+    assert f"skipped {tmp_path / 'd' / 'cut.pdf'}: unreadable PDF:" in err and "(pypdf: EOF marker not found)" in err
