@@ -90,7 +90,8 @@ def test_library_logs_stay_off_the_terminal_unless_asked_for(odd, tmp_path, monk
 
 
 def test_a_broken_pdf_is_one_problem_naming_the_file_not_raw_pypdf_lines(tmp_path, monkeypatch, capsys):
-    write_files(tmp_path / "d", {"ok.txt": "A readable note.\n", "cut.pdf": b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\n"})
+    cut = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\n"  # no xref, no %%EOF
+    write_files(tmp_path / "d", {"ok.txt": "A readable note.\n", "cut.pdf": cut})
     proj = tmp_path / "p"
     cli("project", "init", "-p", proj, "--embedder", "hashing", "--generator", "scripted")
     code, _, err = run_main(monkeypatch, capsys, "ingest", tmp_path / "d", "-p", proj)
