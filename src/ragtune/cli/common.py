@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
@@ -35,12 +36,12 @@ def configure_logging(verbosity: int) -> None:
     logger, which makes logging install a handler that then prints every library's records. The CLI owns the
     process's logging, so its handler replaces any other on the root: at the default verbosity only ragtune's
     own warnings and anyone's errors reach the terminal; -v shows every library's INFO, -vv its DEBUG."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = RichHandler(console=console, show_time=False, show_path=False)  # under the progress bars
     handler.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
     if not verbosity:
         handler.addFilter(lambda r: r.levelno >= logging.ERROR or r.name.partition(".")[0] == "ragtune")
-    logging.basicConfig(handlers=[handler], level=handler.level, format="%(levelname)s %(name)s: %(message)s",
-                        force=True)
+    logging.basicConfig(handlers=[handler], level=handler.level, format="%(name)s: %(message)s", force=True)
+
 
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3  # the command did its work, but skipped some input: see the messages
