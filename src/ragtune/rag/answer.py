@@ -87,12 +87,18 @@ def prepare(question: str, retriever: Retriever, cfg: AnswerConfig, mode: str = 
 
 def finish(a: Answer, out: Completion, generate_seconds: float) -> Answer:
     """``a`` from ``prepare``, completed with the model's output: echo dropped, refusal detected, citations
-    resolved and checked: an answer no cited passage supports is marked unsupported, with the reason."""
+    resolved and checked: an answer no cited passage supports is marked unsupported, with the reason. With no
+    passages (a variant without retrieval) there is nothing to cite, and support is not judged."""
     text = drop_echo(out.text, a.question)
     refused = not text or is_refusal(final_answer(text))
-    g = ground(text, a.contexts) if not refused else None
-    return Answer(a.question, text if text else REFUSAL, refused, citations=g.citations if g else [],
-                  contexts=a.contexts, supported=not g.reason if g else None,
-                  reason=g.reason if g else "the model found no answer in the passages",
-                  prompt_tokens=out.prompt_tokens, completion_tokens=out.completion_tokens,
-                  retrieve_seconds=a.retrieve_seconds, generate_seconds=generate_seconds)
+    citations: list[Citation] = []
+    supported, reason = None, ""
+    if refused:
+        reason = "the model found no answer in the passages"
+    elif a.contexts:
+        g = ground(text, a.contexts)
+        citations, supported, reason = g.citations, not g.reason, g.reason
+    return Answer(a.question, text if text else REFUSAL, refused, citations=citations, contexts=a.contexts,
+                  supported=supported, reason=reason, prompt_tokens=out.prompt_tokens,
+                  completion_tokens=out.completion_tokens, retrieve_seconds=a.retrieve_seconds,
+                  generate_seconds=generate_seconds)
