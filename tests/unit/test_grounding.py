@@ -91,3 +91,13 @@ def test_the_server_reports_an_unsupported_answer_in_its_extension_field(tmp_pat
     events = [json.loads(line[6:]) for line in streamed.text.splitlines()
               if line.startswith("data: ") and line != "data: [DONE]"]
     assert events[-1]["ragtune"]["supported"] is False and events[-1]["ragtune"]["reason"] == info["reason"]
+
+
+def test_the_bakeoff_records_why_a_rag_answer_is_unsupported_and_does_not_judge_one_without_passages(tmp_path):
+    proj = project_answering(tmp_path, "The answer is: 3")
+    q = tmp_path / "q.jsonl"
+    q.write_text(json.dumps({"_id": "1", "question": QUESTION, "answer": "9 times"}) + "\n")
+    cli("bakeoff", "--questions", q, "--variants", "base,rag", "--out", tmp_path / "bo", "-p", proj, "--json")
+    rows = {r["variant"]: r for r in map(json.loads, (tmp_path / "bo" / "answers.jsonl").read_text().splitlines())}
+    assert rows["rag"]["supported"] is False and "cites no passage" in rows["rag"]["reason"]
+    assert rows["base"]["supported"] is None and rows["base"]["reason"] == ""
