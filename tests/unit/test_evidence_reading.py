@@ -49,7 +49,7 @@ def full(tmp_path):
                 "ft": _variant((0.45, 0.40, 0.50), 300, 0.3),
                 "ft+rag": _variant((0.42, 0.35, 0.49), 850, 0.99)}
     paired = {"base": _paired(-0.3, -0.4, 0.01),  # unclear, but base is never a candidate
-              "fewshot": _paired(-0.1, -0.18, -0.02),
+              "fewshot": _paired(-0.1, -0.18, 0.02),
               "ft": _paired(0.05, 0.01, 0.09),
               "ft+rag": _paired(0.02, -0.03, 0.07)}
     return _write(tmp_path, variants, paired)
@@ -63,7 +63,8 @@ def test_facts_and_words_of_a_full_bakeoff(full):
     assert ev.texts == {"ft_vs_rag": "+0.05 [+0.01, +0.09]", "ftrag_vs_rag": "+0.02 [-0.03, +0.07]",
                         "ft_f1": "0.45 [0.40, 0.50]", "fewshot_f1": "0.30 [0.22, 0.36]",
                         "rag_per_1k": "$0.9000", "rag_p50": "1,234 ms",
-                        "unclear_list": "ft+rag vs rag (F1 +0.02 [-0.03, +0.07])",
+                        "unclear_list": "fewshot vs rag (F1 -0.10 [-0.18, +0.02]), "
+                                        "ft+rag vs rag (F1 +0.02 [-0.03, +0.07])",
                         "ft_p50": "300 ms", "ft_per_1k": "$0.3000", "break_even": ev.break_even.threshold_text()}
     assert (ev.source, ev.created, ev.questions) == (str(full), "2026-11-30T10:00:00Z", 24)
     assert ev.results.variants["ft"].latency_ms.p50 == 300
@@ -120,7 +121,8 @@ def test_without_a_tuned_variant_its_facts_are_missing(tmp_path):
 
 def test_a_bakeoff_without_rag_is_refused(tmp_path):
     folder = _write(tmp_path, {"ft": _variant((0.4, 0.3, 0.5))}, {})
-    with pytest.raises(RagtuneError, match=r"results\.json: the bake-off has no 'rag' variant"):
+    with pytest.raises(RagtuneError, match=r"results\.json: the bake-off has no 'rag' variant, the baseline every "
+                                           r"comparison needs$"):
         read_evidence(folder, BOOK, 1000)
 
 
