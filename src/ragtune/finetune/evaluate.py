@@ -55,8 +55,7 @@ def completion_loss(generator: TransformersGenerator, examples: list[Example]) -
     rendered with the chat template used in training and inference."""
     import torch
 
-    model = generator._load()
-    tok = generator._tok
+    model, tok = generator.loaded()
     total, count = 0.0, 0
     for e in examples:
         prompt = tok.apply_chat_template(e.messages[:-1], add_generation_prompt=True, tokenize=True,

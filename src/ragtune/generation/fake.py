@@ -3,15 +3,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ragtune.component import Component
-from ragtune.generation.protocol import GENERATORS, Completion, Message
+from ragtune.generation.protocol import GENERATORS, GeneratorBase, Completion, Message
 
 _CONTEXT_ITEM = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z)", re.MULTILINE | re.DOTALL)
 
 
 @GENERATORS.register("scripted")
 @dataclass
-class ScriptedGenerator(Component):
+class ScriptedGenerator(GeneratorBase):
     """Deterministic fake for tests and examples.
 
     With a ``script`` it replies with those texts in turn. Without one it answers extractively:

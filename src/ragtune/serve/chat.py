@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ragtune.errors import RagtuneError
-from ragtune.generation.protocol import Completion, Message, stream
+from ragtune.generation.protocol import Completion, Message
 from ragtune.project import Project
 from ragtune.rag.answer import Answer, finish, prepare
 from ragtune.rag.prompts import STOP, grounded_messages
@@ -88,8 +88,8 @@ def stream_reply(project: Project, variant: Variant, messages: list[Message], p:
     t = time.perf_counter()
     echo = _EchoFilter(a.question) if variant.rag else None
     parts, prompt_tokens, completion_tokens, sent = [], 0, 0, False
-    for piece in stream(project.generator(variant.generator), prompt, max_tokens=p.max_tokens,
-                        temperature=p.temperature, stop=_stops(variant, p)):
+    for piece in project.generator(variant.generator).stream(prompt, max_tokens=p.max_tokens,
+                                                             temperature=p.temperature, stop=_stops(variant, p)):
         parts.append(piece.text)
         prompt_tokens += piece.prompt_tokens
         completion_tokens += piece.completion_tokens

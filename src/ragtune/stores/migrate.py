@@ -107,8 +107,5 @@ def migrate(source: VectorStore, target: VectorStore, batch_size: int = 2000,
     if len(moved) != len(states) or not all(s.complete for s in moved.values()):
         raise RagtuneError("the copy does not hold every document complete; the source is unchanged")
     return MigrateReport(chunks=want.count, documents=len(states), seconds=time.perf_counter() - started,
-                         checksum=want.checksum, verified=True, source=_spec(source), target=_spec(target))
+                         checksum=want.checksum, verified=True, source=source.to_dict(), target=target.to_dict())
 
-
-def _spec(store) -> dict:
-    return store.to_dict() if hasattr(store, "to_dict") else {"type": type(store).__name__}

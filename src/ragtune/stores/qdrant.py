@@ -10,14 +10,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
-from ragtune.component import Component
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.protocol import STORES, DocState, Page
+from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
 _RANGE = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
@@ -62,7 +61,7 @@ def to_filter(conditions: Sequence[Condition]):
 
 @STORES.register("qdrant")
 @dataclass
-class QdrantStore(Component):
+class QdrantStore(StoreBase):
     """Qdrant behind the VectorStore protocol; filters run inside the HNSW search (pre-filtering)."""
 
     url: str = ""
@@ -81,11 +80,15 @@ class QdrantStore(Component):
     """Points per upsert request."""
     _client: Any = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)  # the collection exists
+    _root: Path | None = field(default=None, init=False, repr=False)  # the folder, once bound to a project
 
-    def bind(self, root) -> "QdrantStore":
+    def bind(self, root: Path) -> Self:
         p = Path(self.path)
         self._root = p if p.is_absolute() else Path(root) / p
         return self
+
+    def warm_up(self) -> None:
+        self.client  # noqa: B018  (the property opens the client)
 
     @property
     def client(self):
@@ -95,7 +98,7 @@ class QdrantStore(Component):
             if self.url:
                 self._client = QdrantClient(url=self.url, api_key=os.environ.get(self.api_key_env) or None)
             else:
-                self._client = QdrantClient(path=str(getattr(self, "_root", None) or self.path))
+                self._client = QdrantClient(path=str(self._root or self.path))
         return self._client
 
     def _exists(self) -> bool:
