@@ -36,6 +36,11 @@ class Registry(Generic[T]):
         self._load_plugins()
         return sorted(self._classes)
 
+    def classes(self) -> dict[str, type]:
+        """Every registered class by name, in registration order (built-ins, then plugins)."""
+        self._load_plugins()
+        return dict(self._classes)
+
     def get(self, name: str) -> type:
         self._load_plugins()
         if name not in self._classes:

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from ragtune.documents.loaders.protocol import Problem, register
+from ragtune.component import Component
+from ragtune.documents.loaders.protocol import LOADERS, Problem
 from ragtune.documents.types import Document
 
 
-@register(".pdf")
-class PdfLoader:
+@LOADERS.register("pdf")
+@dataclass
+class PdfLoader(Component):
+    extensions: ClassVar[tuple[str, ...]] = (".pdf",)
+
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
         try:
             reader = PdfReader(path)
