@@ -102,8 +102,8 @@ def score(records: list[dict], prices: PriceBook, variant: Variant) -> dict:
             "faithfulness": mean_interval(per_q("supported")),
             "citation_correctness": mean_interval(per_q("citation_correct")),
             # the positive class is "should refuse": precision over refusals, recall over unanswerables
-            "refusal_precision": ratio([r * u for r, u in zip(refused, unanswerable)], refused),
-            "refusal_recall": ratio([r * u for r, u in zip(refused, unanswerable)], unanswerable),
+            "refusal_precision": ratio([r * u for r, u in zip(refused, unanswerable, strict=True)], refused),
+            "refusal_recall": ratio([r * u for r, u in zip(refused, unanswerable, strict=True)], unanswerable),
         },
         "latency_ms": {"p50": percentile(seconds, 50) * 1000, "p95": percentile(seconds, 95) * 1000,
                        "mean": per_query * 1000},

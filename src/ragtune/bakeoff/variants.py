@@ -31,7 +31,7 @@ class Variant:
         msgs: list[Message] = [{"role": "system", "content": self.system}]
         for q, a in self.shots:
             msgs += [{"role": "user", "content": f"Question: {q}"}, {"role": "assistant", "content": a}]
-        return msgs + [{"role": "user", "content": f"Question: {question}"}]
+        return [*msgs, {"role": "user", "content": f"Question: {question}"}]
 
 
 def parse_names(text: str) -> list[str]:

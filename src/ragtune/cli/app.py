@@ -6,8 +6,27 @@ import sys
 
 import typer
 
-from ragtune.cli import (ab, ask, bakeoff, cost, data, decide, demo, evaluate, export, ingest, keys, logs, project,
-                         raft, report, search, serve, store, tune)
+from ragtune.cli import (
+    ab,
+    ask,
+    bakeoff,
+    cost,
+    data,
+    decide,
+    demo,
+    evaluate,
+    export,
+    ingest,
+    keys,
+    logs,
+    project,
+    raft,
+    report,
+    search,
+    serve,
+    store,
+    tune,
+)
 from ragtune.cli.common import EXIT_ERROR, console
 from ragtune.errors import RagtuneError
 

@@ -4,9 +4,7 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
-                                system_prompt,
-                                print_json)
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out, print_json, system_prompt
 from ragtune.cli.search import FilterOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.rag.answer import Answer, answer

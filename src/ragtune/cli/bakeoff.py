@@ -14,8 +14,17 @@ from ragtune.bakeoff.leakage import check_leakage
 from ragtune.bakeoff.run import make_unanswerable, read_questions, run_bakeoff
 from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
 from ragtune.cli.ask import BaseUrlOpt, ModelOpt
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, generator_spec, open_project, out,
-                                print_json, progress_bars)
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    JsonOpt,
+    ProjectOpt,
+    console,
+    generator_spec,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+)
 from ragtune.cli.search import require_index
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
@@ -87,7 +96,7 @@ def bakeoff_cmd(
         t = time.perf_counter()
         scored = run_bakeoff(p, qs, built, out_dir, price_table, repeats, progress=progress)
         stages["evaluate"] = time.perf_counter() - t
-    results = {"schema": SCHEMA, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    results = {"schema": SCHEMA, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                "questions": {"path": str(questions), "n": len(qs), "answerable": sum(q.answerable for q in qs),
                              "unanswerable": sum(not q.answerable for q in qs)},
                "prices": _prices_used(price_table, built), **scored, "leakage": leakage, "stages_seconds": stages}

@@ -33,9 +33,10 @@ def field_docs(cls: type) -> dict[str, str]:
     the dataclass, and the CLI's flags take it from there."""
     import ast
     import inspect
+    from itertools import pairwise
 
     body = ast.parse(inspect.getsource(cls)).body[0].body
-    return {node.target.id: nxt.value.value for node, nxt in zip(body, body[1:])
+    return {node.target.id: nxt.value.value for node, nxt in pairwise(body)
             if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)}
 
 

@@ -5,9 +5,17 @@ from importlib.resources import files
 from pathlib import Path
 
 from ragtune.cli.ask import BaseUrlOpt, ModelOpt, print_answer
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
-                                system_prompt, print_json,
-                                progress_bars)
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    JsonOpt,
+    ProjectOpt,
+    generator_spec,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+    system_prompt,
+)
 from ragtune.rag.answer import answer
 from ragtune.rag.ingest import ingest
 

@@ -8,9 +8,17 @@ import typer
 from rich.table import Table
 
 from ragtune.cli.ask import BaseUrlOpt, ModelOpt
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
-                                system_prompt,
-                                print_json, progress_bars)
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    JsonOpt,
+    ProjectOpt,
+    generator_spec,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+    system_prompt,
+)
 from ragtune.cli.search import require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.evaluation.datasets import read_jsonl, read_qrels

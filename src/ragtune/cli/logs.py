@@ -24,7 +24,7 @@ def parse_since(since: str | None) -> float | None:
         when = dt.datetime.fromisoformat(since)
     except ValueError:
         raise RagtuneError(f"--since expects a date like 2026-01-31, got {since!r}") from None
-    return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).timestamp()
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def open_log(project: Path) -> InteractionLog:

@@ -9,8 +9,17 @@ from typing import Annotated
 import typer
 
 from ragtune.cli.ask import BaseUrlOpt, ModelOpt
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, generator_spec, open_project, out,
-                                print_json, progress_bars)
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    JsonOpt,
+    ProjectOpt,
+    field_docs,
+    generator_spec,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+)
 from ragtune.cli.search import require_index
 from ragtune.errors import RagtuneError
 from ragtune.raft.build import RaftBuilder, RaftConfig, build, read_qa

@@ -12,8 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, field_docs, out, print_json,
-                                progress_bars)
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, field_docs, out, print_json, progress_bars
 from ragtune.errors import RagtuneError
 from ragtune.finetune.backends import TUNE_BACKENDS
 from ragtune.finetune.chat_tokens import chat_counter

@@ -90,6 +90,6 @@ class OnnxEmbedder(Component):
         else:  # onnxruntime releases the GIL in run(), and one session may serve several threads
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads or os.cpu_count() or 1)
-            for idx, vectors in zip(batches, self._pool.map(lambda b: self._batch([texts[i] for i in b]), batches)):
+            for idx, vectors in zip(batches, self._pool.map(lambda b: self._batch([texts[i] for i in b]), batches), strict=True):
                 out[idx] = vectors
         return normalise(out)

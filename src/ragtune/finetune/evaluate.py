@@ -86,7 +86,7 @@ def _general(generator, rows: list[dict], progress) -> dict:
         answers.append(generator.generate([{"role": "user", "content": r["question"] + " Answer briefly."}],
                                           max_tokens=24).text)
         progress(1)
-    correct = [normalize(r["answer"]) in normalize(a) for r, a in zip(rows, answers)]
+    correct = [normalize(r["answer"]) in normalize(a) for r, a in zip(rows, answers, strict=True)]
     return {"accuracy": float(np.mean(correct)), "answers": answers}
 
 
@@ -109,8 +109,8 @@ def evaluate_job(base: str, adapter: Path, data: Path, limit: int | None = None,
         answers = _answers(gen, examples, max_tokens, progress)
         result["models"][name] = {
             "loss": loss, "perplexity": math.exp(loss),
-            "exact_match": float(np.mean([exact_match(a, r) for a, r in zip(answers, references)])),
-            "f1": float(np.mean([token_f1(a, r) for a, r in zip(answers, references)])),
+            "exact_match": float(np.mean([exact_match(a, r) for a, r in zip(answers, references, strict=True)])),
+            "f1": float(np.mean([token_f1(a, r) for a, r in zip(answers, references, strict=True)])),
             "format_adherence": float(np.mean([follows(a, signature) for a in answers])) if signature else None,
             "general_knowledge": _general(gen, general, progress),
             "engine": type(gen).__name__,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ragtune.errors import RagtuneError
 from ragtune.generation.models import resolve_gguf
-from ragtune.generation.protocol import GENERATORS, GeneratorBase, Completion, Message
+from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
 
 
 @GENERATORS.register("llamacpp")

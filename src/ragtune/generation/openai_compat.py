@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ragtune.generation.protocol import GENERATORS, GeneratorBase, Completion, Message
+from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
 from ragtune.openai_endpoint import OpenAIEndpoint
 
 

@@ -3,9 +3,9 @@ Prompt building lives outside the generator (rag/prompts.py)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from abc import ABC, abstractmethod
 from typing import Any, Protocol, TypedDict
 
 from ragtune.component import Component

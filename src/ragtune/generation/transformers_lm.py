@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragtune.generation.protocol import GENERATORS, GeneratorBase, Completion, Message
+from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
 
 
 @GENERATORS.register("transformers")

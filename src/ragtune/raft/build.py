@@ -18,10 +18,10 @@ from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.evaluation.datasets import read_jsonl
 from ragtune.jsonl import write_jsonl
-from ragtune.rag.citations import _content_words
-from ragtune.rag.prompts import grounded_messages
 from ragtune.raft.format import RAFT_SYSTEM, answer_target, cot_target, refusal_target
 from ragtune.raft.journal import append, read_journal
+from ragtune.rag.citations import _content_words
+from ragtune.rag.prompts import grounded_messages
 
 TARGETS = ("cot", "answer")
 MAX_QUOTE = 240  # characters

@@ -40,7 +40,7 @@ def refusal_target(cot: bool) -> str:
 
 def final_answer(text: str) -> str:
     """What follows the answer marker, when the model wrote one; otherwise the whole text."""
-    head, marker, tail = text.rpartition(ANSWER)
+    _, marker, tail = text.rpartition(ANSWER)
     return tail.strip() if marker else text.strip()
 
 

@@ -11,8 +11,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: reports are written by CLIs and servers
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 _RC = {"svg.fonttype": "path",       # text as outlines: no font needed where the page is opened
        "svg.hashsalt": "ragtune",     # stable element ids: the same data gives the same SVG
@@ -54,10 +54,10 @@ def bar_chart_with_intervals(names: Sequence[str], series: dict[str, Sequence[tu
     width = 0.8 / max(len(series), 1)
     for i, (label, values) in enumerate(series.items()):
         pos = x - 0.4 + width * (i + 0.5)
-        kept = [(p, m, lo, hi) for p, (m, lo, hi) in zip(pos, values) if m is not None]
+        kept = [(p, m, lo, hi) for p, (m, lo, hi) in zip(pos, values, strict=True) if m is not None]
         if not kept:
             continue
-        p, m, lo, hi = (np.array(c, dtype=float) for c in zip(*kept))
+        p, m, lo, hi = (np.array(c, dtype=float) for c in zip(*kept, strict=True))
         lo, hi = np.where(np.isnan(lo), m, lo), np.where(np.isnan(hi), m, hi)
         ax.bar(p, m, width, label=label)
         ax.errorbar(p, m, yerr=[m - lo, hi - m], fmt="none", ecolor="black", capsize=2, linewidth=0.8)
@@ -74,7 +74,7 @@ def scatter(xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], xla
     """Points labelled by name, e.g. quality against latency per variant."""
     fig, ax = _figure()
     ax.scatter(xs, ys)
-    for x, y, label in zip(xs, ys, labels):
+    for x, y, label in zip(xs, ys, labels, strict=True):
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -89,4 +89,4 @@ class BM25Index:
         if not tokens.vocab or not any(tokens.ids):
             return []
         docs, scores = model.retrieve(tokens, k=min(k, len(self._ids)), show_progress=False, weight_mask=mask)
-        return [(self._ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return [(self._ids[d], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]

@@ -44,7 +44,7 @@ class CrossEncoderReranker(Component):
             return hits
         self.warm_up()
         scores = self._model.predict([(query, h.chunk.indexed_text) for h in hits], batch_size=self.batch_size)
-        for h, s in zip(hits, scores):
+        for h, s in zip(hits, scores, strict=True):
             h.scores["rerank"] = float(s)
             h.score = float(s)
         return sorted(hits, key=lambda h: -h.score)

@@ -70,7 +70,7 @@ class KeyStore:
             while key_id in taken:
                 key_id = "key_" + secrets.token_hex(4)
             record = KeyRecord(key_id, name, digest(token), time.time(), None, rate_limit_per_minute)
-            self._write(keys + [record])
+            self._write([*keys, record])
         return record, token
 
     def list(self) -> list[KeyRecord]:

@@ -105,13 +105,13 @@ class ChromaStore(StoreBase):
     def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[tuple[str, float]]:
         r = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
                            where=to_where(where), include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(r["ids"][0], r["distances"][0])]
+        return [(i, 1.0 - d) for i, d in zip(r["ids"][0], r["distances"][0], strict=True)]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         if not chunk_ids:
             return []
         r = self.col.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        by_id = {i: to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])}
+        by_id = {i: to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"], strict=True)}
         return [by_id[i] for i in chunk_ids if i in by_id]
 
     def ids_matching(self, where: Sequence[Condition]) -> set[str]:
@@ -131,7 +131,7 @@ class ChromaStore(StoreBase):
 
     def iter_chunks(self, batch_size: int = 5000) -> Iterator[list[Chunk]]:
         for r in self._pages(["documents", "metadatas"], batch_size):
-            yield [to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])]
+            yield [to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"], strict=True)]
 
     def export(self, batch_size: int = 2000) -> Iterator[Page]:
         for r in self._pages(["documents", "metadatas", "embeddings"], batch_size):

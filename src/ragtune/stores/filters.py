@@ -69,7 +69,7 @@ def parse_filter(expr: str) -> Condition:
     if raw == "":
         raise RagtuneError(f"filter {expr!r} has no value")
     value = parse_value(raw)
-    if op in RANGE_OPS and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+    if op in RANGE_OPS and not ((isinstance(value, (int, float)) and not isinstance(value, bool))
                                 or is_date(value)):
         raise RagtuneError(f"filter {expr!r}: {op} compares numbers or ISO dates (YYYY-MM-DD), got {raw!r}")
     return Condition(key, op, value, () if op in RANGE_OPS else (raw.strip(),))

@@ -32,7 +32,7 @@ class Fingerprint:
     projection: np.ndarray | None = None
 
     def add(self, page: Page) -> None:
-        for chunk, vector in zip(page.chunks, page.vectors):
+        for chunk, vector in zip(page.chunks, page.vectors, strict=True):
             record = [chunk.chunk_id, chunk.doc_id, chunk.index, chunk.title, chunk.text,
                       sorted((k, _canon(v)) for k, v in chunk.metadata.items()),
                       page.doc_hashes[chunk.doc_id], page.doc_chunks[chunk.doc_id]]
@@ -47,7 +47,7 @@ class Fingerprint:
     def checksum(self) -> str:
         return f"{self.digest:064x}"
 
-    def mismatch(self, other: "Fingerprint") -> str | None:
+    def mismatch(self, other: Fingerprint) -> str | None:
         if self.count != other.count:
             return f"{other.count} chunks where the source has {self.count}"
         if self.digest != other.digest:

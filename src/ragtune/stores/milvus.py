@@ -146,7 +146,7 @@ class MilvusStore(StoreBase):
             self._create(int(vectors.shape[1]))
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
         rows = [{"id": c.chunk_id, "doc_id": c.doc_id, "text": c.text, "meta": m, "vector": v}
-                for c, m, v in zip(chunks, metas, np.asarray(vectors, dtype=np.float32))]
+                for c, m, v in zip(chunks, metas, np.asarray(vectors, dtype=np.float32), strict=True)]
         for i in range(0, len(rows), self.batch_size):
             self.client.upsert(self.collection, rows[i:i + self.batch_size])
 

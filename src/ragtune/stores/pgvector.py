@@ -122,7 +122,7 @@ class PgvectorStore(StoreBase):
             self._create(int(vectors.shape[1]))
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
         rows = [(c.chunk_id, c.doc_id, c.text, Jsonb(m), np.asarray(v, dtype=np.float32))
-                for c, m, v in zip(chunks, metas, vectors)]
+                for c, m, v in zip(chunks, metas, vectors, strict=True)]
         sql = (f"INSERT INTO {self.table} (id, doc_id, text, meta, embedding) VALUES (%s, %s, %s, %s, %s) "
                "ON CONFLICT (id) DO UPDATE SET doc_id = EXCLUDED.doc_id, text = EXCLUDED.text, "
                "meta = EXCLUDED.meta, embedding = EXCLUDED.embedding")

@@ -84,7 +84,7 @@ class PineconeStore(StoreBase):
             return
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
         items = [{"id": c.chunk_id, "values": np.asarray(v, dtype=np.float32).tolist(),
-                  "metadata": {**m, TEXT_KEY: c.text}} for c, v, m in zip(chunks, vectors, metas)]
+                  "metadata": {**m, TEXT_KEY: c.text}} for c, v, m in zip(chunks, vectors, metas, strict=True)]
         for i in range(0, len(items), self.batch_size):
             self.idx.upsert(vectors=items[i:i + self.batch_size], namespace=self.namespace)
 

@@ -130,7 +130,7 @@ class QdrantStore(StoreBase):
             points = [M.PointStruct(id=_point_id(c.chunk_id), vector=v.tolist(),
                                     payload={"id": c.chunk_id, "text": c.text, "m": m})
                       for c, v, m in zip(chunks[i:i + self.batch_size], vectors[i:i + self.batch_size],
-                                         metas[i:i + self.batch_size])]
+                                         metas[i:i + self.batch_size], strict=True)]
             self.client.upsert(self.collection, points=points, wait=True)
 
     def delete(self, doc_ids: Sequence[str]) -> None:

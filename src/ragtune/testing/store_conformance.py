@@ -49,7 +49,7 @@ META = {"billing": ("billing", 2023, "2023-05-01"), "refunds": ("billing", 2024,
         "sso": ("security", 2024, "2024-07-01"), "webhooks": ("api", 2022, "2022-11-30"),
         "ratelimits": ("api", 2025, "2025-01-15"), "export": ("admin", 2021, "2021-03-03")}
 
-WORDS = "apple banana cherry grape lemon mango olive peach pear plum".split()
+WORDS = ["apple", "banana", "cherry", "grape", "lemon", "mango", "olive", "peach", "pear", "plum"]
 
 FILTER_CASES: list[tuple[str, Callable[[str, int, str], bool]]] = [
     ("category=billing", lambda c, y, u: c == "billing"),
@@ -228,9 +228,9 @@ class VectorStoreConformance:
         rows = chunks_of("long", ["one", "two", "three"]) + chunks_of("short", ["s"])
         vectors = write(store, rows)
         pages = list(store.export(batch_size=2))
-        got = {c.chunk_id: (c.text, v) for p in pages for c, v in zip(p.chunks, p.vectors)}
+        got = {c.chunk_id: (c.text, v) for p in pages for c, v in zip(p.chunks, p.vectors, strict=True)}
         assert sorted(got) == sorted(c.chunk_id for c in rows)
-        for c, v in zip(rows, vectors):
+        for c, v in zip(rows, vectors, strict=True):
             assert got[c.chunk_id][0] == c.text
             np.testing.assert_allclose(got[c.chunk_id][1], v, atol=1e-3)
         for p in pages:
