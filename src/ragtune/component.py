@@ -19,5 +19,6 @@ class Component:
         this default."""
 
     def to_dict(self) -> dict[str, Any]:
-        params = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]  # every subclass is a dataclass
+        params = {f.name: getattr(self, f.name) for f in fields if f.init}
         return {"type": self.type_name, "params": params}

@@ -75,7 +75,7 @@ class LlamaCppGenerator(GeneratorBase):
         hands chunks to a callback, so it runs in a thread feeding a queue that this iterator drains."""
         request = {**self._request(messages, max_tokens, temperature, stop), "stream": True,
                    "stream_options": {"include_usage": True}}
-        server, chunks, done = self.server, queue.Queue(), object()
+        server, chunks, done = self.server, queue.Queue[Any](), object()
 
         def run() -> None:
             try:

@@ -193,7 +193,7 @@ def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
     write_jsonl(out, [r["example"] for r in records if "example" in r])
     write_jsonl(meta, [r["meta"] for r in records])
     part.unlink()
-    made = [r["meta"] for r in records if "example" in r]
-    return {"out": str(out), "meta": str(meta), "examples": len(made),
-            "with_oracle": sum(m["with_oracle"] for m in made), "skipped": len(records) - len(made),
+    metas = [r["meta"] for r in records if "example" in r]
+    return {"out": str(out), "meta": str(meta), "examples": len(metas),
+            "with_oracle": sum(m["with_oracle"] for m in metas), "skipped": len(records) - len(metas),
             "resumed_after": done}

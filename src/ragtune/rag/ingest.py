@@ -54,7 +54,9 @@ def ingest(project: Project, paths: Sequence[Path], include: Sequence[str] = (),
                 report.problems.append(item)
                 continue
             assert isinstance(item, SourceFile)
-            for doc in loader_for(item.path).load(item.path, item.doc_id):
+            loader = loader_for(item.path)
+            assert loader is not None  # discover yields only files a loader reads
+            for doc in loader.load(item.path, item.doc_id):
                 if isinstance(doc, Problem):
                     report.problems.append(doc)
                     continue

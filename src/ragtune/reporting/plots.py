@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -14,9 +15,9 @@ matplotlib.use("Agg")  # no display: reports are written by CLIs and servers
 import matplotlib.pyplot as plt
 import numpy as np
 
-_RC = {"svg.fonttype": "path",       # text as outlines: no font needed where the page is opened
-       "svg.hashsalt": "ragtune",     # stable element ids: the same data gives the same SVG
-       "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
+_RC: dict[str, Any] = {"svg.fonttype": "path",       # text as outlines: no font needed where the page is opened
+                       "svg.hashsalt": "ragtune",     # stable element ids: the same data gives the same SVG
+                       "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
 _SIZE = (6.4, 3.4)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from ragtune.documents.types import MetaValue
 from ragtune.errors import RagtuneError
@@ -28,7 +29,7 @@ class Condition:
         return typed + [r for r in self.raw if r not in typed]
 
 
-def is_date(value: object) -> bool:
+def is_date(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(_DATE.match(value))
 
 

@@ -52,7 +52,7 @@ class Fingerprint:
             return f"{other.count} chunks where the source has {self.count}"
         if self.digest != other.digest:
             return "chunk texts, metadata or bookkeeping differ (record checksums do not match)"
-        if self.count:
+        if self.projection is not None and other.projection is not None:  # both hold chunks (counts are equal)
             gap = float(np.max(np.abs(self.projection - other.projection)))
             if gap > 1e-5 * np.sqrt(self.count) + 1e-6:  # float32 round-trip error grows like sqrt(n)
                 return f"vectors differ (projection gap {gap:.2e})"

@@ -27,7 +27,7 @@ def _one(clauses: list[dict], joiner: str) -> dict:
 
 
 def to_filter(conditions: Sequence[Condition]) -> dict | None:
-    clauses = []
+    clauses: list[dict] = []
     for c in conditions:
         if c.op in RANGE_OPS:
             key, value = (c.key + RESERVED_SUFFIX, date_ordinal(c.value)) if is_date(c.value) else (c.key, c.value)

@@ -45,7 +45,8 @@ def to_filter(conditions: Sequence[Condition]):
 
     if not conditions:
         return None
-    must, must_not = [], []
+    must: list[Any] = []  # field conditions and nested filters
+    must_not: list[Any] = []
     for c in conditions:
         if c.op in RANGE_OPS:
             key, value = (c.key + RESERVED_SUFFIX, date_ordinal(c.value)) if is_date(c.value) else (c.key, c.value)

@@ -193,7 +193,7 @@ class VectorStoreConformance:
         queries = HashingEmbedder().embed([" ".join(WORDS[i:i + 3]) for i in range(8)])
         for where, mask in [((), np.ones(len(rows), bool)),
                             (tuple(parse_filters(["shelf=B", "rank>=40"])),
-                             np.array([r.metadata["shelf"] == "B" and r.metadata["rank"] >= 40 for r in rows]))]:
+                             np.array([r.metadata["shelf"] == "B" and int(r.metadata["rank"]) >= 40 for r in rows]))]:
             for q in queries:
                 sims = vectors @ q
                 allowed = np.flatnonzero(mask)
