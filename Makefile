@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-unit bench
+.PHONY: setup demo test test-unit bench lint
 setup:
 	bash scripts/setup.sh
 
@@ -10,3 +10,8 @@ test: setup
 
 test-unit: setup
 	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -m "not integration"
+
+# Static checks over src/ (ruff and mypy, pinned in the dev extra; configured in pyproject.toml)
+lint: setup
+	.venv/bin/ruff check src
+	.venv/bin/mypy
