@@ -198,6 +198,9 @@ def test_tune_eval_compares_tuned_with_base(tmp_path, tiny_base):
         m = result["models"][name]
         assert m["loss"] > 0 and abs(m["perplexity"] - __import__("math").exp(m["loss"])) < 1e-6
         assert 0 <= m["f1"] <= 1 and len(m["answers"]) == 4
+        assert len(m["rows"]) == 4  # the QA evaluator's rows: EM / F1 on the final answers
+        assert m["f1"] == pytest.approx(sum(r["f1"] for r in m["rows"] if r["answerable"])
+                                        / max(1, sum(r["answerable"] for r in m["rows"])))
         assert len(m["general_knowledge"]["answers"]) == 3
     assert result["models"]["base"]["loss"] != result["models"]["tuned"]["loss"]
     assert (job_dir(tmp_path / "p", job["id"]) / "eval.json").exists()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +9,8 @@ from typing import Annotated
 import typer
 
 from ragtune.bakeoff.leakage import check_leakage
-from ragtune.bakeoff.run import make_unanswerable, read_questions, run_bakeoff
+from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
+from ragtune.bakeoff.run import make_unanswerable, run_bakeoff
 from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
 from ragtune.cli.ask import BaseUrlOpt, ModelOpt
 from ragtune.cli.common import (
@@ -29,9 +28,9 @@ from ragtune.cli.search import require_index
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.datasets import read_jsonl
+from ragtune.evaluation.qa import read_questions
 from ragtune.finetune.jobs import JobStore
 
-SCHEMA = "ragtune.bakeoff/1"
 # The demo loop tunes on RAFT data built from the shipped support set: small enough for a laptop CPU.
 DEMO_TUNE = {"epochs": 2.0, "lr": 1e-3, "max_seq_len": 1024, "batch_size": 4, "grad_accum": 2}
 
@@ -79,7 +78,7 @@ def bakeoff_cmd(
         qs = read_questions(rows)
         qs += make_unanswerable(qs, unanswerable, lambda q: p.retriever.search(q, k=20), seed)
         ft_spec = ft_system = None
-        leakage = {"checked_files": [], "overlaps": 0}
+        leakage = Leakage()
         if ft_model and any(n.startswith("ft") for n in names):
             from ragtune.finetune.registry import trained_system_prompt, tuned_model_spec
 
@@ -87,43 +86,38 @@ def bakeoff_cmd(
             job = JobStore(p.root / "jobs.db").get(ft_model)
             if not Path(job.train_file).is_file():
                 raise RagtuneError(f"cannot check {ft_model} for leakage: its training file {job.train_file} is gone")
-            leakage = check_leakage([q.question for q in qs], [Path(job.train_file)])
+            leakage = Leakage(**check_leakage([q.question for q in qs], [Path(job.train_file)]))
         shot_pairs = _shots(fewshot, shots, {q.question for q in qs}) if "fewshot" in names else []
         base_spec = generator_spec(p, model, base_url) or p.config.generator
         built = build_variants(names, model or _model_name(base_spec), base_spec, ft_model, ft_spec, ft_system,
                                shot_pairs)
-        price_table = load_prices(prices)
         t = time.perf_counter()
-        scored = run_bakeoff(p, qs, built, out_dir, price_table, repeats, progress=progress)
-        stages["evaluate"] = time.perf_counter() - t
-    results = {"schema": SCHEMA, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-               "questions": {"path": str(questions), "n": len(qs), "answerable": sum(q.answerable for q in qs),
-                             "unanswerable": sum(not q.answerable for q in qs)},
-               "prices": _prices_used(price_table, built), **scored, "leakage": leakage, "stages_seconds": stages}
+        try:
+            results = run_bakeoff(p, qs, built, out_dir, load_prices(prices), repeats, progress=progress,
+                                  questions_path=str(questions), leakage=leakage, stages=stages)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: the answers generated so far are kept in {out_dir / 'cache.db'}; "
+                          "re-run the same command to resume", highlight=False)
+            raise typer.Exit(130) from None
+        results.stages_seconds["evaluate"] = time.perf_counter() - t
     write_reports(results, out_dir)
     if json_:
-        print_json(results)
+        print_json(results.to_dict())
     else:
         from ragtune.bakeoff.report import markdown
 
-        out.print(markdown(results), highlight=False)
+        out.print(markdown(results), markup=False, highlight=False)
         out.print(f"written: {out_dir / 'results.json'}, {out_dir / 'report.md'}, {out_dir / 'report.html'}")
 
 
-def write_reports(results: dict, out_dir: Path) -> None:
+def write_reports(results: BakeoffResults, out_dir: Path) -> None:
     from ragtune.bakeoff.report import html, markdown
 
-    for name, text in (("results.json", json.dumps(results, indent=2)), ("report.md", markdown(results)),
-                       ("report.html", html(results))):
+    write_results(results, out_dir)
+    for name, text in (("report.md", markdown(results)), ("report.html", html(results))):
         tmp = out_dir / (name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out_dir / name)
-
-
-def _prices_used(book, variants) -> dict:
-    used = {v.model for v in variants}
-    return {"as_of": book.as_of, "self_hosted_per_hour": book.self_hosted_per_hour,
-            "models": {m: p.model_dump(exclude_none=True) for m, p in book.models.items() if m in used}}
 
 
 def _model_name(spec) -> str:

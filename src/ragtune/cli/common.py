@@ -35,9 +35,11 @@ def field_docs(cls: type) -> dict[str, str]:
     import inspect
     from itertools import pairwise
 
-    body = ast.parse(inspect.getsource(cls)).body[0].body
-    return {node.target.id: nxt.value.value for node, nxt in pairwise(body)
-            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)}
+    (class_def,) = ast.parse(inspect.getsource(cls)).body
+    assert isinstance(class_def, ast.ClassDef)
+    return {node.target.id: str(nxt.value.value) for node, nxt in pairwise(class_def.body)
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)}
 
 
 def open_project(path: Path) -> Project:
@@ -49,15 +51,16 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
-    """A callback ``(stage, n)`` that advances one bar per stage; bars appear as stages start."""
+def progress_bars(enabled: bool = True) -> Iterator[Callable[..., None]]:
+    """A callback ``(stage, n, total=None)`` that advances one bar per stage; bars appear as stages start,
+    with a total when the caller knows one."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True, disable=not enabled) as bars:
         tasks: dict[str, Any] = {}
 
-        def advance(stage: str, n: int) -> None:
+        def advance(stage: str, n: int, total: int | None = None) -> None:
             if stage not in tasks:
-                tasks[stage] = bars.add_task(stage, total=None)
+                tasks[stage] = bars.add_task(stage, total=total)
             bars.advance(tasks[stage], n)
 
         yield advance

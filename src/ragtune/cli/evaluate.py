@@ -22,7 +22,7 @@ from ragtune.cli.common import (
 from ragtune.cli.search import require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.evaluation.datasets import read_jsonl, read_qrels
-from ragtune.evaluation.qa import evaluate_qa
+from ragtune.evaluation.qa import Grounded, evaluate_qa, read_questions
 from ragtune.evaluation.retrieval import evaluate_retrieval
 
 app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
@@ -82,13 +82,13 @@ def qa_cmd(
     """Answer each question through the pipeline: SQuAD exact match and F1, refusals, latency."""
     p = open_project(project)
     require_index(p)
-    rows = read_jsonl(questions, ("question",))[:limit]
+    qs = read_questions(read_jsonl(questions, ("question",))[:limit])
     gen = p.generator(generator_spec(p, model, base_url))
     with progress_bars(not json_) as progress:
-        summary = evaluate_qa(rows, p.retriever, gen, p.config.answer, mode or p.config.retrieval.mode,
-                              out=results, progress=lambda n: progress("questions", n),
-                              system=system_prompt(p, model))
-    summary["results"] = str(results)
+        scores, _ = evaluate_qa(qs, p.retriever, gen, p.config.answer, mode or p.config.retrieval.mode,
+                                out=results, progress=lambda n: progress("questions", n, total=len(qs)),
+                                how=Grounded(system_prompt(p, model)))
+    summary = {**scores.model_dump(), "results": str(results)}
     if json_:
         print_json(summary)
     else:

@@ -24,7 +24,7 @@ _SIZE = (6.4, 3.4)
 def to_svg(fig) -> str:
     """The figure as an ``<svg>`` element (no XML prolog or metadata, so it can sit inside HTML); closes it."""
     buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]  # the stubs type rc keys as a Literal
         fig.savefig(buf, format="svg", bbox_inches="tight",
                     metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     plt.close(fig)
@@ -36,7 +36,7 @@ def _styled(chart: Callable[..., str]) -> Callable[..., str]:
     """Runs a chart function under the house style, without touching the caller's matplotlib settings."""
     @functools.wraps(chart)
     def wrapper(*args, **kwargs) -> str:
-        with matplotlib.rc_context(_RC):
+        with matplotlib.rc_context(_RC):  # type: ignore[arg-type]  # the stubs type rc keys as a Literal
             return chart(*args, **kwargs)
     return wrapper
 
