@@ -19,6 +19,8 @@ import time
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
 
+from ragtune.app.reuse import finished_job
+
 ROOT = WORK / "bakeoff_miniwiki"
 VARIANTS = "base,fewshot,rag,ft,ft+rag"
 
@@ -57,12 +59,10 @@ def run_model(model: str, args, stages: dict) -> dict:
 
     t = time.perf_counter()
     settings = {"epochs": args.epochs, "lr": args.lr, "max_seq_len": args.max_seq_len}
-    jobs = ragtune_json("tune", "list", *p) if (project / "jobs.db").exists() else []
-    done = [j for j in jobs if j["status"] == "succeeded" and j["train_file"] == str(raft.resolve())
-            and all(j["config"][k] == v for k, v in settings.items())]
-    job = done[-1] if done else ragtune_json("tune", "start", "--train", str(raft), "--base", model, "--epochs",
-                                        str(args.epochs), "--lr", str(args.lr), "--max-seq-len",
-                                        str(args.max_seq_len), *p)
+    done = finished_job(project, raft, model, settings)  # the demo loop's rule: same data, base and settings
+    job = ({"id": done.id, "model": done.model_name, "config": done.config} if done else
+           ragtune_json("tune", "start", "--train", str(raft), "--base", model, "--epochs", str(args.epochs), "--lr",
+                        str(args.lr), "--max-seq-len", str(args.max_seq_len), *p))
     stages["tune"] = time.perf_counter() - t
     print(f"[{model}] tuned {job['model']} ({stages['tune']:.0f}s)", flush=True)
 

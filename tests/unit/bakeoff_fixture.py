@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ragtune.app.variants import Variant
 from ragtune.bakeoff.run import run_bakeoff
-from ragtune.bakeoff.variants import Variant
 from ragtune.config import AnswerConfig, ComponentSpec
 from ragtune.cost.prices import ModelPrice, PriceBook, load_prices
 from ragtune.evaluation.qa import Question
@@ -53,12 +53,12 @@ def scripted(script: list[str]) -> ComponentSpec:
 
 def variants(ft: str = "better", ftrag: str = "unclear", fewshot: str = "low",
              names: tuple[str, ...] = VARIANTS) -> list[Variant]:
-    made = {"base": Variant("base", BASE_MODEL, scripted(replies(range(0, 1), False)), False, "Answer briefly."),
-            "fewshot": Variant("fewshot", BASE_MODEL, scripted(replies(FEWSHOT[fewshot])), False, "Answer briefly.",
-                               [("When are invoices emailed?", "on the first day of each month")]),
-            "rag": Variant("rag", BASE_MODEL, scripted(replies(RAG_RIGHT)), True, "Answer from the passages."),
-            "ft": Variant("ft", FT_MODEL, scripted(replies(TUNED[ft])), False, "Answer as trained."),
-            "ft+rag": Variant("ft+rag", FT_MODEL, scripted(replies(TUNED[ftrag])), True, "Answer as trained.")}
+    made = {"base": Variant("base", scripted(replies(range(0, 1), False)), False, "Answer briefly.", BASE_MODEL),
+            "fewshot": Variant("fewshot", scripted(replies(FEWSHOT[fewshot])), False, "Answer briefly.", BASE_MODEL,
+                               (("When are invoices emailed?", "on the first day of each month"),)),
+            "rag": Variant("rag", scripted(replies(RAG_RIGHT)), True, "Answer from the passages.", BASE_MODEL),
+            "ft": Variant("ft", scripted(replies(TUNED[ft])), False, "Answer as trained.", FT_MODEL),
+            "ft+rag": Variant("ft+rag", scripted(replies(TUNED[ftrag])), True, "Answer as trained.", FT_MODEL)}
     return [made[n] for n in names]
 
 

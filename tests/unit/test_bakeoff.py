@@ -191,10 +191,10 @@ def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkey
 
 
 def test_bakeoff_without_arguments_runs_the_whole_demo_loop(tmp_path, tiny_base, monkeypatch):
-    import ragtune.cli.bakeoff as command
+    import ragtune.bakeoff.demo as demo
 
     # two short steps: the loop's wiring is under test here, not the tuning (tests/integration covers that)
-    monkeypatch.setattr(command, "DEMO_TUNE", {"max_steps": 2, "batch_size": 2, "grad_accum": 1, "max_seq_len": 1024})
+    monkeypatch.setattr(demo, "DEMO_TUNE", {"max_steps": 2, "batch_size": 2, "grad_accum": 1, "max_seq_len": 1024})
     project = tmp_path / "p"
     make_project(project)
     out = tmp_path / "bo"

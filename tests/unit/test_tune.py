@@ -227,17 +227,16 @@ def test_ask_with_a_tuned_model_and_clear_errors_for_unusable_ones(tmp_path, tin
     assert json.loads(r.stdout)["questions"] == 1 and json.loads((tmp_path / "r.jsonl").read_text())["prompt_tokens"] > 0
 
     # the tuned model is asked with the system message it was trained with, not the default rules
-    from ragtune.cli.common import system_prompt
+    from ragtune.app.variants import resolve
 
-    assert system_prompt(Project(project), job["model"]) == "Answer with ANSWER: and a number."
-    assert system_prompt(Project(project), None).startswith("Answer with the exact words")
-    from ragtune.cli.common import generator_spec
+    assert resolve(Project(project), "rag", model=job["model"]).system == "Answer with ANSWER: and a number."
+    assert resolve(Project(project), "rag").system.startswith("Answer with the exact words")
     from ragtune.errors import RagtuneError
 
     with pytest.raises(RagtuneError, match="no fine-tuning job 'nope'"):
-        generator_spec(Project(project), "ft:nope", None)
+        resolve(Project(project), "rag", model="ft:nope")
     store = JobStore(project / "jobs.db")
     failed = store.create("x", "t", "x", None, None, {})
     store.update(failed.id, status="failed", error="boom")
     with pytest.raises(RagtuneError, match="is failed.*boom"):
-        generator_spec(Project(project), f"ft:{failed.id}", None)
+        resolve(Project(project), "base", model=f"ft:{failed.id}")

@@ -11,11 +11,11 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+from ragtune.app.variants import Variant
 from ragtune.bakeoff.cache import CachedGenerator, GenerationCache
 from ragtune.bakeoff.judgments import citation_correct, supported
 from ragtune.bakeoff.results import BakeoffResults, Leakage, PricesUsed, QuestionSet
 from ragtune.bakeoff.scoring import paired_against, score_variant
-from ragtune.bakeoff.variants import Variant
 from ragtune.cost.prices import PriceBook
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.qa import QARow, Question, ask, to_row
@@ -53,10 +53,10 @@ def answer_all(project, questions: list[Question], variants: list[Variant], cach
     rows: dict[str, list[QARow]] = {}
     progress("variants", 0, total=len(variants))
     for v in variants:
-        inner = project.generator(v.spec)
+        inner = project.generator(v.generator)
         asked = [q for q in questions if v.retrieval or not q.hidden_doc]
         for r in range(repeats):
-            gen = CachedGenerator(inner, v.spec.model_dump(), cache, repeat=r)
+            gen = CachedGenerator(inner, v.generator.model_dump(), cache, repeat=r)
             for q in asked:
                 gen.seconds = 0.0  # a refusal before generating takes no model time
                 a = ask(q, v, project.retriever if v.retrieval else None, gen, cfg, mode)

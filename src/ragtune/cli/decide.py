@@ -42,9 +42,9 @@ def collect_answers(path: Path | None, given: dict[str, Any]) -> Answers:
             continue
         try:
             if info.annotation is bool:  # no default: an empty line asks again rather than meaning "no"
-                data[name] = Confirm.ask(info.description, console=console)
+                data[name] = Confirm.ask(info.description or name, console=console)
             else:
-                data[name] = _count(info.description)
+                data[name] = _count(info.description or name)
         except EOFError:
             flag = "--" + name.replace("_", "-")
             raise RagtuneError(f"no answer to {info.description!r}: pass {flag} or --answers FILE") from None

@@ -7,22 +7,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt
-from ragtune.cli.common import (
-    DEFAULT_PROJECT,
-    JsonOpt,
-    ProjectOpt,
-    generator_spec,
-    open_project,
-    out,
-    print_json,
-    progress_bars,
-    system_prompt,
-)
-from ragtune.cli.search import require_index
+from ragtune.app.variants import resolve
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json, progress_bars
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.evaluation.datasets import read_jsonl, read_qrels
-from ragtune.evaluation.qa import Grounded, evaluate_qa, read_questions
+from ragtune.evaluation.qa import evaluate_qa, read_questions
 from ragtune.evaluation.retrieval import evaluate_retrieval
 
 app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
@@ -83,11 +73,11 @@ def qa_cmd(
     p = open_project(project)
     require_index(p)
     qs = read_questions(read_jsonl(questions, ("question",))[:limit])
-    gen = p.generator(generator_spec(p, model, base_url))
+    v = resolve(p, "rag", model=model, base_url=base_url)
     with progress_bars(not json_) as progress:
-        scores, _ = evaluate_qa(qs, p.retriever, gen, p.config.answer, mode or p.config.retrieval.mode,
-                                out=results, progress=lambda n: progress("questions", n, total=len(qs)),
-                                how=Grounded(system_prompt(p, model)))
+        scores, _ = evaluate_qa(qs, p.retriever, p.generator(v.generator), p.config.answer,
+                                mode or p.config.retrieval.mode, out=results,
+                                progress=lambda n: progress("questions", n, total=len(qs)), how=v)
     summary = {**scores.model_dump(), "results": str(results)}
     if json_:
         print_json(summary)

@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, field_docs, out, print_json, progress_bars
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    JsonOpt,
+    ProjectOpt,
+    console,
+    field_docs,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+)
 from ragtune.errors import RagtuneError
 from ragtune.finetune.backends import TUNE_BACKENDS
 from ragtune.finetune.chat_tokens import chat_counter
@@ -197,6 +207,7 @@ def eval_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
                                                                      "questions")] = None,
              json_: JsonOpt = False):
     """Tuned vs base: loss, perplexity, EM / F1, format adherence, and general-knowledge forgetting."""
+    from ragtune.app.variants import resolve, untuned
     from ragtune.finetune.evaluate import evaluate_job
 
     store = store_for(project)
@@ -208,9 +219,12 @@ def eval_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
     adapter = job_dir(project, job.id) / "adapter"
     if job.status != "succeeded" or not adapter.is_dir():
         raise RagtuneError(f"job {job.id} is {job.shown_status}; only a succeeded job can be evaluated")
+    p = open_project(project)
+    tuned = resolve(p, f"ft:{job.id}")  # asked as `ask --model ft:<id>` and the server ask it
+    answerers = {"base": p.generator(untuned(tuned).generator), "tuned": p.generator(tuned.generator)}
     with progress_bars(not json_) as progress:
         result = evaluate_job(job.base, adapter, data, limit, max_tokens, general_limit,
-                              progress=lambda n: progress("generations", n))
+                              progress=lambda n: progress("generations", n), answerers=answerers, asked=tuned)
     (job_dir(project, job.id) / "eval.json").write_text(json.dumps(result, indent=2))
     if json_:
         print_json(result)
@@ -289,7 +303,7 @@ def resume_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
 
 @app.command("export")
 def export_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
-               axolotl: Annotated[Path, typer.Option(help="write the job as an Axolotl config (YAML)")] = ...):
+               *, axolotl: Annotated[Path, typer.Option(help="write the job as an Axolotl config (YAML)")]):
     """The job's base model, LoRA and training settings and data as another trainer's config."""
     from ragtune.finetune.axolotl import write_axolotl_config
 

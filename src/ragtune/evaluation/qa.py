@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +19,6 @@ from ragtune.documents.types import Hit
 from ragtune.evaluation.answer_metrics import exact_match, percentile, token_f1
 from ragtune.generation.protocol import Completion, Generator, Message
 from ragtune.rag.answer import Answer, answer, finish
-from ragtune.rag.prompts import STOP, SYSTEM, grounded_messages
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import Condition
 
@@ -43,23 +42,17 @@ def read_questions(rows: list[dict]) -> list[Question]:
 
 
 class Asker(Protocol):
-    """How a question is put to the model: what the evaluator needs of a variant."""
+    """How a question is put to the model: what the evaluator needs of a variant (``app.variants.Variant``)."""
 
-    retrieval: bool
-    system: str
+    @property
+    def retrieval(self) -> bool: ...
 
-    def messages(self, question: str, hits: list[Hit]) -> list[Message]: ...
+    @property
+    def system(self) -> str: ...
 
+    def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]: ...
 
-@dataclass
-class Grounded:
-    """RAG with the given answering rules (``eval qa``, and tuned models' own system messages)."""
-
-    system: str = SYSTEM
-    retrieval: bool = field(default=True, init=False)
-
-    def messages(self, question: str, hits: list[Hit]) -> list[Message]:
-        return grounded_messages(question, hits, self.system)
+    def stop(self, conversation: Sequence[Message]) -> list[str]: ...
 
 
 Judge = Callable[[Answer], "tuple[bool | None, bool | None]"]
@@ -107,9 +100,10 @@ def ask(q: Question, how: Asker, retriever: Retriever | None, generator: Generat
             raise ValueError("a retrieval variant needs a retriever")
         where = [Condition("doc_id", "!=", q.hidden_doc)] if q.hidden_doc else []
         return answer(q.question, retriever, generator, cfg, mode=mode, where=where, system=how.system)
+    asked: list[Message] = [{"role": "user", "content": q.question}]  # a client's single question, as served
     t = time.perf_counter()
-    out = generator.generate(how.messages(q.question, []), max_tokens=cfg.max_tokens, temperature=cfg.temperature,
-                             stop=STOP)
+    out = generator.generate(how.messages(asked), max_tokens=cfg.max_tokens, temperature=cfg.temperature,
+                             stop=how.stop(asked))
     return finish(Answer(q.question, "", False), out, time.perf_counter() - t)
 
 
@@ -204,10 +198,10 @@ def summarize(rows: list[QARow]) -> QASummary:
 
 
 def evaluate_qa(questions: list[Question], retriever: Retriever, generator: Generator, cfg: AnswerConfig,
-                mode: str, out: Path | None = None, progress: Callable[[int], None] = lambda n: None,
-                how: Asker | None = None, judge: Judge | None = None) -> tuple[QASummary, list[QARow]]:
-    """``eval qa``: each question through the RAG pipeline; rows are appended to ``out`` as they are made."""
-    how = how or Grounded()
+                mode: str, out: Path | None = None, progress: Callable[[int], None] = lambda n: None, *,
+                how: Asker, judge: Judge | None = None) -> tuple[QASummary, list[QARow]]:
+    """``eval qa``: each question asked of the variant ``how`` (``rag``, or a tuned model with retrieval); rows
+    are appended to ``out`` as they are made."""
     rows = []
     sink = out.open("w", encoding="utf-8") if out else None
     try:

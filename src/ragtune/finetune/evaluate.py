@@ -9,16 +9,16 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
 from ragtune.evaluation.answer_metrics import normalize
-from ragtune.evaluation.qa import QARow, Question, reply_answer, summarize, to_row
+from ragtune.evaluation.qa import Asker, QARow, Question, reply_answer, summarize, to_row
 from ragtune.finetune.dataset import Example, read_chat_file
-from ragtune.generation.llamacpp import LlamaCppGenerator
+from ragtune.generation.protocol import Generator
 from ragtune.generation.transformers_lm import TransformersGenerator
 from ragtune.raft.format import final_answer
 from ragtune.rag.citations import is_refusal, strip_markers
@@ -87,12 +87,15 @@ def question_of(example: Example) -> Question:
                     "" if is_refusal(reference) else reference)
 
 
-def _rows(generator, examples: list[Example], max_tokens: int, progress) -> tuple[list[str], list[QARow]]:
-    """Each example's reply to its own turns: the raw texts (for format adherence) and the evaluator's rows."""
+def _rows(generator: Generator, asked: Asker, examples: list[Example], max_tokens: int,
+          progress) -> tuple[list[str], list[QARow]]:
+    """Each example's reply to its own turns, put to the model as the tuned variant is served: the raw texts
+    (for format adherence) and the evaluator's rows."""
     texts, rows = [], []
     for e in examples:
+        conversation = e.messages[:-1]
         t = time.perf_counter()
-        out = generator.generate(e.messages[:-1], max_tokens=max_tokens)
+        out = generator.generate(asked.messages(conversation), max_tokens=max_tokens, stop=asked.stop(conversation))
         texts.append(out.text.strip())
         q = question_of(e)
         rows.append(to_row(q, reply_answer(q.question, out, time.perf_counter() - t)))
@@ -111,22 +114,21 @@ def _general(generator, rows: list[dict], progress) -> dict:
 
 
 def evaluate_job(base: str, adapter: Path, data: Path, limit: int | None = None, max_tokens: int = 160,
-                 general_limit: int | None = None, progress: Callable[[int], None] = lambda n: None) -> dict:
+                 general_limit: int | None = None, progress: Callable[[int], None] = lambda n: None, *,
+                 answerers: Mapping[str, Generator], asked: Asker) -> dict:
+    """``answerers``: the "base" and "tuned" models that answer, as the tuned variant is served (llama.cpp
+    when the adapter was exported); ``asked``: that variant. Losses are scored in transformers either way."""
     cf = read_chat_file(data)
     examples = cf.examples[:limit]
     references = [e.messages[-1]["content"] for e in examples]
     signature = format_signature(references)
     general = [json.loads(x) for x in GENERAL_KNOWLEDGE.read_text().splitlines() if x.strip()][:general_limit]
     result: dict = {"data": str(data), "examples": len(examples), "format_signature": signature, "models": {}}
-    gguf = adapter.parent / "adapter.gguf"
     for name, scorer in (("base", TransformersGenerator(base=base)),
                          ("tuned", TransformersGenerator(base=base, adapter=str(adapter)))):
         loss = completion_loss(scorer, examples)
-        # answers come from the engine `ask --model ft:<id>` uses: llama.cpp when the adapter was exported
-        gen = scorer
-        if gguf.is_file():
-            gen = LlamaCppGenerator(model=base, adapter=str(gguf) if name == "tuned" else "")
-        answers, rows = _rows(gen, examples, max_tokens, progress)
+        gen = answerers[name]
+        answers, rows = _rows(gen, asked, examples, max_tokens, progress)
         scores = summarize(rows)
         result["models"][name] = {
             "loss": loss, "perplexity": math.exp(loss),

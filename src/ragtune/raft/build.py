@@ -173,6 +173,13 @@ class RaftBuilder:
         return picked + [Hit(c, 0.0) for c in extra[:n - len(picked)]]
 
 
+def raft_builder(project, cfg: RaftConfig) -> RaftBuilder:
+    """A builder over the project's own index and retriever."""
+    retriever = project.retriever
+    return RaftBuilder(cfg, lambda q, n: retriever.search(q, k=n, mode=cfg.mode), project.store.get,
+                       sorted(c.chunk_id for batch in project.store.iter_chunks() for c in batch))
+
+
 def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
           progress: Callable[[int], None] = lambda n: None) -> dict:
     """Write examples to ``out`` (chat JSONL) and their provenance to ``<out>.meta.jsonl``. Work is

@@ -9,8 +9,10 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ragtune.errors import RagtuneError
 
@@ -45,9 +47,9 @@ class Interaction:
     refused: bool = False
     chunk_ids: list[str] = field(default_factory=list)
     citations: list[dict] = field(default_factory=list)
-    request: list[dict] | None = None
+    request: Sequence[Mapping[str, Any]] | None = None
     """The client's messages (None when bodies are not logged)."""
-    prompt: list[dict] | None = None
+    prompt: Sequence[Mapping[str, Any]] | None = None
     """The messages the model was given: what a fine-tuning example repeats."""
     answer: str | None = None
     created: float = field(default_factory=time.time)

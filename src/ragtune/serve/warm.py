@@ -3,8 +3,8 @@ requests would each start loading the same model."""
 
 from __future__ import annotations
 
+from ragtune.app.variants import resolve
 from ragtune.project import Project
-from ragtune.serve.variants import resolve
 
 
 def warm_up(project: Project) -> None:

@@ -1,0 +1,38 @@
+"""Options and helpers that several commands share, so that no command module imports another."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ragtune.cli.common import out
+from ragtune.errors import RagtuneError
+from ragtune.rag.answer import Answer
+
+ModelOpt = Annotated[str | None, typer.Option(
+    "--model", "-m", help="smollm2-135m (default), qwen2.5-coder-0.5b, a GGUF path, or with --base-url "
+                          "the endpoint's model name")]
+BaseUrlOpt = Annotated[str | None, typer.Option(
+    "--base-url", envvar="RAGTUNE_BASE_URL", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")]
+
+
+def print_answer(a: Answer) -> None:
+    style = "yellow" if a.refused else "green"
+    out.print(f"[bold]Q:[/] {a.question}", highlight=False)
+    out.print(f"[bold {style}]A:[/] {a.text}", highlight=False)
+    if a.refused and a.reason:
+        out.print(f"   [dim]({a.reason})[/]")
+    for c in a.citations:
+        note = " (inferred from overlap)" if c.inferred else ""
+        out.print(f"   [{c.n}] {c.doc_id} · chunk {c.chunk_index} · {c.title}{note}", highlight=False)
+
+
+FilterOpt = Annotated[list[str] | None, typer.Option(
+    "--filter", "-f", help="metadata filter applied inside the search: key=value, key!=value, "
+                           "'key in a,b', key>=2026-01-01 (repeatable; all must hold)")]
+
+
+def require_index(p) -> None:
+    if p.index_spec() is None:
+        raise RagtuneError(f"no index in {p.root}; run 'ragtune ingest PATH' first")
