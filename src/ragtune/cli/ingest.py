@@ -16,6 +16,7 @@ from ragtune.cli.common import (
     out,
     print_json,
     progress_bars,
+    styled,
 )
 from ragtune.errors import RagtuneError
 from ragtune.rag.ingest import ingest
@@ -50,7 +51,7 @@ def ingest_cmd(
     with progress_bars(not json_) as progress:
         report = ingest(p, paths, include or (), exclude or (), _meta(meta), prune, progress=progress)
     for problem in report.problems:
-        console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        console.print(styled("skipped", "yellow", problem))
     if json_:
         print_json(report.to_dict())
     else:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from ragtune.cli.common import out
+from ragtune.cli.common import out, styled
 from ragtune.errors import RagtuneError
 from ragtune.rag.answer import Answer
 
@@ -18,14 +19,16 @@ BaseUrlOpt = Annotated[str | None, typer.Option(
 
 
 def print_answer(a: Answer) -> None:
-    style = "yellow" if a.refused else "green"
-    out.print(f"[bold]Q:[/] {a.question}", highlight=False)
-    out.print(f"[bold {style}]A:[/] {a.text}", highlight=False)
-    if a.refused and a.reason:
-        out.print(f"   [dim]({a.reason})[/]")
+    """The answer, marked when it was refused or no cited passage supports it, then its citations."""
+    label, style = ("A (refused):", "bold yellow") if a.refused else \
+        ("A (unsupported):", "bold yellow") if a.supported is False else ("A:", "bold green")
+    out.print(styled("Q:", "bold", a.question))
+    out.print(styled(label, style, a.text))
+    if a.reason:
+        out.print(Text(f"   ({a.reason})", style="dim"))
     for c in a.citations:
         note = " (inferred from overlap)" if c.inferred else ""
-        out.print(f"   [{c.n}] {c.doc_id} · chunk {c.chunk_index} · {c.title}{note}", highlight=False)
+        out.print(f"   [{c.n}] {c.doc_id} · chunk {c.chunk_index} · {c.title}{note}")
 
 
 FilterOpt = Annotated[list[str] | None, typer.Option(
