@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from ragtune.documents.types import Hit
 from ragtune.rag.citations import missing_terms, strip_markers
-from ragtune.raft.format import final_answer, quotes
+from ragtune.rag.prompts import final_answer
+from ragtune.raft.format import quotes
 
 SUPPORTED = 0.8
 _YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)

@@ -13,10 +13,9 @@ import typer
 from ragtune.bakeoff.leakage import check_leakage
 from ragtune.bakeoff.run import make_unanswerable, read_questions, run_bakeoff
 from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt
 from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, generator_spec, open_project, out,
                                 print_json, progress_bars)
-from ragtune.cli.search import require_index
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.datasets import read_jsonl
@@ -138,10 +137,9 @@ def _demo_inputs(p, out_dir: Path, names: list[str], fewshot: Path | None, ft_mo
     support set's questions, tune SmolLM2 on it (reusing a finished job on the same data), then
     evaluate on the demo questions."""
     from ragtune.bakeoff.demo import demo_questions_path, kb_path, write_support_qa
-    from ragtune.cli.raft import raft_builder
     from ragtune.cli.tune import create_job, sha256_file, store_for
     from ragtune.finetune.trainer import TuneConfig, run
-    from ragtune.raft.build import RaftConfig, build, read_qa
+    from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa
     from ragtune.rag.ingest import ingest
 
     if not p.config_path.exists():

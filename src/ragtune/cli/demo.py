@@ -4,7 +4,7 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt, print_answer
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, print_answer
 from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
                                 system_prompt, print_json,
                                 progress_bars)

@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt
 from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
                                 system_prompt,
                                 print_json, progress_bars)
-from ragtune.cli.search import require_index
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.evaluation.datasets import read_jsonl, read_qrels
 from ragtune.evaluation.qa import evaluate_qa

@@ -8,22 +8,15 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt
 from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, generator_spec, open_project, out,
                                 print_json, progress_bars)
-from ragtune.cli.search import require_index
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.errors import RagtuneError
-from ragtune.raft.build import RaftBuilder, RaftConfig, build, read_qa
+from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa
 
 app = typer.Typer(no_args_is_help=True, help="RAFT training data: questions, oracle and distractor chunks, "
                                              "quoting targets.")
 _D, _DOCS = RaftConfig(), field_docs(RaftConfig)
-
-
-def raft_builder(project, cfg: RaftConfig) -> RaftBuilder:
-    retriever = project.retriever
-    return RaftBuilder(cfg, lambda q, n: retriever.search(q, k=n, mode=cfg.mode), project.store.get,
-                       sorted(c.chunk_id for batch in project.store.iter_chunks() for c in batch))
 
 
 @app.command("build")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from ragtune.rag.prompts import REFUSAL
+from ragtune.rag.prompts import ANSWER, REFUSAL
 
-BEGIN_QUOTE, END_QUOTE, ANSWER = "##begin_quote##", "##end_quote##", "<ANSWER>:"
+BEGIN_QUOTE, END_QUOTE = "##begin_quote##", "##end_quote##"
 
 RAFT_SYSTEM = (
     "Answer the question from the numbered context passages. Quote the sentence that answers it between "
@@ -36,12 +36,6 @@ def answer_target(answer: str, n: int) -> str:
 
 def refusal_target(cot: bool) -> str:
     return f"{ANSWER} {REFUSAL}" if cot else REFUSAL
-
-
-def final_answer(text: str) -> str:
-    """What follows the answer marker, when the model wrote one; otherwise the whole text."""
-    head, marker, tail = text.rpartition(ANSWER)
-    return tail.strip() if marker else text.strip()
 
 
 def quotes(text: str) -> list[str]:

@@ -10,8 +10,7 @@ from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
 from ragtune.generation.protocol import Completion, Generator
 from ragtune.rag.citations import Citation, is_refusal, missing_terms, resolve, strip_markers
-from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, drop_echo, grounded_messages
-from ragtune.raft.format import final_answer
+from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, drop_echo, final_answer, grounded_messages
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import Condition
 

@@ -21,6 +21,16 @@ SYSTEM = (
 )
 
 
+# A RAFT-tuned model (raft.format) quotes and cites first, then gives its final answer after this marker.
+ANSWER = "<ANSWER>:"
+
+
+def final_answer(text: str) -> str:
+    """What follows the answer marker, when the model wrote one; otherwise the whole text."""
+    head, marker, tail = text.rpartition(ANSWER)
+    return tail.strip() if marker else text.strip()
+
+
 # Small models run on into a new "Question:" of their own; the answer ends there.
 STOP = ["\nQuestion:", "\n\n\n"]
 
