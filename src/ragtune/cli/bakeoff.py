@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ragtune.app.jobs import Jobs
 from ragtune.bakeoff.leakage import check_leakage
 from ragtune.bakeoff.run import make_unanswerable, read_questions, run_bakeoff
 from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
@@ -19,7 +20,6 @@ from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.datasets import read_jsonl
-from ragtune.finetune.jobs import JobStore
 
 SCHEMA = "ragtune.bakeoff/1"
 # The demo loop tunes on RAFT data built from the shipped support set: small enough for a laptop CPU.
@@ -74,7 +74,7 @@ def bakeoff_cmd(
             from ragtune.finetune.registry import trained_system_prompt, tuned_model_spec
 
             ft_spec, ft_system = tuned_model_spec(p, ft_model), trained_system_prompt(p, ft_model)
-            job = JobStore(p.root / "jobs.db").get(ft_model)
+            job = Jobs(p.root).get(ft_model)
             if not Path(job.train_file).is_file():
                 raise RagtuneError(f"cannot check {ft_model} for leakage: its training file {job.train_file} is gone")
             leakage = check_leakage([q.question for q in qs], [Path(job.train_file)])
@@ -137,8 +137,7 @@ def _demo_inputs(p, out_dir: Path, names: list[str], fewshot: Path | None, ft_mo
     support set's questions, tune SmolLM2 on it (reusing a finished job on the same data), then
     evaluate on the demo questions."""
     from ragtune.bakeoff.demo import demo_questions_path, kb_path, write_support_qa
-    from ragtune.cli.tune import create_job, sha256_file, store_for
-    from ragtune.finetune.trainer import TuneConfig, run
+    from ragtune.finetune.trainer import TuneConfig
     from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa
     from ragtune.rag.ingest import ingest
 
@@ -154,16 +153,12 @@ def _demo_inputs(p, out_dir: Path, names: list[str], fewshot: Path | None, ft_mo
         if not raft.exists():  # a build finishes by renaming its journal: an existing file is complete
             build(raft_builder(p, RaftConfig()), read_qa(train_qa), raft, progress=lambda n: progress("RAFT", n))
         stages["raft_build"] = time.perf_counter() - t
-        sha = sha256_file(raft)
-        done = [j for j in store_for(p.root).list()
-                if j.train_sha256 == sha and j.base == base and j.status == "succeeded"]
+        jobs, cfg = Jobs(p.root), TuneConfig(**DEMO_TUNE)
         t = time.perf_counter()
-        if done:
-            ft_model = done[-1].model_name
-        else:
+        job = jobs.finished_on(raft, base, cfg)
+        if job is None:
             console.print(f"tuning {base} on the RAFT data (minutes on a laptop CPU)")
-            job = create_job(p.root, raft, None, base, TuneConfig(**DEMO_TUNE))
-            run(p.root, store_for(p.root), job.id)
-            ft_model = job.model_name
+            job = jobs.start(raft, None, base, cfg)
+        ft_model = job.model_name
         stages["tune"] = time.perf_counter() - t
     return demo_questions_path(), fewshot or train_qa, ft_model

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ragtune.errors import RagtuneError
 from ragtune.finetune.dataset import read_chat_file
-from ragtune.finetune.jobs import JobStore
+from ragtune.finetune.jobs import JobStore, job_dir
 from ragtune.generation.transformers_base import load_base
 
 
@@ -53,10 +53,6 @@ def to_prompt_completion(path: Path) -> list[dict]:
     if errors:
         raise RagtuneError("the data has errors; run 'ragtune data validate':\n" + "\n".join(errors))
     return [{"prompt": e.messages[:-1], "completion": e.messages[-1:]} for e in cf.examples]
-
-
-def job_dir(project_root: Path, job_id: str) -> Path:
-    return Path(project_root) / "jobs" / job_id
 
 
 def build_trainer(job, out: Path, model, tokenizer, callbacks=()):

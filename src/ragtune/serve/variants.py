@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ragtune.app.jobs import Jobs
 from ragtune.config import ComponentSpec
 from ragtune.errors import RagtuneError
 from ragtune.project import Project
@@ -45,12 +46,9 @@ def resolve(project: Project, name: str) -> Variant:
 def available(project: Project) -> list[Variant]:
     """Every variant that can answer now: base, rag, both forms of each succeeded fine-tuning job, remotes."""
     names = ["base", "rag"]
-    if (project.root / "jobs.db").exists():
-        from ragtune.finetune.jobs import JobStore
-
-        for job in JobStore(project.root / "jobs.db").list():
-            if job.status == "succeeded":
-                names += [f"ft:{job.id}", f"ft+rag:{job.id}"]
+    for job in Jobs(project.root).list():
+        if job.status == "succeeded":
+            names += [f"ft:{job.id}", f"ft+rag:{job.id}"]
     names += list(project.config.serve.remotes)
     out = []
     for name in names:
