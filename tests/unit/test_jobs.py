@@ -82,9 +82,9 @@ def recording(monkeypatch):
     return RecordingBackend
 
 
-def chat_file(path: Path, n: int = 10) -> Path:
+def chat_file(path: Path, n: int = 10, first: int = 0) -> Path:
     rows = [{"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
-                          {"role": "assistant", "content": f"ANSWER: {2 * i}"}]} for i in range(n)]
+                          {"role": "assistant", "content": f"ANSWER: {2 * i}"}]} for i in range(first, first + n)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -132,14 +132,17 @@ def test_a_finished_job_is_reused_only_on_the_same_data_base_and_settings(tmp_pa
     jobs = Jobs(tmp_path)
     train = chat_file(tmp_path / "t.jsonl")
     cfg = TuneConfig(epochs=1)
-    done = jobs.create(train, None, "words", cfg)
-    assert jobs.finished_on(train, "words", cfg) is None  # queued, not finished
+    val = chat_file(tmp_path / "v.jsonl", 3, first=100)
+    done = jobs.create(train, val, "words", cfg)
+    assert jobs.finished_on(train, val, "words", cfg) is None  # queued, not finished
     jobs.store.update(done.id, status="succeeded")
-    assert jobs.finished_on(train, "words", cfg).id == done.id
-    assert jobs.finished_on(train, "words", TuneConfig(epochs=2)) is None
-    assert jobs.finished_on(train, "smollm2-135m", cfg) is None
+    assert jobs.finished_on(train, val, "words", cfg).id == done.id
+    assert jobs.start(train, val, "words", cfg, reuse=True).id == done.id
+    assert jobs.finished_on(train, val, "words", TuneConfig(epochs=2)) is None
+    assert jobs.finished_on(train, val, "smollm2-135m", cfg) is None
+    assert jobs.finished_on(train, None, "words", cfg) is None
     chat_file(train, 11)  # same path, other data
-    assert jobs.finished_on(train, "words", cfg) is None
+    assert jobs.finished_on(train, val, "words", cfg) is None
 
 
 def test_resume_refuses_data_that_changed_since_the_job_started(tmp_path):

@@ -70,7 +70,11 @@ class Jobs:
         return self.store.get(job.id)
 
     def start(self, train: Path, val: Path | None, base: str, cfg: TuneConfig, backend: str = "local",
-              launch: Launch = Launch()) -> Job:
+              launch: Launch = Launch(), reuse: bool = False) -> Job:
+        """Create and launch a job; with ``reuse``, a finished one on the same data, base, backend and
+        settings (``finished_on``) is returned instead of training again."""
+        if reuse and (done := self.finished_on(train, val, base, cfg, backend)):
+            return done
         return self.launch(self.create(train, val, base, cfg, backend), launch)
 
     def run_here(self, job_id: str) -> None:
@@ -127,10 +131,12 @@ class Jobs:
         (job_dir(self.root, job.id) / "eval.json").write_text(json.dumps(result, indent=2))
         return result
 
-    def finished_on(self, train: Path, base: str, cfg: TuneConfig, backend: str = "local") -> Job | None:
-        """The newest succeeded job that trained ``base`` on exactly this data (by hash) with exactly these
-        settings: what a re-run reuses instead of training again."""
-        sha, settings = sha256_file(train), dataclasses.asdict(cfg)
-        done = [j for j in self.list() if j.status == "succeeded" and j.train_sha256 == sha and j.base == base
-                and j.backend == backend and j.config == settings]
+    def finished_on(self, train: Path, val: Path | None, base: str, cfg: TuneConfig,
+                    backend: str = "local") -> Job | None:
+        """The newest succeeded job that trained ``base`` on exactly this data (both files, by hash) with
+        exactly these settings: what a re-run reuses instead of training again."""
+        data = (sha256_file(train), sha256_file(val) if val else None)
+        settings = dataclasses.asdict(cfg)
+        done = [j for j in self.list() if j.status == "succeeded" and (j.train_sha256, j.val_sha256) == data
+                and j.base == base and j.backend == backend and j.config == settings]
         return done[-1] if done else None

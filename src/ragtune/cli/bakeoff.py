@@ -155,10 +155,8 @@ def _demo_inputs(p, out_dir: Path, names: list[str], fewshot: Path | None, ft_mo
         stages["raft_build"] = time.perf_counter() - t
         jobs, cfg = Jobs(p.root), TuneConfig(**DEMO_TUNE)
         t = time.perf_counter()
-        job = jobs.finished_on(raft, base, cfg)
-        if job is None:
+        if jobs.finished_on(raft, None, base, cfg) is None:
             console.print(f"tuning {base} on the RAFT data (minutes on a laptop CPU)")
-            job = jobs.start(raft, None, base, cfg)
-        ft_model = job.model_name
+        ft_model = jobs.start(raft, None, base, cfg, reuse=True).model_name
         stages["tune"] = time.perf_counter() - t
     return demo_questions_path(), fewshot or train_qa, ft_model

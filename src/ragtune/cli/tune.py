@@ -48,6 +48,8 @@ def start_cmd(
     launcher: Annotated[str, typer.Option(help="local only: none, or accelerate (one process per GPU)")] = "none",
     num_processes: Annotated[int | None, typer.Option(help="with --launcher accelerate: processes "
                                                             "(default: one per GPU)")] = None,
+    reuse: Annotated[bool, typer.Option(help="return a succeeded job on the same data (by hash), base, backend "
+                                             "and settings instead of training again")] = False,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_: JsonOpt = False,
 ):
@@ -55,7 +57,7 @@ def start_cmd(
     cfg = TuneConfig(epochs, lr, lora_r, lora_alpha, lora_dropout, max_steps, batch_size, grad_accum, max_seq_len,
                      seed, save_steps, merge)
     jobs = Jobs(project)
-    job = jobs.start(train, val, base, cfg, backend, Launch(detach, launcher, num_processes))
+    job = jobs.start(train, val, base, cfg, backend, Launch(detach, launcher, num_processes), reuse)
     if json_:
         print_json(job_row(job))
         return
