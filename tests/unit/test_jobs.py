@@ -33,6 +33,7 @@ class RecordingBackend(Component):
     """A provider that 'trains' by recording what it was asked; no real service behind it."""
 
     ignored: ClassVar[tuple[str, ...]] = ("merge",)
+    trains_here: ClassVar[bool] = False
     calls: ClassVar[list[str]] = []
 
     def check(self, cfg: TuneConfig) -> None:
@@ -108,6 +109,9 @@ def test_a_plugin_backend_serves_every_command_through_the_protocol(tmp_path, re
     assert GENERATORS.from_dict(spec.model_dump()).generate([]).text == f"tuned by rec-{job['id']}"
     r = tune(p, "eval", job["id"])
     assert r.exit_code != 0 and str(r.exception) == f"job {job['id']} has no adapter here"
+
+    r = runner.invoke(app, ["tune", "export", job["id"], "--axolotl", str(tmp_path / "a.yaml"), "-p", str(p)])
+    assert r.exit_code != 0 and "only a local job has an Axolotl equivalent" in str(r.exception)
 
     r = tune(p, "cancel", job["id"])
     assert r.exit_code == 0 and f"job {job['id']}: cancelled on recording" in r.stdout

@@ -131,6 +131,15 @@ class Jobs:
         (job_dir(self.root, job.id) / "eval.json").write_text(json.dumps(result, indent=2))
         return result
 
+    def export_axolotl(self, job_id: str, path: Path) -> Path:
+        """The job's base model, LoRA and training settings and data as an Axolotl config."""
+        from ragtune.finetune.axolotl import write_axolotl_config
+
+        job = self.store.get(job_id)
+        if not self.backend(job).trains_here:
+            raise RagtuneError(f"job {job.id} trains on {job.backend}; only a local job has an Axolotl equivalent")
+        return write_axolotl_config(job, path)
+
     def finished_on(self, train: Path, val: Path | None, base: str, cfg: TuneConfig,
                     backend: str = "local") -> Job | None:
         """The newest succeeded job that trained ``base`` on exactly this data (both files, by hash) with

@@ -162,7 +162,4 @@ def resume_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
 def export_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
                axolotl: Annotated[Path, typer.Option(help="write the job as an Axolotl config (YAML)")] = ...):
     """The job's base model, LoRA and training settings and data as another trainer's config."""
-    from ragtune.finetune.axolotl import write_axolotl_config
-
-    job = Jobs(project).get(job_id)
-    out.print(f"wrote {write_axolotl_config(job, axolotl)}: axolotl train {axolotl}")
+    out.print(f"wrote {Jobs(project).export_axolotl(job_id, axolotl)}: axolotl train {axolotl}")

@@ -39,6 +39,7 @@ class HostedBackend(Component):
     chat_url: ClassVar[str] = ""  # where the provider serves tuned models; empty: the OpenAI SDK default
     statuses: ClassVar[dict[str, str]] = {}  # provider status -> ragtune status
     ignored: ClassVar[tuple[str, ...]] = ()  # TuneConfig fields the provider has no setting for
+    trains_here: ClassVar[bool] = False
     _client: Any = field(default=None, init=False, repr=False)
 
     @property

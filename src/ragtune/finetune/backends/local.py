@@ -24,6 +24,7 @@ LAUNCHERS = ("none", "accelerate")
 @dataclass
 class LocalBackend(Component):
     ignored: ClassVar[tuple[str, ...]] = ()
+    trains_here: ClassVar[bool] = True
 
     def check(self, cfg: TuneConfig) -> None:
         """Every TuneConfig setting is honoured here."""

@@ -28,6 +28,9 @@ class Launch:
 class TuneBackend(Protocol):
     ignored: tuple[str, ...]
     """TuneConfig fields this backend has no setting for (the user is told when a job starts)."""
+    trains_here: bool
+    """Whether ragtune's own trainer runs the job, so its settings mean the same to another LoRA trainer
+    (an Axolotl export) as they did here."""
 
     def check(self, cfg: TuneConfig) -> None:
         """Refuse settings this backend cannot honour, before anything is created or uploaded."""
