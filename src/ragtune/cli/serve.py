@@ -28,8 +28,13 @@ def serve_cmd(
     app = create_app(project)
     live = app.state.live
     cfg = live.project.config.serve
-    if cfg.require_key and not any(k.revoked is None for k in key_store(live.project).list()):
+    live_keys = [k for k in key_store(live.project).list() if k.revoked is None]
+    if cfg.require_key and not live_keys:
         console.print(f"[yellow]no API key yet: every request will get 401; run 'ragtune keys create -p {project}'[/]")
+    if unscoped := [k.id for k in live_keys if k.scopes is None]:
+        console.print(f"[yellow]{len(unscoped)} key(s) made before scopes ({', '.join(unscoped)}) may chat and "
+                      "ingest; give an application a chat-only key ('ragtune keys create --scope chat') and revoke "
+                      "these[/]")
     if warm:
         warm_up(live.project)
     host, port = host or cfg.host, port or cfg.port

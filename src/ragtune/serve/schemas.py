@@ -17,7 +17,14 @@ def _valid_unicode(text: str) -> str:
     return text
 
 
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the document's text is empty (or only whitespace)")
+    return text
+
+
 Text = Annotated[str, AfterValidator(_valid_unicode)]
+DocumentText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
 # bool first: pydantic would otherwise read true as 1; numbers within what the vector store can hold
 MetaValue = bool | Annotated[int, Field(ge=-2**63, le=2**63 - 1)] | Annotated[float, Field(allow_inf_nan=False)] | Text
 MetaKey = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
@@ -179,7 +186,7 @@ class EmbeddingList(BaseModel):
 class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     id: Text = Field(min_length=1, max_length=512, description="stable id: re-sending it updates the document")
-    text: Text
+    text: DocumentText = Field(description="the document's text (not empty, not only whitespace)")
     title: Text = ""
     metadata: dict[MetaKey, MetaValue] = {}
 
@@ -187,6 +194,9 @@ class DocumentIn(BaseModel):
 class IngestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     documents: list[DocumentIn] = Field(min_length=1, max_length=10_000)
+    replace: bool = Field(False, description="also replace documents that came from files (ingested from disk "
+                                             "by `ragtune ingest`); needs a key with the admin scope. Without it, "
+                                             "such an id answers 409 and nothing is written")
 
 
 class IngestResult(BaseModel):
