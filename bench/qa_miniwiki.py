@@ -76,11 +76,11 @@ def main() -> None:
 
     from ragtune.config import ComponentSpec
     from ragtune.evaluation.datasets import read_jsonl
-    from ragtune.evaluation.qa import evaluate_qa
+    from ragtune.evaluation.qa import evaluate_qa, read_questions
     from ragtune.rag import prompts
 
     project, _ = ensure_ingested(ROOT / "project", MINIWIKI / "passages.jsonl")
-    rows = read_jsonl(MINIWIKI / "questions.dev.jsonl", ("question",))
+    rows = read_questions(read_jsonl(MINIWIKI / "questions.dev.jsonl", ("question",)))
     cfg = project.config
     print(f"{len(rows)} dev questions; answer config {cfg.answer.model_dump()}; mode {cfg.retrieval.mode}")
 
@@ -97,8 +97,9 @@ def main() -> None:
         progress = Progress(model, every=10, total=limit)
         out = ROOT / f"answers_{model}.jsonl"
         t = time.perf_counter()
-        summary = evaluate_qa(rows[:limit], project.retriever, gen, cfg.answer, cfg.retrieval.mode, out=out,
-                              progress=progress.stage("questions"))
+        scores, _ = evaluate_qa(rows[:limit], project.retriever, gen, cfg.answer, cfg.retrieval.mode, out=out,
+                                progress=progress.stage("questions"))
+        summary = scores.model_dump()
         summary.update(model=model, limit=limit, generator=spec.model_dump(), load_seconds=round(load_s, 1),
                        total_seconds=round(time.perf_counter() - t, 1), answers_file=str(out.relative_to(REPO)),
                        **extra, **lenient(out))

@@ -132,21 +132,21 @@ def test_listing_a_project_without_jobs_creates_no_job_store(tmp_path):
     assert not (tmp_path / "jobs.db").exists()
 
 
-def test_a_finished_job_is_reused_only_on_the_same_data_base_and_settings(tmp_path):
+def test_start_with_reuse_returns_a_finished_job_on_the_same_data_base_and_settings(tmp_path, recording):
     jobs = Jobs(tmp_path)
     train = chat_file(tmp_path / "t.jsonl")
-    cfg = TuneConfig(epochs=1)
-    val = chat_file(tmp_path / "v.jsonl", 3, first=100)
-    done = jobs.create(train, val, "words", cfg)
-    assert jobs.finished_on(train, val, "words", cfg) is None  # queued, not finished
+    cfg = TuneConfig(epochs=1, lr=0.01)
+    done = jobs.create(train, None, "words", cfg, "recording")
+    fresh = jobs.start(train, None, "words", cfg, "recording", reuse=True)
+    assert fresh.id != done.id  # the first one is only queued
     jobs.store.update(done.id, status="succeeded")
-    assert jobs.finished_on(train, val, "words", cfg).id == done.id
-    assert jobs.start(train, val, "words", cfg, reuse=True).id == done.id
-    assert jobs.finished_on(train, val, "words", TuneConfig(epochs=2)) is None
-    assert jobs.finished_on(train, val, "smollm2-135m", cfg) is None
-    assert jobs.finished_on(train, None, "words", cfg) is None
-    chat_file(train, 11)  # same path, other data
-    assert jobs.finished_on(train, val, "words", cfg) is None
+    jobs.store.update(fresh.id, status="failed")
+    assert jobs.start(train, None, "words", cfg, "recording", reuse=True).id == done.id
+    assert recording.calls == ["submit"]  # reusing submits nothing
+    other = [jobs.start(train, None, "words", TuneConfig(epochs=2, lr=0.01), "recording", reuse=True),
+             jobs.start(train, None, "other-base", cfg, "recording", reuse=True),
+             jobs.start(chat_file(tmp_path / "t2.jsonl", 11), None, "words", cfg, "recording", reuse=True)]
+    assert done.id not in {j.id for j in other} and len({j.id for j in other}) == 3
 
 
 def test_resume_refuses_data_that_changed_since_the_job_started(tmp_path):

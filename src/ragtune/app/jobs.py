@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ragtune.app.reuse import finished_job
 from ragtune.errors import RagtuneError
 from ragtune.finetune.backends import TUNE_BACKENDS, Launch, TuneBackend
 from ragtune.finetune.chat_tokens import chat_counter
-from ragtune.finetune.jobs import Job, JobStore, job_dir, sha256_file
+from ragtune.finetune.jobs import Job, JobStore, job_dir, job_store, list_jobs, sha256_file
 from ragtune.finetune.trainer import TuneConfig
 from ragtune.finetune.validate import validate
 
@@ -38,14 +39,14 @@ class Jobs:
     @property
     def store(self) -> JobStore:
         if self._store is None:  # opened on first use: listing a project without jobs creates no file
-            self._store = JobStore(self.root / "jobs.db")
+            self._store = job_store(self.root)
         return self._store
 
     def backend(self, job: Job) -> TuneBackend:
         return TUNE_BACKENDS.create(job.backend)
 
     def list(self) -> list[Job]:
-        return self.store.list() if self._store or (self.root / "jobs.db").exists() else []
+        return self._store.list() if self._store else list_jobs(self.root)
 
     def get(self, job_id: str) -> Job:
         return self.store.get(job_id)
@@ -71,9 +72,9 @@ class Jobs:
 
     def start(self, train: Path, val: Path | None, base: str, cfg: TuneConfig, backend: str = "local",
               launch: Launch = Launch(), reuse: bool = False) -> Job:
-        """Create and launch a job; with ``reuse``, a finished one on the same data, base, backend and
-        settings (``finished_on``) is returned instead of training again."""
-        if reuse and (done := self.finished_on(train, val, base, cfg, backend)):
+        """Create and launch a job; with ``reuse``, a succeeded one on the same training data, base and
+        settings (app.reuse, the rule the demo loop uses) is returned instead of training again."""
+        if reuse and (done := finished_job(self.root, train, base, dataclasses.asdict(cfg))):
             return done
         return self.launch(self.create(train, val, base, cfg, backend), launch)
 
@@ -120,14 +121,20 @@ class Jobs:
     def evaluate(self, job_id: str, data: Path | None = None, limit: int | None = None, max_tokens: int = 160,
                  general_limit: int | None = None, progress: Callable[[int], None] = lambda n: None) -> dict:
         """Tuned vs base on held-out chat data (default: the job's validation file), saved with the job."""
+        from ragtune.app.variants import resolve, untuned
         from ragtune.finetune.evaluate import evaluate_job
+        from ragtune.project import Project
 
         job = self.store.get(job_id)
         adapter = self.backend(job).adapter(self.root, job)
         data = data or (Path(job.val_file) if job.val_file else None)
         if data is None:
             raise RagtuneError(f"job {job.id} has no validation file; pass --data VAL.jsonl")
-        result = evaluate_job(job.base, adapter, data, limit, max_tokens, general_limit, progress=progress)
+        p = Project(self.root)
+        tuned = resolve(p, job.model_name)  # asked as `ask --model ft:<id>` and the server ask it
+        answerers = {"base": p.generator(untuned(tuned).generator), "tuned": p.generator(tuned.generator)}
+        result = evaluate_job(job.base, adapter, data, limit, max_tokens, general_limit, progress=progress,
+                              answerers=answerers, asked=tuned)
         (job_dir(self.root, job.id) / "eval.json").write_text(json.dumps(result, indent=2))
         return result
 
@@ -139,13 +146,3 @@ class Jobs:
         if not self.backend(job).trains_here:
             raise RagtuneError(f"job {job.id} trains on {job.backend}; only a local job has an Axolotl equivalent")
         return write_axolotl_config(job, path)
-
-    def finished_on(self, train: Path, val: Path | None, base: str, cfg: TuneConfig,
-                    backend: str = "local") -> Job | None:
-        """The newest succeeded job that trained ``base`` on exactly this data (both files, by hash) with
-        exactly these settings: what a re-run reuses instead of training again."""
-        data = (sha256_file(train), sha256_file(val) if val else None)
-        settings = dataclasses.asdict(cfg)
-        done = [j for j in self.list() if j.status == "succeeded" and (j.train_sha256, j.val_sha256) == data
-                and j.base == base and j.backend == backend and j.config == settings]
-        return done[-1] if done else None

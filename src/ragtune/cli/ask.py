@@ -4,12 +4,13 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, system_prompt,
-                                print_json)
+from ragtune.app.variants import resolve
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, print_json
 from ragtune.cli.options import BaseUrlOpt, FilterOpt, ModelOpt, print_answer, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.rag.answer import answer
 from ragtune.stores.filters import parse_filters
+
 
 def ask_cmd(
     question: Annotated[str, typer.Argument(help="the question")],
@@ -23,9 +24,9 @@ def ask_cmd(
     """Answer QUESTION from the indexed documents, citing them; refuse when they do not hold the answer."""
     p = open_project(project)
     require_index(p)
-    gen = p.generator(generator_spec(p, model, base_url))
-    a = answer(question, p.retriever, gen, p.config.answer, mode=mode or p.config.retrieval.mode,
-               where=parse_filters(filter_), system=system_prompt(p, model))
+    v = resolve(p, "rag", model=model, base_url=base_url)
+    a = answer(question, p.retriever, p.generator(v.generator), p.config.answer,
+               mode=mode or p.config.retrieval.mode, where=parse_filters(filter_), system=v.system)
     if json_:
         print_json(a.to_dict())
     else:

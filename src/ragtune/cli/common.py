@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ragtune.config import ComponentSpec
 from ragtune.project import DEFAULT_DIR, Project
 
 console = Console(stderr=True)  # progress and messages; stdout stays clean for --json
@@ -49,40 +48,15 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
-    """A callback ``(stage, n)`` that advances one bar per stage; bars appear as stages start."""
+    """A callback ``(stage, n, total=None)`` that advances one bar per stage; bars appear as stages start,
+    with a total when the caller knows one."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True, disable=not enabled) as bars:
         tasks: dict[str, Any] = {}
 
-        def advance(stage: str, n: int) -> None:
+        def advance(stage: str, n: int, total: int | None = None) -> None:
             if stage not in tasks:
-                tasks[stage] = bars.add_task(stage, total=None)
+                tasks[stage] = bars.add_task(stage, total=total)
             bars.advance(tasks[stage], n)
 
         yield advance
-
-
-def generator_spec(project: Project, model: str | None, base_url: str | None) -> ComponentSpec | None:
-    """--model / --base-url override the project's generator for one command."""
-    if base_url:
-        return ComponentSpec(type="openai", params={"model": model or "default", "base_url": base_url})
-    if model and model.startswith("ft:"):
-        from ragtune.finetune.registry import tuned_model_spec
-
-        return tuned_model_spec(project, model)
-    if model:
-        base = project.config.generator
-        params = dict(base.params) if base.type == "llamacpp" else {}
-        return ComponentSpec(type="llamacpp", params={**params, "model": model})
-    return None
-
-
-def system_prompt(project: Project, model: str | None) -> str:
-    """The answering rules: a tuned model (ft:<id>) gets the system message it was trained with."""
-    from ragtune.rag.prompts import SYSTEM
-
-    if model and model.startswith("ft:"):
-        from ragtune.finetune.registry import trained_system_prompt
-
-        return trained_system_prompt(project, model) or SYSTEM
-    return SYSTEM

@@ -22,7 +22,7 @@ def measured_inference(bakeoff: Path, book) -> dict[str, float]:
     from ragtune.decide.evidence import read_results, variant_per_query
 
     results = read_results(bakeoff)
-    return {n: variant_per_query(v, book, results.get("prices", {})) for n, v in results["variants"].items()
+    return {n: variant_per_query(v, book, results.prices.models) for n, v in results.variants.items()
             if n in APPROACHES}
 
 

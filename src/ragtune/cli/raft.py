@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, generator_spec, open_project, out,
-                                print_json, progress_bars)
+from ragtune.app.variants import resolve
+from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, open_project, out, print_json,
+                                progress_bars)
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.errors import RagtuneError
 from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa
@@ -57,8 +58,9 @@ def build_cmd(
             from ragtune.raft.questions import generate_questions as generate
 
             ids = random.Random(seed).sample(builder.chunk_ids, min(chunks, len(builder.chunk_ids)))
-            items, rejected = generate(p.store.get(ids), p.generator(generator_spec(p, model, base_url)),
-                                       generate_questions, out_path.with_name(out_path.name + ".questions.part"),
+            asker = p.generator(resolve(p, "base", model=model, base_url=base_url).generator)
+            items, rejected = generate(p.store.get(ids), asker, generate_questions,
+                                       out_path.with_name(out_path.name + ".questions.part"),
                                        progress=lambda n: progress("chunks asked", n))
             report["questions_generated"] = {"kept": len(items), "rejected": rejected}
             if not items:

@@ -10,6 +10,7 @@ from ragtune.cli.options import FilterOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.stores.filters import parse_filters
 
+
 def search_cmd(
     query: Annotated[str, typer.Argument(help="what to search for")],
     project: ProjectOpt = DEFAULT_PROJECT,

@@ -64,9 +64,17 @@ class Job:
         return self.status
 
 
+JOBS_DB = "jobs.db"  # in the project folder
+
+
 def job_store(project_root: Path) -> JobStore:
-    """The project's job store: the one place its file is named."""
-    return JobStore(Path(project_root) / "jobs.db")
+    """The project's job store (created on first use)."""
+    return JobStore(Path(project_root) / JOBS_DB)
+
+
+def list_jobs(project_root: Path) -> list[Job]:
+    """Every job of the project, oldest first; none (and no store file created) when it never had one."""
+    return job_store(project_root).list() if (Path(project_root) / JOBS_DB).exists() else []
 
 
 def job_dir(project_root: Path, job_id: str) -> Path:

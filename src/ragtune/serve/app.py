@@ -21,11 +21,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ragtune.app.variants import Variant, available, check_weights, question_of, resolve
 from ragtune.errors import RagtuneError
 from ragtune.project import Project
 from ragtune.serve import schemas as s
 from ragtune.serve.assignment import assign, subject_id
-from ragtune.serve.chat import Params, Reply, complete, question_of, stream_reply
+from ragtune.serve.chat import Params, Reply, complete, stream_reply
 from ragtune.serve.errors import RESPONSES, ApiError, error_response, install
 from ragtune.serve.ingest_guard import FileDocumentsProtected, api_document, guarded
 from ragtune.serve.interactions import Interaction, InteractionLog, log_path
@@ -33,7 +34,6 @@ from ragtune.serve.keys import LEGACY_SCOPES, Scope, grants, key_store
 from ragtune.serve.limits import BodyLimit
 from ragtune.serve.live_project import LiveProject
 from ragtune.serve.rate_limit import RateLimiter, limit_for
-from ragtune.serve.variants import Variant, available, check_weights, resolve
 
 PRUNE_EVERY_S = 3600.0
 # One server-sent event of a streamed completion (OpenAPI 3.1: the schema of a text/event-stream is one event's)
@@ -140,7 +140,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         subject = req.user or who.key_id or "anonymous"
         v = variant(project, assign(subject, cfg.serve.variants) if assigned else req.model)
         question_of(messages)  # no user message: the request's fault (400), found before any generation
-        if v.rag and project.index_spec() is None:
+        if v.retrieval and project.index_spec() is None:
             raise ApiError(400, f"variant {v.name} answers from the index, which is empty: POST /v1/ingest first",
                            "no_index")
         stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
