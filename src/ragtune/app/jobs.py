@@ -1,6 +1,6 @@
 """The fine-tuning jobs of one project: create (validated data, recorded by hash), launch, follow, cancel,
-resume, evaluate, and find a finished job to reuse. The CLI (`ragtune tune`), the bake-off's demo loop and
-the server use this; what differs between training here and on a provider is the backend's business
+resume, evaluate, export, or reuse a finished one. `ragtune tune` and the bake-off's demo loop are adapters
+over it; what differs between training here and at a provider is the backend's business
 (finetune.backends), so nothing here or above asks which backend a job has."""
 
 from __future__ import annotations
