@@ -4,6 +4,8 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
+from rich.text import Text
+
 from ragtune.app.variants import resolve
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json, progress_bars
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, print_answer
@@ -39,6 +41,6 @@ def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, model: ModelOpt = None, base
         answers.append({**a.to_dict(), "reference": q["answer"]})
         if not json_:
             print_answer(a)
-            out.print(f"   [dim]reference: {q['answer'] or '(not in the documents)'}[/]\n", highlight=False)
+            out.print(Text(f"   reference: {q['answer'] or '(not in the documents)'}\n", style="dim"))
     if json_:
         print_json({"ingest": report.to_dict(), "answers": answers})

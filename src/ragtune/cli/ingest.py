@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from ragtune.cli.common import (DEFAULT_PROJECT, EXIT_PARTIAL, JsonOpt, ProjectOpt, console, open_project, out,
-                                print_json, progress_bars)
+                                print_json, progress_bars, styled)
 from ragtune.errors import RagtuneError
 from ragtune.rag.ingest import ingest
 from ragtune.stores.filters import parse_value
@@ -41,7 +41,7 @@ def ingest_cmd(
     with progress_bars(not json_) as progress:
         report = ingest(p, paths, include or (), exclude or (), _meta(meta), prune, progress=progress)
     for problem in report.problems:
-        console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        console.print(styled("skipped", "yellow", problem))
     if json_:
         print_json(report.to_dict())
     else:

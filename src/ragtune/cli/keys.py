@@ -4,7 +4,6 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -47,7 +46,7 @@ def create_cmd(
     if json_:
         print_json({**_row(record), "key": token})
     else:
-        console.print(f"created {record.id} ({escape(name)}, scopes: {', '.join(s.value for s in record.granted)}); "
+        console.print(f"created {record.id} ({name}, scopes: {', '.join(s.value for s in record.granted)}); "
                       "the key, shown only now:")
         out.print(token, highlight=False)
 
@@ -75,4 +74,4 @@ def revoke_cmd(key_id: Annotated[str, typer.Argument(help="the key's id, from 'k
     if json_:
         print_json(_row(record))
     else:
-        out.print(f"revoked {record.id} ({escape(record.name)})")
+        out.print(f"revoked {record.id} ({record.name})")

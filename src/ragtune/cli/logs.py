@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, out, print_json
 from ragtune.cli.options import SinceOpt, open_log, parse_since
@@ -31,7 +32,7 @@ def export_cmd(
     out.print(f"{report.examples} examples ({report.approved} approved, {report.corrected} corrected) -> "
               f"{report.path}", highlight=False)
     if report.without_bodies:
-        console.print(f"[yellow]{report.without_bodies} rated interactions were logged without bodies "
-                      "(serve.log_bodies off) and could not be exported[/]")
+        console.print(Text(f"{report.without_bodies} rated interactions were logged without bodies "
+                           "(serve.log_bodies off) and could not be exported", style="yellow"))
     if report.examples < MIN_EXAMPLES:
-        console.print(f"[yellow]fewer than {MIN_EXAMPLES} examples: not enough to fine-tune yet[/]")
+        console.print(Text(f"fewer than {MIN_EXAMPLES} examples: not enough to fine-tune yet", style="yellow"))

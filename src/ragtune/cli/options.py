@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.prompt import Confirm, IntPrompt
+from rich.text import Text
 
-from ragtune.cli.common import console, open_project, out
+from ragtune.cli.common import console, open_project, out, styled
 from ragtune.cost.model import CostInputs
 from ragtune.decide.answers import Answers, read_answers_file, validate_answers
 from ragtune.errors import RagtuneError
@@ -26,14 +27,16 @@ BaseUrlOpt = Annotated[str | None, typer.Option(
 
 
 def print_answer(a: Answer) -> None:
-    style = "yellow" if a.refused else "green"
-    out.print(f"[bold]Q:[/] {a.question}", highlight=False)
-    out.print(f"[bold {style}]A:[/] {a.text}", highlight=False)
-    if a.refused and a.reason:
-        out.print(f"   [dim]({a.reason})[/]")
+    """The answer, marked when it was refused or no cited passage supports it, then its citations."""
+    label, style = ("A (refused):", "bold yellow") if a.refused else \
+        ("A (unsupported):", "bold yellow") if a.supported is False else ("A:", "bold green")
+    out.print(styled("Q:", "bold", a.question))
+    out.print(styled(label, style, a.text))
+    if a.reason:
+        out.print(Text(f"   ({a.reason})", style="dim"))
     for c in a.citations:
         note = " (inferred from overlap)" if c.inferred else ""
-        out.print(f"   [{c.n}] {c.doc_id} · chunk {c.chunk_index} · {c.title}{note}", highlight=False)
+        out.print(f"   [{c.n}] {c.doc_id} · chunk {c.chunk_index} · {c.title}{note}")
 
 
 FilterOpt = Annotated[list[str] | None, typer.Option(

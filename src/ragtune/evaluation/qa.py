@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +19,6 @@ from ragtune.documents.types import Hit
 from ragtune.evaluation.answer_metrics import exact_match, percentile, token_f1
 from ragtune.generation.protocol import Completion, Generator, Message
 from ragtune.rag.answer import Answer, answer, finish
-from ragtune.rag.prompts import STOP, SYSTEM, grounded_messages
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import Condition
 
@@ -51,20 +50,6 @@ class Asker(Protocol):
     def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]: ...
 
     def stop(self, conversation: Sequence[Message]) -> list[str]: ...
-
-
-@dataclass
-class Grounded:
-    """RAG with the given answering rules: the ``rag`` variant without a project to resolve it in (benchmarks)."""
-
-    system: str = SYSTEM
-    retrieval: bool = field(default=True, init=False)
-
-    def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]:
-        return grounded_messages(conversation[-1]["content"], hits, self.system)
-
-    def stop(self, conversation: Sequence[Message]) -> list[str]:
-        return list(STOP)
 
 
 Judge = Callable[[Answer], "tuple[bool | None, bool | None]"]
@@ -210,10 +195,10 @@ def summarize(rows: list[QARow]) -> QASummary:
 
 
 def evaluate_qa(questions: list[Question], retriever: Retriever, generator: Generator, cfg: AnswerConfig,
-                mode: str, out: Path | None = None, progress: Callable[[int], None] = lambda n: None,
-                how: Asker | None = None, judge: Judge | None = None) -> tuple[QASummary, list[QARow]]:
-    """``eval qa``: each question through the RAG pipeline; rows are appended to ``out`` as they are made."""
-    how = how or Grounded()
+                mode: str, out: Path | None = None, progress: Callable[[int], None] = lambda n: None, *,
+                how: Asker, judge: Judge | None = None) -> tuple[QASummary, list[QARow]]:
+    """``eval qa``: each question asked of the variant ``how`` (``rag``, or a tuned model with retrieval); rows
+    are appended to ``out`` as they are made."""
     rows = []
     sink = out.open("w", encoding="utf-8") if out else None
     try:

@@ -1,5 +1,6 @@
 """Citations: the [n] markers a model wrote, resolved to chunks; inferred from word overlap when a
-small model answers from the context without citing it."""
+small model answers from the context without citing it (``rag.support.ground`` keeps an inferred one only
+when its passage supports the answer)."""
 
 from __future__ import annotations
 

@@ -78,7 +78,8 @@ class Citation(BaseModel):
     source: str
     title: str
     chunk_index: int
-    inferred: bool = Field(description="true when the model did not cite and the passage was matched by overlap")
+    inferred: bool = Field(description="true when the model did not cite and the passage was matched by overlap "
+                                       "(kept only when it supports the answer)")
 
 
 class RagtuneInfo(BaseModel):
@@ -88,7 +89,9 @@ class RagtuneInfo(BaseModel):
     variant: str
     assigned: bool = Field(description="true when the A/B weights chose the variant (the request named none)")
     refused: bool
-    reason: str = ""
+    supported: bool | None = Field(None, description="true when a cited passage supports the answer, false when "
+                                   "none does (reason says why); null when refused or not answered from passages")
+    reason: str = Field("", description="why the answer was refused, or why it is unsupported")
     citations: list[Citation] = []
     retrieved: list[str] = Field([], description="chunk ids given to the model as context, in order")
 
