@@ -21,7 +21,7 @@ class TransformersGenerator(GeneratorBase):
 
     def warm_up(self) -> None:
         if self._model is None:
-            from ragtune.finetune.trainer import load_base
+            from ragtune.generation.transformers_base import load_base
 
             model, self._tok = load_base(self.base)
             if self.adapter:
