@@ -48,15 +48,18 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
-    """A callback ``(stage, n)`` that advances one bar per stage; bars appear as stages start."""
+def progress_bars(enabled: bool = True) -> Iterator[Callable[..., None]]:
+    """A callback ``(stage, n, total=None)`` that advances one bar per stage; bars appear as stages
+    start, and show a count of a total once a call gives it."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True, disable=not enabled) as bars:
         tasks: dict[str, Any] = {}
 
-        def advance(stage: str, n: int) -> None:
+        def advance(stage: str, n: int, total: int | None = None) -> None:
             if stage not in tasks:
-                tasks[stage] = bars.add_task(stage, total=None)
+                tasks[stage] = bars.add_task(stage, total=total)
+            elif total is not None:
+                bars.update(tasks[stage], total=total)
             bars.advance(tasks[stage], n)
 
         yield advance
