@@ -5,10 +5,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ragtune.cli.ask import BaseUrlOpt, ModelOpt
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
+from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, generator_spec, open_project, out,
                                 system_prompt,
                                 print_json, progress_bars)
 from ragtune.cli.search import require_index
@@ -44,13 +45,15 @@ def retrieval_cmd(
     """nDCG@k, recall@k, recall@100 and MRR@k on BEIR-format data against this project's index."""
     p = open_project(project)
     require_index(p)
-    rows = read_jsonl(queries, ("_id", "text"))
+    rows = read_jsonl(queries, ("_id", "text"), unique="_id")
     judged = read_qrels(qrels)
     with progress_bars(not json_) as progress:
         result = evaluate_retrieval(p.retriever, {str(r["_id"]): r["text"] for r in rows}, judged,
                                     mode=mode or p.config.retrieval.mode, k=k,
                                     progress=lambda n: progress("queries", n))
     details = result.pop("per_query")
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if per_query:
         per_query.write_text(json.dumps(details, indent=1))
     if json_:
