@@ -29,12 +29,9 @@ def sections(text: str, size: int = SECTION_CHARS) -> Iterator[str]:
     yield text[start:]
 
 
-def split_sections(chunker: Chunker, doc: Document, size: int = SECTION_CHARS) -> Iterator[Chunk]:
-    """The document's chunks, numbered across sections."""
-    n = 0
-    for part in sections(doc.text, size):
-        if not part.strip():
-            continue
-        for chunk in chunker.split(dataclasses.replace(doc, text=part)):
-            yield dataclasses.replace(chunk, chunk_id=f"{doc.doc_id}#{n}", index=n)
-            n += 1
+def split_section(chunker: Chunker, doc: Document, part: str, first: int) -> list[Chunk]:
+    """The chunks of one section of ``doc``, numbered from ``first``."""
+    if not part.strip():
+        return []
+    return [dataclasses.replace(c, chunk_id=f"{doc.doc_id}#{first + i}", index=first + i)
+            for i, c in enumerate(chunker.split(dataclasses.replace(doc, text=part)))]

@@ -43,9 +43,15 @@ def ingest_cmd(
     p = open_project(project)
     if not p.config_path.exists():
         p.save()
-    with progress_bars(not json_) as progress:
-        report = ingest(p, paths, include or (), exclude or (), _meta(meta), prune=prune,
-                        prune_excluded=prune_excluded, progress=progress)
+    try:
+        with progress_bars(not json_) as progress:
+            report = ingest(p, paths, include or (), exclude or (), _meta(meta), prune=prune,
+                            prune_excluded=prune_excluded, progress=progress)
+    except KeyboardInterrupt:
+        # typer turns Ctrl-C into a bare exit 130; say what state the index is in
+        console.print("interrupted: what was written is kept, and a document left half-written is "
+                      "replaced when you re-run the same command")
+        raise typer.Exit(130) from None
     for problem in report.problems:
         console.print(f"[yellow]skipped[/] {problem}", highlight=False)
     if json_:

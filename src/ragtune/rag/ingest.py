@@ -6,10 +6,10 @@ one version are there. A process killed (or interrupted) at any point leaves doc
 complete (kept), missing (re-added), or incomplete (replaced) on the next run: no duplicates,
 nothing lost.
 
-Memory stays bounded by the batch, not the corpus or the largest file: small documents are written
-``batch_docs`` at a time; a document of more than one section (chunking/sections.py) is chunked
-section by section and embedded and written ``batch_chunks`` chunks at a time, after a first pass
-that only counts its chunks (every chunk records the document's chunk count)."""
+Small documents are written ``batch_docs`` at a time. A document longer than one section
+(chunking/sections.py) is chunked section by section, then embedded and written ``batch_chunks``
+chunks at a time, with progress for each: its text and chunk texts are held (about twice the
+file), its vectors and store writes only a batch at a time."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ragtune.chunking.sections import SECTION_CHARS, split_sections
+from ragtune.chunking.sections import SECTION_CHARS, sections, split_section
 from ragtune.documents.discover import SourceFile, discover
 from ragtune.documents.loaders import Problem, loader_for
 from ragtune.documents.types import Chunk, Document, MetaValue, reserved_keys
@@ -179,21 +179,23 @@ def _write(project: Project, make_documents: Callable[[dict[str, DocState]], Ite
             pending.clear()
 
         def write_large(doc: Document) -> None:
+            """Chunked section by section (a sign of life, and Ctrl-C lands between sections), then
+            embedded and written a batch at a time: every chunk records the document's chunk count,
+            so the count must be known before the first write."""
+            name = Path(doc.source).name
+            progress(f"chunking {name} (characters)", 0, len(doc.text))
+            chunks: list[Chunk] = []
+            for part in sections(doc.text):
+                chunks += split_section(chunker, doc, part, len(chunks))
+                progress(f"chunking {name} (characters)", len(part))
             start_changing()
             if doc.doc_id in existing:
                 store.delete([doc.doc_id])
-            total = sum(1 for _ in split_sections(chunker, doc))
-            progress(f"chunks of {Path(doc.source).name}", 0, total)
-            batch: list[Chunk] = []
-            for chunk in split_sections(chunker, doc):
-                batch.append(chunk)
-                if len(batch) == batch_chunks:
-                    write(batch, {doc.doc_id: doc.content_hash}, {doc.doc_id: total})
-                    progress(f"chunks of {Path(doc.source).name}", len(batch))
-                    batch = []
-            if batch:
-                write(batch, {doc.doc_id: doc.content_hash}, {doc.doc_id: total})
-                progress(f"chunks of {Path(doc.source).name}", len(batch))
+            progress(f"embedding {name}", 0, len(chunks))
+            for i in range(0, len(chunks), batch_chunks):
+                batch = chunks[i:i + batch_chunks]
+                write(batch, {doc.doc_id: doc.content_hash}, {doc.doc_id: len(chunks)})
+                progress(f"embedding {name}", len(batch))
 
         for doc in make_documents(existing):
             if doc.doc_id in seen:
