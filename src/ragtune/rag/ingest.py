@@ -207,6 +207,7 @@ def _write(project: Project, make_documents: Callable[[dict[str, DocState]], Ite
                 report.problems.append(Problem(doc.source, f"document {doc.doc_id!r}: metadata key(s) "
                                                            f"{', '.join(clash)} are reserved, skipped"))
                 continue
+            progress("docs", 1)
             state = existing.get(doc.doc_id)
             # a moved file keeps its id but must be re-recorded under its new source path
             if state and state.complete and state.content_hash == doc.content_hash and state.source == doc.source:
