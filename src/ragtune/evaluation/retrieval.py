@@ -27,11 +27,11 @@ def evaluate_retrieval(retriever: Retriever, queries: dict[str, str], qrels: dic
     missing = judged - indexed
     if judged and not judged & indexed:
         raise RagtuneError(f"none of the {len(judged)} documents the qrels judge relevant is in the index "
-                           f"(e.g. {sorted(missing)[0]!r}); ingest the corpus the qrels refer to")
+                           f"(e.g. {min(missing)!r}); ingest the corpus the qrels refer to")
     warnings = []
     if len(missing) * 2 > len(judged):
         warnings.append(f"{len(missing)} of the {len(judged)} documents the qrels judge relevant are not in the "
-                        f"index (e.g. {sorted(missing)[0]!r}): the scores count them as never retrieved")
+                        f"index (e.g. {min(missing)!r}): the scores count them as never retrieved")
     per_query = {}
     for qid, text in queries.items():
         if qid not in qrels:
