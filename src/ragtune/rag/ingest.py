@@ -143,9 +143,9 @@ def _write(project: Project, make_documents: Callable[[dict[str, DocState]], Ite
         project.record_index_spec()
         store, chunker, embedder = project.store, project.chunker, project.embedder
         existing = store.documents()
-        # a file moved or renamed: its old record (source gone, same content) is replaced by the new one
+        # a file moved or renamed: its old record (file gone, same content) is replaced by the new one
         gone_by_hash: dict[str, list[str]] = {}
-        for doc_id, state in existing.items():
+        for doc_id, state in existing.items() if files is not None else ():
             if Path(state.source).is_absolute() and source_file(state.source) is None:
                 gone_by_hash.setdefault(state.content_hash, []).append(doc_id)
         seen: set[str] = set()
