@@ -56,13 +56,8 @@ def run_model(model: str, args, stages: dict) -> dict:
     print(f"[{model}] RAFT: {examples} examples ({stages['raft_build']:.0f}s)", flush=True)
 
     t = time.perf_counter()
-    settings = {"epochs": args.epochs, "lr": args.lr, "max_seq_len": args.max_seq_len}
-    jobs = ragtune_json("tune", "list", *p) if (project / "jobs.db").exists() else []
-    done = [j for j in jobs if j["status"] == "succeeded" and j["train_file"] == str(raft.resolve())
-            and all(j["config"][k] == v for k, v in settings.items())]
-    job = done[-1] if done else ragtune_json("tune", "start", "--train", str(raft), "--base", model, "--epochs",
-                                        str(args.epochs), "--lr", str(args.lr), "--max-seq-len",
-                                        str(args.max_seq_len), *p)
+    job = ragtune_json("tune", "start", "--reuse", "--train", str(raft), "--base", model, "--epochs", str(args.epochs),
+                       "--lr", str(args.lr), "--max-seq-len", str(args.max_seq_len), *p)
     stages["tune"] = time.perf_counter() - t
     print(f"[{model}] tuned {job['model']} ({stages['tune']:.0f}s)", flush=True)
 

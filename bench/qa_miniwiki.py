@@ -74,13 +74,13 @@ def main() -> None:
         print(table(payload))
         return
 
-    from ragtune.config import ComponentSpec
+    from ragtune.app.variants import resolve
     from ragtune.evaluation.datasets import read_jsonl
-    from ragtune.evaluation.qa import evaluate_qa
+    from ragtune.evaluation.qa import evaluate_qa, read_questions
     from ragtune.rag import prompts
 
     project, _ = ensure_ingested(ROOT / "project", MINIWIKI / "passages.jsonl")
-    rows = read_jsonl(MINIWIKI / "questions.dev.jsonl", ("question",))
+    rows = read_questions(read_jsonl(MINIWIKI / "questions.dev.jsonl", ("question",)))
     cfg = project.config
     print(f"{len(rows)} dev questions; answer config {cfg.answer.model_dump()}; mode {cfg.retrieval.mode}")
 
@@ -88,8 +88,8 @@ def main() -> None:
     for model in args.models:
         limit = args.limit or DEFAULT_LIMITS[model]
         extra = ensure_qwen() if model.startswith("qwen") else {}
-        spec = ComponentSpec(type="llamacpp", params={"model": model})
-        gen = project.generator(spec)
+        rag = resolve(project, "rag", model=model)  # as `ragtune eval qa --model MODEL` asks it
+        gen = project.generator(rag.generator)
         t = time.perf_counter()
         gen.generate([{"role": "user", "content": "Say OK."}], max_tokens=1)  # load outside the timings
         load_s = time.perf_counter() - t
@@ -97,9 +97,10 @@ def main() -> None:
         progress = Progress(model, every=10, total=limit)
         out = ROOT / f"answers_{model}.jsonl"
         t = time.perf_counter()
-        summary = evaluate_qa(rows[:limit], project.retriever, gen, cfg.answer, cfg.retrieval.mode, out=out,
-                              progress=progress.stage("questions"))
-        summary.update(model=model, limit=limit, generator=spec.model_dump(), load_seconds=round(load_s, 1),
+        scores, _ = evaluate_qa(rows[:limit], project.retriever, gen, cfg.answer, cfg.retrieval.mode, out=out,
+                                progress=progress.stage("questions"), how=rag)
+        summary = scores.model_dump()
+        summary.update(model=model, limit=limit, generator=rag.generator.model_dump(), load_seconds=round(load_s, 1),
                        total_seconds=round(time.perf_counter() - t, 1), answers_file=str(out.relative_to(REPO)),
                        **extra, **lenient(out))
         runs.append(summary)

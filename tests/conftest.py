@@ -133,3 +133,26 @@ def tiny_base(tmp_path_factory) -> Path:
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def bakeoff_results(tmp_path_factory):
+    """``produce(**flavour) -> folder``: a bake-off run on the fakes with scripted outcomes
+    (tests/unit/bakeoff_fixture.py), run once per flavour in the session and shared."""
+    from bakeoff_fixture import fake_answer_config, produce
+
+    from ragtune.rag.ingest import ingest
+
+    root = tmp_path_factory.mktemp("bakeoffs")
+    project = make_project(root / "project", answer=fake_answer_config())
+    ingest(project, [write_files(root / "docs", CORPUS) / "kb"])
+    made: dict[tuple, Path] = {}
+
+    def get(names: tuple[str, ...] | None = None, **flavour) -> Path:
+        key = (names, tuple(sorted(flavour.items())))
+        if key not in made:
+            extra = {"names": names} if names else {}
+            made[key] = produce(project, root / f"run{len(made)}", **extra, **flavour)
+        return made[key]
+
+    return get

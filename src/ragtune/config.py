@@ -53,7 +53,10 @@ class ServeConfig(BaseModel):
     remotes: dict[str, RemoteModel] = Field(default_factory=dict, description="extra models served by name")
     require_key: bool = Field(True, description="answer 401 without a valid API key (ragtune keys create)")
     rate_limit_per_minute: float = Field(600, gt=0, description="requests per minute per API key")
-    rate_limit_burst: int = Field(20, ge=1, description="requests a key may send at once above the steady rate")
+    rate_limit_burst: int | None = Field(None, ge=1, description="requests a key may send at once (the token "
+                                         "bucket's size; null: the per-second rate rounded up, at least 1)")
+    allow_ingest: bool = Field(True, description="accept POST /v1/ingest from keys with the ingest scope "
+                                                 "(false: it answers 403)")
     max_body_bytes: int = Field(4 * 2**20, ge=1024, description="largest request body; larger answers 413")
     max_message_chars: int = Field(32_000, ge=1, description="longest chat message; longer answers 413")
     timeout_seconds: float = Field(120, gt=0, description="longest a generation may take; then 504")

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from ragtune.config import ComponentSpec
-from ragtune.serve.keys import key_store
+from ragtune.serve.keys import Scope, key_store
 
 from conftest import CORPUS, make_project, write_files
 
@@ -69,7 +69,7 @@ def server(tmp_path_factory):
     project.config_path.write_text(project.config.model_validate(data).model_dump_json())
     keys = key_store(project)
     _, key = keys.create("client", rate_limit_per_minute=100_000)
-    _, slow = keys.create("slow", rate_limit_per_minute=1)
+    _, slow = keys.create("slow", rate_limit_per_minute=1, burst=3)
     proc, url = start_server(project.root)
     yield url, key, slow
     stop(proc)
@@ -158,7 +158,7 @@ def smol(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("smol")
     project = make_project(tmp / "proj", generator=ComponentSpec(type="llamacpp", params={"context": 2048}))
     ingest(project, [write_files(tmp / "docs", CORPUS) / "kb"])
-    _, key = key_store(project).create("smol")
+    _, key = key_store(project).create("smol", scopes=[Scope.chat, Scope.ingest])
     proc, url = start_server(project.root, warm=True)
     yield openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=300), key, url
     stop(proc)

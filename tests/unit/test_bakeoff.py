@@ -13,14 +13,16 @@ from typer.testing import CliRunner
 from conftest import CORPUS, make_project, run_main, write_files
 from ragtune.bakeoff.judgments import citation_correct, supported
 from ragtune.bakeoff.leakage import check_leakage
-from ragtune.bakeoff.run import score
+from ragtune.bakeoff.results import MetricInterval, PairedComparison
+from ragtune.bakeoff.run import run_bakeoff
+from ragtune.bakeoff.scoring import paired_against, score_variant
 from ragtune.bakeoff.statistics import mean_interval, paired_difference, ratio
-from ragtune.bakeoff.variants import Variant
 from ragtune.cli.app import app
-from ragtune.config import ComponentSpec
 from ragtune.cost.prices import ModelPrice, load_prices
 from ragtune.documents.types import Chunk, Hit
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.qa import QARow, Question, to_row
+from ragtune.rag.answer import Answer
 
 runner = CliRunner()
 HITS = [Hit(Chunk("a#0", "a", 0, "Webhooks retry failed deliveries eight times.", title="Webhooks"), 0.9),
@@ -76,28 +78,6 @@ def test_ratio_and_paired_difference():
     assert same["diff"] == 0 and same["p_value"] == 1.0
     better = paired_difference([1.0] * 12, [0.0] * 6 + [0.5] * 6)
     assert better["diff"] == pytest.approx(0.75) and better["low"] > 0 and better["p_value"] < 0.01
-
-
-def test_score_hand_computed():
-    def rec(qid, answerable, refused, f1, seconds, supported_=None):
-        return {"id": qid, "answerable": answerable, "refused": refused, "exact_match": None if not answerable else
-                float(f1 == 1), "f1": f1 if answerable else None, "supported": supported_,
-                "citation_correct": None, "prompt_tokens": 100, "completion_tokens": 10, "seconds": seconds}
-
-    records = [rec("1", True, False, 1.0, 1.0, True), rec("2", True, False, 0.5, 2.0, False),
-               rec("3", True, True, 0.0, 0.5), rec("4", False, True, None, 0.5), rec("5", False, False, None, 1.0, True)]
-    book = load_prices().model_copy(update={"self_hosted_per_hour": 3.6})
-    s = score(records, book, Variant("rag", "m", ComponentSpec(type="scripted"), True, ""))
-    m = s["metrics"]
-    assert m["f1"]["mean"] == pytest.approx(0.5) and m["exact_match"]["mean"] == pytest.approx(1 / 3)
-    assert m["faithfulness"]["mean"] == pytest.approx(2 / 3)
-    assert m["refusal_precision"]["mean"] == pytest.approx(1 / 2)  # refused 3 and 4; only 4 should be
-    assert m["refusal_recall"]["mean"] == pytest.approx(1 / 2)  # 4 and 5 should be refused; 4 was
-    assert s["seconds_per_query"] == pytest.approx(1.0) and s["latency_ms"]["p50"] == pytest.approx(1000)
-    assert s["cost_per_1k_queries"] == pytest.approx(1000 * 1.0 * 3.6 / 3600)
-    hosted = book.model_copy(update={"models": {"m": ModelPrice(input_per_m=2.0, output_per_m=10.0)}})
-    s = score(records, hosted, Variant("rag", "m", ComponentSpec(type="scripted"), True, ""))
-    assert s["cost_per_1k_queries"] == pytest.approx(1000 * (100 * 2.0 + 10 * 10.0) / 1e6)
 
 
 # --- leakage ---------------------------------------------------------------------------------------
@@ -165,6 +145,8 @@ def test_bakeoff_end_to_end_on_the_fakes(kb, tmp_path):
     assert all(a["cached"] for a in again)
     assert [a["answer"] for a in again] == [a["answer"] for a in answers]
     assert json.loads(r.stdout)["variants"]["rag"]["metrics"] == rag["metrics"]
+    r = runner.invoke(app, args[:-1])  # the terminal table prints brackets as text, not as rich markup
+    assert r.exit_code == 0 and "[bootstrap 95% interval]" in r.stdout and "| rag |" in r.stdout
 
 
 def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):
@@ -209,10 +191,10 @@ def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkey
 
 
 def test_bakeoff_without_arguments_runs_the_whole_demo_loop(tmp_path, tiny_base, monkeypatch):
-    import ragtune.cli.bakeoff as command
+    import ragtune.bakeoff.demo as demo
 
     # two short steps: the loop's wiring is under test here, not the tuning (tests/integration covers that)
-    monkeypatch.setattr(command, "DEMO_TUNE", {"max_steps": 2, "batch_size": 2, "grad_accum": 1, "max_seq_len": 1024})
+    monkeypatch.setattr(demo, "DEMO_TUNE", {"max_steps": 2, "batch_size": 2, "grad_accum": 1, "max_seq_len": 1024})
     project = tmp_path / "p"
     make_project(project)
     out = tmp_path / "bo"
@@ -233,3 +215,132 @@ def test_bakeoff_without_arguments_runs_the_whole_demo_loop(tmp_path, tiny_base,
     assert r.exit_code == 0, r.output
     assert len(json.loads(runner.invoke(app, ["tune", "list", "-p", str(project), "--json"]).stdout)) == 1
     assert all(json.loads(x)["cached"] for x in (out / "answers.jsonl").read_text().splitlines())
+
+
+# --- scoring: known answers that a flipped sign, swapped denominators, EM for F1 or swapped bounds fail --------
+def row(qid, reference="ref", *, refused=False, em=None, f1=None, supported_=None, seconds=1.0, variant="v", repeat=0):
+    return QARow(id=qid, question=f"question {qid}", reference=reference, answerable=bool(reference),
+                 variant=variant, repeat=repeat, answer="x", final="x", refused=refused, exact_match=em, f1=f1,
+                 supported=supported_, prompt_tokens=100, completion_tokens=10, seconds=seconds)
+
+
+def test_a_row_scores_exact_match_and_f1_separately():
+    q = Question("1", "How fast are refunds issued?", "five business days")
+    r = to_row(q, Answer(q.question, "Refunds take five days [1]", False), seconds=0.5)
+    # normalised: "refunds take five days" vs "five business days": 2 common tokens, P 2/4, R 2/3
+    assert r.exact_match == 0.0 and r.f1 == pytest.approx(2 * (2 / 4) * (2 / 3) / (2 / 4 + 2 / 3))
+    assert r.final == "Refunds take five days" and r.seconds == 0.5 and r.answerable
+    exact = to_row(q, Answer(q.question, "<ANSWER>: Five business days.", False))
+    assert (exact.exact_match, exact.f1) == (1.0, 1.0)
+    refused = to_row(Question("2", "Who?", ""), Answer("Who?", "I don't know", True), judge=lambda a: (True, True))
+    assert refused.exact_match is None and refused.f1 is None and refused.final == ""
+    assert refused.supported is None  # a refusal is not judged
+
+
+def test_score_variant_hand_computed():
+    rows = [row("1", em=1.0, f1=1.0, supported_=True, seconds=1.0),
+            row("2", em=0.0, f1=0.5, supported_=False, seconds=2.0),
+            row("3", em=0.0, f1=0.0, refused=True, seconds=0.5),
+            row("4", "", refused=True, seconds=0.5),
+            row("5", "", supported_=True, seconds=1.0),
+            row("6", "", seconds=1.0)]
+    book = load_prices().model_copy(update={"self_hosted_per_hour": 3.6})
+    s = score_variant(rows, book, "m", True)
+    m = s.metrics
+    assert m.f1.mean == pytest.approx(0.5) and m.exact_match.mean == pytest.approx(1 / 3)
+    assert m.faithfulness.mean == pytest.approx(2 / 3) and m.citation_correctness.mean is None
+    # refused: 3, 4; should refuse (unanswerable): 4, 5, 6; both: 4
+    assert m.refusal_precision.mean == pytest.approx(1 / 2) and m.refusal_precision.n == 6
+    assert m.refusal_recall.mean == pytest.approx(1 / 3)
+    for metric in (m.f1, m.exact_match, m.faithfulness, m.refusal_precision, m.refusal_recall):
+        assert metric.low <= metric.mean <= metric.high and metric.low < metric.high
+    assert s.n == 6 and s.seconds_per_query == pytest.approx(1.0) and s.latency_ms.p50 == pytest.approx(1000)
+    assert s.latency_ms.p95 == pytest.approx(1750) and s.tokens.prompt_mean == 100
+    assert s.cost_per_1k_queries == pytest.approx(1000 * 1.0 * 3.6 / 3600)
+    hosted = book.model_copy(update={"models": {"m": ModelPrice(input_per_m=2.0, output_per_m=10.0)}})
+    assert score_variant(rows, hosted, "m", True).cost_per_1k_queries == pytest.approx(1000 * (100 * 2.0 + 10 * 10.0)
+                                                                                       / 1e6)
+
+
+def test_repeats_are_averaged_per_question_first():
+    rows = [row("1", f1=1.0, em=1.0), row("1", f1=0.0, em=0.0, repeat=1), row("2", f1=1.0, em=1.0),
+            row("2", f1=1.0, em=1.0, repeat=1), row("3", "", refused=True), row("3", "", repeat=1)]
+    m = score_variant(rows, load_prices(), "m", True).metrics
+    assert m.f1.mean == pytest.approx((0.5 + 1.0) / 2) and m.f1.n == 2
+    assert m.refusal_recall.mean == pytest.approx(0.5) and m.refusal_precision.mean == pytest.approx(1.0)
+
+
+def test_paired_comparisons_are_variant_minus_rag_on_common_questions():
+    rag = [row(str(i), f1=0.0 if i < 6 else 1.0, em=0.0 if i < 6 else 1.0, variant="rag") for i in range(10)]
+    # ft wins F1 on 6 of 10 questions and EM on 3; a question rag never saw does not count
+    ft = [row(str(i), f1=1.0, em=1.0 if i < 3 or i >= 6 else 0.0, variant="ft") for i in range(10)]
+    ft.append(row("extra", f1=0.0, em=0.0, variant="ft"))
+    base = [row(str(i), f1=0.0, em=0.0, variant="base") for i in range(10)]
+    paired = paired_against({"rag": rag, "ft": ft, "base": base})
+    assert set(paired) == {"ft", "base"}
+    f1, em = paired["ft"].f1, paired["ft"].exact_match
+    assert f1.diff == pytest.approx(0.6) and em.diff == pytest.approx(0.3) and f1.n == 10
+    assert 0 < f1.low < f1.diff < f1.high and f1.p_value < 0.05
+    worse = paired["base"].f1
+    assert worse.diff == pytest.approx(-0.4) and worse.low < worse.diff < worse.high < 0
+    assert paired_against({"ft": ft}) == {}
+    assert f1.text() == f"+0.60 [{f1.low:+.2f}, {f1.high:+.2f}]"
+
+
+def test_intervals_render_mean_then_low_then_high():
+    assert MetricInterval(mean=0.5, low=0.3, high=0.7, n=20).text() == "0.50 [0.30, 0.70]"
+    assert MetricInterval(mean=None, low=None, high=None, n=0).text() == "–"
+    assert PairedComparison(diff=-0.1, low=-0.18, high=-0.02, p_value=0.01, n=20).text() == "-0.10 [-0.18, -0.02]"
+
+
+# --- progress and Ctrl-C ---------------------------------------------------------------------------
+def test_progress_is_reported_per_variant_and_per_question(indexed, tmp_path):
+    from bakeoff_fixture import QUESTIONS, variants
+
+    project, _ = indexed
+    calls = []
+    run_bakeoff(project, QUESTIONS[:3] + QUESTIONS[-1:], variants(names=("base", "rag")), tmp_path / "bo",
+                load_prices(), repeats=2, progress=lambda stage, n, total=None: calls.append((stage, n, total)))
+    assert calls[0] == ("variants", 0, 2)
+    assert calls.count(("base", 1, 8)) == 8 and calls.count(("rag", 1, 8)) == 8  # 4 questions x 2 repeats
+    assert calls.count(("variants", 1, 2)) == 2 and calls[-1] == ("variants", 1, 2)
+
+
+def test_an_interrupted_bakeoff_keeps_its_cache_and_resumes_to_the_same_numbers(kb, tmp_path, monkeypatch):
+    import sqlite3
+
+    from ragtune.generation.fake import ScriptedGenerator
+
+    project, q, shots = kb
+    args = ["--questions", str(q), "--variants", "base,rag", "--unanswerable", "1", "-p", str(project), "--json"]
+    whole = runner.invoke(app, ["bakeoff", *args, "--out", str(tmp_path / "whole")])
+    assert whole.exit_code == 0, whole.output
+
+    generate, calls = ScriptedGenerator.generate, []
+
+    def stop_at_the_sixth(self, *a, **k):  # Ctrl-C arrives while the 6th answer is generated
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return generate(self, *a, **k)
+
+    monkeypatch.setattr(ScriptedGenerator, "generate", stop_at_the_sixth)
+    out = tmp_path / "bo"
+    r = runner.invoke(app, ["bakeoff", *args, "--out", str(out)])
+    assert r.exit_code == 130 and "interrupted" in r.stderr and "re-run the same command to resume" in r.stderr
+    assert not (out / "results.json").exists() and not (out / "answers.jsonl").exists()
+    with sqlite3.connect(out / "cache.db") as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert db.execute("select count(*) from generations").fetchone() == (5,)  # the 5 finished ones
+
+    monkeypatch.setattr(ScriptedGenerator, "generate", generate)
+    r = runner.invoke(app, ["bakeoff", *args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    answers = [json.loads(x) for x in (out / "answers.jsonl").read_text().splitlines()]
+    assert sum(a["cached"] for a in answers) == 5
+    resumed, complete = json.loads(r.stdout), json.loads(whole.stdout)
+    for name in ("base", "rag"):
+        assert resumed["variants"][name]["metrics"] == complete["variants"][name]["metrics"]
+    assert resumed["paired_vs_rag"] == complete["paired_vs_rag"]
+    assert [a["answer"] for a in answers] == [json.loads(x)["answer"]
+                                              for x in (tmp_path / "whole" / "answers.jsonl").read_text().splitlines()]

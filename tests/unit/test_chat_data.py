@@ -60,7 +60,7 @@ def test_every_problem_is_reported_at_once_with_its_line(tmp_path):
     report = validate(write(tmp_path / "t.jsonl", rows), WordCounter())
     errs = errors(report)
     assert not report.ok
-    expected = {13: "invalid JSON", 14: "role 'robot'", 15: "empty or missing content",
+    expected = {13: "invalid JSON", 14: "role 'robot'", 15: "message 2 (assistant): empty content",
                 16: "at least one user and one assistant", 17: "last message must be the assistant",
                 18: "unknown key(s) mood", 19: "unknown key(s) meta", 20: "expected a JSON object"}
     for line, text in expected.items():
@@ -149,3 +149,28 @@ def test_cli_validate_and_split(tmp_path):
     assert (out["train_examples"], out["val_examples"]) == (54, 6)
     r = runner.invoke(app, ["data", "validate", out["train"], "--val", out["val"], "--base", "words", "--json"])
     assert r.exit_code == 0, r.stdout
+
+
+def test_an_undecodable_byte_costs_its_line_only_and_a_number_is_not_called_empty(tmp_path):
+    """`data validate` as the user met it: one line holding byte 0xE9 used to reject the whole file
+    ("0 valid examples") and hide every other problem."""
+    from typer.testing import CliRunner
+
+    from ragtune.cli.app import app
+
+    good = [json.dumps(example(i)).encode() for i in range(60)]
+    latin1 = json.dumps(example(99)).replace("Question", "Qu\u00e9stion").encode("latin-1")
+    number = json.dumps({"messages": [{"role": "user", "content": 3}, {"role": "assistant", "content": "x"}]})
+    lines = good[:30] + [latin1] + good[30:] + [b"{oops", number.encode()]
+    f = tmp_path / "t.jsonl"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    r = CliRunner().invoke(app, ["data", "validate", str(f), "--base", "words", "--json"])
+    assert r.exit_code == 1, r.output
+    report = json.loads(r.stdout)
+    column = latin1.index(b"\xe9") + 1
+    offset = sum(len(x) + 1 for x in good[:30]) + column - 1
+    assert report["errors"] == [
+        f"error: {f}:31: not UTF-8: byte 0xe9 at column {column} (byte {offset} of the file)",
+        f"error: {f}:62: invalid JSON: Expecting property name enclosed in double quotes (column 2)",
+        f"error: {f}:63: message 1 (user): content must be a string (got a number)"]
+    assert report["stats"]["files"][0]["examples"] == 60

@@ -218,12 +218,13 @@ def test_eval_qa_writes_results_and_reports(tmp_path, monkeypatch):
     assert s["exact_match"] == pytest.approx(0.5)
     assert s["f1"] == pytest.approx((1 + 0.25) / 2)
     assert s["refusal_rate"] == pytest.approx(1 / 3)
-    assert s["false_refusal_rate"] == 0.0 and s["unanswerable_refused"] == 1.0
+    assert s["false_refusal_rate"] == 0.0 and s["refusal_recall"] == 1.0 and s["refusal_precision"] == 1.0
     assert s["results"] == str(results)
     rows = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [r["_id"] for r in rows] == ["1", "2", "3"]
-    assert [(r["em"], r["refused"], r["answerable"]) for r in rows] == [(1.0, False, True), (0.0, False, True),
-                                                                        (1.0, True, False)]
+    assert [r["id"] for r in rows] == ["1", "2", "3"]
+    assert [(r["exact_match"], r["refused"], r["answerable"]) for r in rows] == [(1.0, False, True),
+                                                                                 (0.0, False, True),
+                                                                                 (None, True, False)]
     assert rows[1]["f1"] == pytest.approx(0.25)
     assert rows[0]["citations"] == ["docs/geo.txt#0"] and rows[1]["citations"] == ["docs/space.txt#0"]
     # --limit, and the default results file in the working directory

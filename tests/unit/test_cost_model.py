@@ -7,7 +7,6 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import run_main
-from decide_bakeoff_fixture import write_results
 from ragtune.cli.app import app
 from ragtune.cost.breakeven import break_even
 from ragtune.cost.model import ApproachCost, CostInputs, CostLine, estimate
@@ -148,13 +147,18 @@ def test_cost_cli_json_matches_the_model(tmp_path):
     assert {b["challenger"] for b in data["break_even"]} == {"ft", "ft+rag"}
 
 
-def test_cost_cli_writes_plots_and_uses_bakeoff_measurements(tmp_path):
-    folder = write_results(tmp_path / "b")
+def test_cost_cli_writes_plots_and_uses_bakeoff_measurements(bakeoff_results, tmp_path):
+    from ragtune.bakeoff.results import read_results
+
+    folder = bakeoff_results()
     r = runner.invoke(app, ["cost", "--bakeoff", str(folder), "--out", str(tmp_path / "c"), "--json"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["approaches"]["rag"]["measured_inference"]
-    assert data["inputs"]["inference_per_query"]["rag"] == pytest.approx(0.9 * 0.10 / 3600)  # 0.9 s at $0.10/h
+    # the fake's model is not in the price book: its measured seconds at the book's default machine price
+    seconds = read_results(folder).variants["rag"].seconds_per_query
+    assert data["inputs"]["inference_per_query"]["rag"] == pytest.approx(seconds * load_prices().self_hosted_per_hour
+                                                                         / 3600)
     html = (tmp_path / "c" / "cost.html").read_text()
     assert html.count("<svg") == 2 and "fine-tuned RAG" in html
     table = runner.invoke(app, ["cost", "--queries-per-month", "1000"]).stdout

@@ -125,3 +125,21 @@ def test_a_typo_in_the_table_is_rejected_when_loaded():
     data["rules"].append({"id": "x", "when": {"dynamic": True}, "recommend": "rag", "because": "."})
     with pytest.raises(ValueError, match="last rule"):
         RuleBook.model_validate(data)
+
+
+def test_the_chunk_size_advice_fits_the_default_embedder():
+    """`decide` used to advise 500-1000-token chunks, which the default embedder (256 word pieces) would cut."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ragtune.cli.app import app
+
+    flags = ["--no-knowledge-changes-weekly", "--needs-citations", "--no-behaviour-problem", "--labelled-examples",
+             "200", "--queries-per-month", "1000", "--no-latency-or-cost-pressure", "--no-still-iterating",
+             "--no-needs-both"]
+    r = CliRunner().invoke(app, ["decide", *flags, "--json"])
+    assert r.exit_code == 0, r.output
+    chunking = [c for c in json.loads(r.stdout)["caveats"] if "chunk" in c]
+    assert len(chunking) == 1 and "256 word pieces" in chunking[0]
+    assert "500-1000 tokens suit embedders with longer windows" in chunking[0]

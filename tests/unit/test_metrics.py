@@ -1,8 +1,13 @@
+import collections
 import math
 import random
+import re
+import string
 
 import pytest
 import pytrec_eval
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ragtune.evaluation.answer_metrics import exact_match, normalize, percentile, token_f1
 from ragtune.evaluation.retrieval_metrics import mrr_at_k, ndcg_at_k, recall_at_k
@@ -34,6 +39,13 @@ def test_recall_hand_computed():
     assert recall_at_k(["a", "x", "b", "c"], rel, 10) == pytest.approx(1.0)
     assert recall_at_k(["z"], rel, 10) == 0.0
     assert recall_at_k(["a"], {}, 10) == 0.0
+
+
+def test_the_default_cut_off_is_ten():
+    ranked = [f"x{i}" for i in range(10)] + ["a"]  # the relevant document at rank 11
+    assert ndcg_at_k(ranked, {"a": 1}) == 0.0 and mrr_at_k(ranked, {"a": 1}) == 0.0
+    assert ndcg_at_k(ranked[1:], {"a": 1}) == pytest.approx(1 / math.log2(11))
+    assert mrr_at_k(ranked[1:], {"a": 1}) == pytest.approx(0.1)
 
 
 def test_mrr_hand_computed():
@@ -127,6 +139,50 @@ def test_token_f1_hand_computed():
     assert token_f1("the", "a") == 1.0  # both normalise to nothing
 
 
+# The official SQuAD v2.0 evaluation script's definitions (normalize_answer, compute_exact, compute_f1),
+# transcribed as the oracle: https://rajpurkar.github.io/SQuAD-explorer/ (evaluate-v2.0.py)
+def _squad_normalize(s):
+    def remove_articles(text):
+        return re.sub(re.compile(r"\b(a|an|the)\b", re.UNICODE), " ", text)
+
+    def white_space_fix(text):
+        return " ".join(text.split())
+
+    def remove_punc(text):
+        exclude = set(string.punctuation)
+        return "".join(ch for ch in text if ch not in exclude)
+
+    return white_space_fix(remove_articles(remove_punc(s.lower())))
+
+
+def _squad_f1(a_gold, a_pred):
+    gold_toks, pred_toks = _squad_normalize(a_gold).split(), _squad_normalize(a_pred).split()
+    common = collections.Counter(gold_toks) & collections.Counter(pred_toks)
+    num_same = sum(common.values())
+    if len(gold_toks) == 0 or len(pred_toks) == 0:
+        return int(gold_toks == pred_toks)
+    if num_same == 0:
+        return 0
+    precision = 1.0 * num_same / len(pred_toks)
+    recall = 1.0 * num_same / len(gold_toks)
+    return (2 * precision * recall) / (precision + recall)
+
+
+_ANSWERS = st.lists(st.sampled_from(["the", "a", "an", "Paris", "paris,", "France", "cat", "cat.", "U.S.", "1,000",
+                                     "bank's", "\u00e9t\u00e9", "THE", "an-apple", "x", "  ", "!"]),
+                    max_size=6).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(_ANSWERS, _ANSWERS)
+def test_answer_metrics_match_the_official_squad_script(prediction, reference):
+    assert normalize(prediction) == _squad_normalize(prediction)
+    assert exact_match(prediction, reference) == float(_squad_normalize(prediction) == _squad_normalize(reference))
+    assert token_f1(prediction, reference) == pytest.approx(_squad_f1(reference, prediction))
+
+
 def test_percentile():
     assert percentile([], 50) == 0.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
+    # linear interpolation between closest ranks: rank (5 - 1) * 0.95 = 3.8 lies 0.8 of the way from 4 to 50
+    assert percentile([50.0, 1.0, 3.0, 2.0, 4.0], 95) == pytest.approx(4 + 0.8 * 46)

@@ -2,12 +2,13 @@
 
 import json
 import re
+import shutil
 from html import unescape
 
 import pytest
 from typer.testing import CliRunner
 
-from decide_bakeoff_fixture import write_results
+from ragtune.bakeoff.results import read_results
 from ragtune.cli.app import app
 from ragtune.reporting.html import render_html
 from ragtune.reporting.plots import bar_chart_with_intervals, line_chart, scatter, stacked_bars
@@ -21,8 +22,11 @@ def _external_references(html: str) -> list[str]:
     return re.findall(r"""(?:src|href)\s*=\s*["'](?!#)[^"']+|url\((?!#)|@import""", html)
 
 
-def test_report_writes_markdown_and_self_contained_html(tmp_path):
-    folder = write_results(tmp_path / "bakeoff", ft=WORSE)
+def test_report_writes_markdown_and_self_contained_html(bakeoff_results, tmp_path):
+    folder = tmp_path / "bakeoff"
+    shutil.copytree(bakeoff_results(ft=WORSE), folder)
+    paired = read_results(folder).paired_vs_rag["ft"].f1.text()
+    assert paired.startswith("-0.30 [")
     answers = _answers_file(tmp_path, behaviour_problem=True, queries_per_month=300_000)
     r = runner.invoke(app, ["report", "--bakeoff", str(folder), "--answers", str(answers), "--json"])
     assert r.exit_code == 0, r.output
@@ -31,7 +35,7 @@ def test_report_writes_markdown_and_self_contained_html(tmp_path):
     md = (folder / "decision.md").read_text()
     html = (folder / "decision.html").read_text()
     assert md.startswith("# Decision report: RAG\n") and "<title>Decision report: RAG</title>" in html
-    for text in ("Measured, and followed", "The guide's rules alone said fine-tuning", "-0.10 [-0.18, -0.02]",
+    for text in ("Measured, and followed", "The guide's rules alone said fine-tuning", paired,
                  "Why: each question", "What the bake-off measured", "Cost over 12 months at 300,000 queries/month",
                  "Caveats", "What to measure next", "Reading this report"):
         assert text in md and text in unescape(html), text
@@ -41,8 +45,8 @@ def test_report_writes_markdown_and_self_contained_html(tmp_path):
     assert len(links) == 3 and all((folder / link).read_text().startswith("<svg") for link in links)
 
 
-def test_report_asks_for_missing_answers_and_writes_where_told(tmp_path):
-    folder = write_results(tmp_path / "bakeoff")
+def test_report_asks_for_missing_answers_and_writes_where_told(bakeoff_results, tmp_path):
+    folder = bakeoff_results()
     r = runner.invoke(app, ["report", "--bakeoff", str(folder), "--out", str(tmp_path / "r")],
                       input="y\nn\nn\n100\n5000\nn\nn\nn\n")
     assert r.exit_code == 0, r.output

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from ragtune.serve.app import create_app
 from ragtune.serve.interactions import InteractionLog, log_path
-from ragtune.serve.keys import key_store
+from ragtune.serve.keys import Scope, key_store
 
 QUESTION = "How many times do webhooks retry failed deliveries?"
 WEBHOOKS = "Webhooks retry failed deliveries eight times with exponential backoff."
@@ -28,7 +28,7 @@ def set_serve(project, **fields) -> None:
 @pytest.fixture
 def served(indexed):
     project, _ = indexed
-    _, key = key_store(project).create("tests")
+    _, key = key_store(project).create("tests", scopes=[Scope.chat, Scope.ingest])
     client = TestClient(create_app(project.root), headers={"Authorization": f"Bearer {key}"})
     return project, client, key
 

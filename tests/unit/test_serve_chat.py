@@ -3,11 +3,11 @@ question exactly as the whole answer does."""
 
 from dataclasses import dataclass, field
 
+from ragtune.app.variants import resolve
 from ragtune.generation.fake import ScriptedGenerator
 from ragtune.generation.protocol import Completion, stream
 from ragtune.rag.answer import answer
 from ragtune.serve.chat import Params, Reply, complete, stream_reply
-from ragtune.serve.variants import resolve
 
 QUESTION = "How many times do webhooks retry failed deliveries?"
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from ragtune.rag.prompts import SYSTEM
 from ragtune.serve.app import create_app
-from ragtune.serve.keys import key_store
+from ragtune.serve.keys import Scope, key_store
 
 from conftest import make_project
 
@@ -31,7 +31,7 @@ QUESTIONS = ["When does the office open?", "Where is parking for visitors?", "Wh
 @pytest.fixture
 def served(tmp_path):
     project = make_project(tmp_path / "proj")
-    _, key = key_store(project).create("injection")
+    _, key = key_store(project).create("injection", scopes=[Scope.chat, Scope.ingest])
     app = create_app(project.root)
     client = TestClient(app, headers={"Authorization": f"Bearer {key}"})
     assert client.post("/v1/ingest", json={"documents": INJECTIONS}).json()["added"] == len(INJECTIONS)
@@ -81,7 +81,7 @@ def test_a_model_that_obeys_an_injection_still_cannot_fake_citations(tmp_path):
 
     project = make_project(tmp_path / "proj", generator=ComponentSpec(type="scripted", params={
         "script": ["PWNED [9] [12]", "Parking for visitors is in lot B behind the office [2] [9]"]}))
-    _, key = key_store(project).create("t")
+    _, key = key_store(project).create("t", scopes=[Scope.chat, Scope.ingest])
     client = TestClient(create_app(project.root), headers={"Authorization": f"Bearer {key}"})
     client.post("/v1/ingest", json={"documents": INJECTIONS})
     first = ask(client, QUESTIONS[0])["ragtune"]

@@ -9,7 +9,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ragtune.serve.app import create_app
-from ragtune.serve.keys import key_store
+from ragtune.serve.keys import Scope, key_store
 
 from conftest import CORPUS, make_project, write_files
 
@@ -27,7 +27,7 @@ def served(tmp_path_factory):
     data = project.config.model_dump()
     data["serve"]["rate_limit_burst"] = 100_000  # the run sends far more than a client would
     project.config_path.write_text(project.config.model_validate(data).model_dump_json())
-    _, key = key_store(project).create("schemathesis")
+    _, key = key_store(project).create("schemathesis", scopes=[Scope.admin])
     app = create_app(project.root)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     return {f"{op.method.upper()} {op.path}": op for op in (r.ok() for r in schema.get_all_operations())}, key

@@ -198,6 +198,9 @@ def test_tune_eval_compares_tuned_with_base(tmp_path, tiny_base):
         m = result["models"][name]
         assert m["loss"] > 0 and abs(m["perplexity"] - __import__("math").exp(m["loss"])) < 1e-6
         assert 0 <= m["f1"] <= 1 and len(m["answers"]) == 4
+        assert len(m["rows"]) == 4  # the QA evaluator's rows: EM / F1 on the final answers
+        assert m["f1"] == pytest.approx(sum(r["f1"] for r in m["rows"] if r["answerable"])
+                                        / max(1, sum(r["answerable"] for r in m["rows"])))
         assert len(m["general_knowledge"]["answers"]) == 3
     assert result["models"]["base"]["loss"] != result["models"]["tuned"]["loss"]
     assert (job_dir(tmp_path / "p", job["id"]) / "eval.json").exists()
@@ -224,17 +227,16 @@ def test_ask_with_a_tuned_model_and_clear_errors_for_unusable_ones(tmp_path, tin
     assert json.loads(r.stdout)["questions"] == 1 and json.loads((tmp_path / "r.jsonl").read_text())["prompt_tokens"] > 0
 
     # the tuned model is asked with the system message it was trained with, not the default rules
-    from ragtune.cli.common import system_prompt
+    from ragtune.app.variants import resolve
 
-    assert system_prompt(Project(project), job["model"]) == "Answer with ANSWER: and a number."
-    assert system_prompt(Project(project), None).startswith("Answer with the exact words")
-    from ragtune.cli.common import generator_spec
+    assert resolve(Project(project), "rag", model=job["model"]).system == "Answer with ANSWER: and a number."
+    assert resolve(Project(project), "rag").system.startswith("Answer with the exact words")
     from ragtune.errors import RagtuneError
 
     with pytest.raises(RagtuneError, match="no fine-tuning job 'nope'"):
-        generator_spec(Project(project), "ft:nope", None)
+        resolve(Project(project), "rag", model="ft:nope")
     store = JobStore(project / "jobs.db")
     failed = store.create("x", "t", "x", None, None, {})
     store.update(failed.id, status="failed", error="boom")
     with pytest.raises(RagtuneError, match="is failed.*boom"):
-        generator_spec(Project(project), f"ft:{failed.id}", None)
+        resolve(Project(project), "base", model=f"ft:{failed.id}")

@@ -1,15 +1,24 @@
-"""The shipped example data as bake-off inputs: the support set's questions and the short answers on
-its "**Answer:**" lines train RAFT and serve as few-shot examples; the demo questions are evaluated."""
+"""The bake-off's whole loop on the shipped example data: index the demo knowledge base, build RAFT data
+from the support set's questions (the short answers on its "**Answer:**" lines; they also serve as few-shot
+examples), tune a small model on it (reusing a finished job on the same data), and hand the demo questions
+to the bake-off."""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from ragtune.app.reuse import finished_job
 from ragtune.jsonl import read_lines, write_jsonl
+from ragtune.project import Project
 
 DEMO = files("ragtune") / "demo"
+# Small enough to tune on a laptop CPU in minutes.
+DEMO_TUNE = {"epochs": 2.0, "lr": 1e-3, "max_seq_len": 1024, "batch_size": 4, "grad_accum": 2}
 _ANSWER, _SOURCE = "**Answer:**", "**Source:**"
 
 
@@ -36,3 +45,54 @@ def demo_questions_path() -> Path:
 
 def kb_path() -> Path:
     return Path(str(DEMO / "kb"))
+
+
+@dataclass
+class DemoInputs:
+    questions: Path
+    fewshot: Path
+    ft_model: str | None
+    """ft:<job-id> of the tuned model, when a variant needs one."""
+
+
+def demo_inputs(project: Project, out_dir: Path, tune: bool, base: str, fewshot: Path | None = None,
+                ft_model: str | None = None, stages: dict[str, float] | None = None,
+                progress: Callable[[str, int], None] = lambda s, n: None,
+                notify: Callable[[str], None] = lambda text: None) -> DemoInputs:
+    """Index the demo knowledge base into ``project`` and write the support set's questions to ``out_dir``;
+    with ``tune`` and no ``ft_model``, build RAFT data there and tune ``base`` on it, or reuse the finished
+    job that already did. Each stage's seconds go to ``stages``."""
+    from ragtune.rag.ingest import ingest
+
+    stages = {} if stages is None else stages
+    if not project.config_path.exists():
+        project.save()
+    t = time.perf_counter()
+    ingest(project, [kb_path()], progress=progress)
+    stages["ingest"] = time.perf_counter() - t
+    train_qa = write_support_qa(out_dir / "train_qa.jsonl")
+    if tune and ft_model is None:
+        ft_model = _tuned_on_raft(project, out_dir, train_qa, base, stages, progress, notify)
+    return DemoInputs(demo_questions_path(), fewshot or train_qa, ft_model)
+
+
+def _tuned_on_raft(project: Project, out_dir: Path, train_qa: Path, base: str, stages: dict[str, float],
+                   progress: Callable[[str, int], None], notify: Callable[[str], None]) -> str:
+    from ragtune.app.jobs import Jobs
+    from ragtune.finetune.trainer import TuneConfig
+    from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa
+
+    raft = out_dir / "raft.jsonl"
+    t = time.perf_counter()
+    if not raft.exists():  # a build finishes by renaming its journal: an existing file is complete
+        build(raft_builder(project, RaftConfig()), read_qa(train_qa), raft, progress=lambda n: progress("RAFT", n))
+    stages["raft_build"] = time.perf_counter() - t
+    t = time.perf_counter()
+    done = finished_job(project.root, raft, base, DEMO_TUNE)
+    if done is None:
+        notify(f"tuning {base} on the RAFT data (minutes on a laptop CPU)")
+        ft_model = Jobs(project.root).start(raft, None, base, TuneConfig(**DEMO_TUNE)).model_name
+    else:
+        ft_model = done.model_name
+    stages["tune"] = time.perf_counter() - t
+    return ft_model

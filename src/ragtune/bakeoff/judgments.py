@@ -1,40 +1,18 @@
 """Deterministic, reproducible judgments of one answer against its retrieved context. No judge
 model: the same answer and passages always get the same verdict.
 
-* supported: every quote the answer makes is a verbatim piece of a passage, and at least
-  ``SUPPORTED`` of the final answer's content words (stemmed, stop words and yes/no removed) occur in
-  the passages. An answer with no checkable content (a bare yes/no without a quote) is not judged.
+* supported: ``rag.support.supported``, the check ``ask`` and the server ground their answers with
+  (verbatim quotes, every number, and most content words found in the passages).
 * citation correct: the same test, restricted to the passages the answer cites."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from ragtune.documents.types import Hit
-from ragtune.rag.citations import missing_terms, strip_markers
-from ragtune.raft.format import final_answer, quotes
+from ragtune.rag.support import supported
 
-SUPPORTED = 0.8
-_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
-
-
-def _squash(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def supported(answer_text: str, hits: Sequence[Hit]) -> bool | None:
-    if not hits:
-        return None
-    passages = [_squash(h.chunk.indexed_text) for h in hits]
-    quoted = quotes(answer_text)
-    if any(not any(_squash(q) in p for p in passages) for q in quoted):
-        return False
-    claim = _YES_NO.sub(" ", strip_markers(final_answer(answer_text)))
-    coverage, missing = missing_terms(claim, hits)
-    if coverage == 0.0 and not missing:  # nothing to check in the claim itself
-        return True if quoted else None
-    return coverage >= SUPPORTED
+__all__ = ["citation_correct", "supported"]
 
 
 def citation_correct(answer_text: str, cited: Sequence[int], hits: Sequence[Hit]) -> bool | None:

@@ -8,6 +8,8 @@ from pathlib import Path
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.finetune.dataset import jaccard, read_chat_file
+from ragtune.finetune.jobs import job_store
+from ragtune.project import Project
 
 NEAR = 0.9
 
@@ -36,3 +38,12 @@ def check_leakage(questions: list[str], training_files: list[Path]) -> dict:
                            f"({', '.join(map(str, training_files))}), so the tuned model's scores would be "
                            f"memorisation:\n{shown}\nremove them from the training data or from the question set")
     return {"checked_files": [str(f) for f in training_files], "training_questions": len(seen), "overlaps": 0}
+
+
+def check_tuned_model(project: Project, ft_model: str, questions: list[str]) -> dict:
+    """``check_leakage`` against the training file of the job behind ``ft_model`` (ft:<job-id>), which must
+    still exist: a tuned model whose data cannot be checked is not evaluated."""
+    job = job_store(project.root).get(ft_model)
+    if not Path(job.train_file).is_file():
+        raise RagtuneError(f"cannot check {ft_model} for leakage: its training file {job.train_file} is gone")
+    return check_leakage(questions, [Path(job.train_file)])

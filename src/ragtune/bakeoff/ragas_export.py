@@ -5,34 +5,29 @@ reference), so
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ragtune.bakeoff.run import read_answers
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.qa import QARow
+from ragtune.jsonl import write_jsonl
 
 
-def read_answers(bakeoff_dir: Path) -> list[dict]:
-    path = Path(bakeoff_dir) / "answers.jsonl"
-    if not path.is_file():
-        raise RagtuneError(f"{path} not found; run 'ragtune bakeoff --out {bakeoff_dir}' first")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def ragas_rows(answers: list[dict], variant: str, chunk_texts) -> list[dict]:
+def ragas_rows(answers: list[QARow], variant: str, chunk_texts) -> list[dict]:
     """One variant's first-repeat answers as Ragas samples; ``chunk_texts(ids)`` gives the texts of
     the retrieved chunks, in order."""
-    mine = [a for a in answers if a["variant"] == variant and a.get("repeat", 0) == 0]
+    mine = [a for a in answers if a.variant == variant and a.repeat == 0]
     if not mine:
-        known = sorted({a["variant"] for a in answers})
+        known = sorted({a.variant for a in answers})
         raise RagtuneError(f"the bake-off has no answers from variant {variant!r}; it has {', '.join(known)}")
     rows = []
     for a in mine:
-        row = {"user_input": a["question"], "retrieved_contexts": chunk_texts(a["contexts"]),
-               "retrieved_context_ids": a["contexts"],
+        row = {"user_input": a.question, "retrieved_contexts": chunk_texts(a.contexts),
+               "retrieved_context_ids": a.contexts,
                # the plain answer the scores use; a refusal has none, so the refusal itself is the response
-               "response": a["final"] or a["answer"]}
-        if a["reference"]:  # unanswerable questions have no reference answer
-            row["reference"] = a["reference"]
+               "response": a.final or a.answer}
+        if a.reference:  # unanswerable questions have no reference answer
+            row["reference"] = a.reference
         rows.append(row)
     return rows
 
@@ -53,5 +48,5 @@ def store_texts(store):
 def export_ragas(bakeoff_dir: Path, project, out: Path, variant: str = "rag") -> int:
     rows = ragas_rows(read_answers(bakeoff_dir), variant, store_texts(project.store))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    write_jsonl(out, rows)
     return len(rows)

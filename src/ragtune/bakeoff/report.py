@@ -2,39 +2,34 @@
 
 from __future__ import annotations
 
-from ragtune.bakeoff.run import QUALITY
+from ragtune.bakeoff.results import QUALITY, BakeoffResults, PairedComparison
 
 
-def _ci(m: dict) -> str:
-    if m["mean"] is None:
+def _delta(d: PairedComparison | None) -> str:
+    if d is None or d.diff is None:
         return "–"
-    return f"{m['mean']:.2f} [{m['low']:.2f}, {m['high']:.2f}]"
+    return f"{d.text()} p={d.p_value:.3f}"
 
 
-def _delta(d: dict | None) -> str:
-    if not d or d["diff"] is None:
-        return "–"
-    return f"{d['diff']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}] p={d['p_value']:.3f}"
-
-
-def markdown(results: dict) -> str:
-    q = results["questions"]
+def markdown(results: BakeoffResults) -> str:
+    q = results.questions
     head = ["variant", "model", "F1", "EM", "faithfulness", "citations", "refusal P", "refusal R",
             "p50 ms", "p95 ms", "prompt tok", "answer tok", "$ / 1k q", "F1 vs rag"]
-    lines = [f"# Bake-off: {q['n']} questions ({q['answerable']} answerable, {q['unanswerable']} unanswerable)",
+    lines = [f"# Bake-off: {q.n} questions ({q.answerable} answerable, {q.unanswerable} unanswerable)",
              "", "Quality metrics: mean [bootstrap 95% interval]. `F1 vs rag`: paired difference on the same "
              "questions [95% interval] and a sign-flip permutation test's p-value.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, v in results["variants"].items():
-        m = v["metrics"]
+    for name, v in results.variants.items():
+        m = v.metrics
+        paired = results.paired_vs_rag.get(name)
         lines.append("| " + " | ".join([
-            name, v["model"], _ci(m["f1"]), _ci(m["exact_match"]), _ci(m["faithfulness"]),
-            _ci(m["citation_correctness"]), _ci(m["refusal_precision"]), _ci(m["refusal_recall"]),
-            f"{v['latency_ms']['p50']:.0f}", f"{v['latency_ms']['p95']:.0f}", f"{v['tokens']['prompt_mean']:.0f}",
-            f"{v['tokens']['completion_mean']:.0f}", f"{v['cost_per_1k_queries']:.4f}",
-            "(baseline)" if name == "rag" else _delta(results["paired_vs_rag"].get(name, {}).get("f1"))]) + " |")
-    best = max(results["variants"].items(), key=lambda kv: kv[1]["metrics"]["f1"]["mean"] or 0)
-    lines += ["", f"Highest F1: **{best[0]}** ({_ci(best[1]['metrics']['f1'])}).", "",
+            name, v.model, m.f1.text(), m.exact_match.text(), m.faithfulness.text(),
+            m.citation_correctness.text(), m.refusal_precision.text(), m.refusal_recall.text(),
+            f"{v.latency_ms.p50:.0f}", f"{v.latency_ms.p95:.0f}", f"{v.tokens.prompt_mean:.0f}",
+            f"{v.tokens.completion_mean:.0f}", f"{v.cost_per_1k_queries:.4f}",
+            "(baseline)" if name == "rag" else _delta(paired.f1 if paired else None)]) + " |")
+    best = max(results.variants.items(), key=lambda kv: kv[1].metrics.f1.mean or 0)
+    lines += ["", f"Highest F1: **{best[0]}** ({best[1].metrics.f1.text()}).", "",
               "How answers are judged: exact match and token F1 are SQuAD-normalised against the reference, on "
               "answerable questions (a refusal scores 0). Faithfulness: the share of non-refused answers "
               "whose quotes are verbatim passage text and whose final answer's content words (stemmed; "
@@ -42,30 +37,30 @@ def markdown(results: dict) -> str:
               "the same test to the cited passages only. Refusal precision and recall treat 'should "
               "refuse' (an unanswerable question) as the positive class. Cost: hosted models by tokens, "
               "local ones by measured seconds × the machine's hourly price.", ""]
-    if results.get("stages_seconds"):
-        lines.append("Wall time by stage: " + ", ".join(f"{k} {s:.0f} s" for k, s in results["stages_seconds"].items()))
+    if results.stages_seconds:
+        lines.append("Wall time by stage: " + ", ".join(f"{k} {s:.0f} s" for k, s in results.stages_seconds.items()))
     return "\n".join(lines) + "\n"
 
 
-def figures(results: dict) -> dict[str, str]:
+def figures(results: BakeoffResults) -> dict[str, str]:
     """SVG plots: quality bars with intervals, quality against latency, quality against cost."""
     from ragtune.reporting.plots import bar_chart_with_intervals, scatter
 
-    variants = results["variants"]
+    variants = results.variants
     names = list(variants)
-    bars = {metric: [(variants[n]["metrics"][metric]["mean"], variants[n]["metrics"][metric]["low"],
-                      variants[n]["metrics"][metric]["high"]) for n in names] for metric in QUALITY}
-    f1 = [variants[n]["metrics"]["f1"]["mean"] or 0.0 for n in names]
+    bars = {metric: [(m.mean, m.low, m.high) for m in (variants[n].metrics.get(metric) for n in names)]
+            for metric in QUALITY}
+    f1 = [variants[n].metrics.f1.mean or 0.0 for n in names]
     return {
         "Quality with 95% intervals": bar_chart_with_intervals(names, bars, ylabel="score"),
-        "F1 against latency": scatter([variants[n]["latency_ms"]["p50"] for n in names], f1, names,
+        "F1 against latency": scatter([variants[n].latency_ms.p50 for n in names], f1, names,
                                       xlabel="p50 latency (ms)", ylabel="F1"),
-        "F1 against cost": scatter([variants[n]["cost_per_1k_queries"] for n in names], f1, names,
+        "F1 against cost": scatter([variants[n].cost_per_1k_queries for n in names], f1, names,
                                    xlabel="USD per 1,000 queries", ylabel="F1"),
     }
 
 
-def html(results: dict) -> str:
+def html(results: BakeoffResults) -> str:
     from ragtune.reporting.html import render_html
 
     return render_html("ragtune bake-off", markdown(results), figures(results))

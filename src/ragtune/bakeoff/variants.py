@@ -1,37 +1,16 @@
-"""The variants a bake-off compares, and the prompt each one sends."""
+"""The names a bake-off compares. Each is a variant the resolver (``app.variants``) makes, so it is measured
+exactly as it is served; ``ft`` and ``ft+rag`` stand for the ``ft:<id>`` / ``ft+rag:<id>`` of --ft-model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import replace
 
-from ragtune.config import ComponentSpec
-from ragtune.documents.types import Hit
+from ragtune.app.variants import Variant, resolve
 from ragtune.errors import RagtuneError
-from ragtune.generation.protocol import Message
-from ragtune.rag.prompts import REFUSAL, SYSTEM, grounded_messages
+from ragtune.project import Project
 
 NAMES = ("base", "fewshot", "rag", "ft", "ft+rag")
-BASE_SYSTEM = f"Answer the question briefly. If you do not know the answer, reply exactly: {REFUSAL}"
-
-
-@dataclass
-class Variant:
-    name: str
-    model: str
-    """Shown name of the model: a packaged model, an endpoint's model, or ft:<job-id>."""
-    spec: ComponentSpec
-    retrieval: bool
-    system: str
-    shots: list[tuple[str, str]] = field(default_factory=list)
-    """Few-shot (question, answer) pairs sent before the question."""
-
-    def messages(self, question: str, hits: list[Hit]) -> list[Message]:
-        if self.retrieval:
-            return grounded_messages(question, hits, self.system)
-        msgs: list[Message] = [{"role": "system", "content": self.system}]
-        for q, a in self.shots:
-            msgs += [{"role": "user", "content": f"Question: {q}"}, {"role": "assistant", "content": a}]
-        return msgs + [{"role": "user", "content": f"Question: {question}"}]
 
 
 def parse_names(text: str) -> list[str]:
@@ -42,15 +21,11 @@ def parse_names(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def build_variants(names: list[str], base_model: str, base_spec: ComponentSpec, ft_model: str | None,
-                   ft_spec: ComponentSpec | None, ft_system: str | None, shots: list[tuple[str, str]]) -> list[Variant]:
-    if any(n.startswith("ft") for n in names) and ft_spec is None:
+def build_variants(project: Project, names: list[str], ft_model: str | None, shots: Sequence[tuple[str, str]],
+                   model: str | None = None, base_url: str | None = None) -> list[Variant]:
+    """The variants called ``names``; --model / --base-url replace the generator of base, fewshot and rag."""
+    if any(n.startswith("ft") for n in names) and not ft_model:
         raise RagtuneError("the ft and ft+rag variants need --ft-model ft:<job-id> (a succeeded tuning job)")
-    if "fewshot" in names and not shots:
-        raise RagtuneError("the fewshot variant needs examples: pass --fewshot FILE.jsonl of {question, answer}")
-    made = {"base": lambda: Variant("base", base_model, base_spec, False, BASE_SYSTEM),
-            "fewshot": lambda: Variant("fewshot", base_model, base_spec, False, BASE_SYSTEM, shots),
-            "rag": lambda: Variant("rag", base_model, base_spec, True, SYSTEM),
-            "ft": lambda: Variant("ft", ft_model, ft_spec, False, ft_system or BASE_SYSTEM),
-            "ft+rag": lambda: Variant("ft+rag", ft_model, ft_spec, True, ft_system or SYSTEM)}
-    return [made[n]() for n in names]
+    job = (ft_model or "").removeprefix("ft:")
+    return [replace(resolve(project, f"{n}:{job}"), name=n) if n.startswith("ft")
+            else resolve(project, n, model=model, base_url=base_url, shots=shots) for n in names]

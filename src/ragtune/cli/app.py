@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from ragtune.cli import (ab, ask, bakeoff, cost, data, decide, demo, evaluate, export, ingest, keys, logs, project,
                          raft, report, search, serve, store, tune)
-from ragtune.cli.common import EXIT_ERROR, console
+from ragtune.cli.common import EXIT_ERROR, configure_logging, console, styled
 from ragtune.errors import RagtuneError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+# Help is click's plain layout (rich_markup_mode=None): rich's panels cut long flag names with "…" in a
+# narrow terminal, click's wraps only the descriptions.
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="RAG or fine-tuning? Measured on your own data, then built and served.")
+
+
+@app.callback()
+def _options(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                                  help="show libraries' log lines too: -v INFO, -vv DEBUG")] = 0):
+    configure_logging(verbose)
+
+
 app.command("ingest")(ingest.ingest_cmd)
 app.command("search")(search.search_cmd)
 app.command("ask")(ask.ask_cmd)
@@ -38,7 +49,7 @@ def main() -> None:
     try:
         app()
     except RagtuneError as e:
-        console.print(f"[bold red]error:[/] {e}", highlight=False)
+        console.print(styled("error:", "bold red", e))
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         console.print("interrupted; re-run the same command to pick up where it stopped")

@@ -4,30 +4,12 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
-                                system_prompt,
-                                print_json)
-from ragtune.cli.search import FilterOpt, require_index
+from ragtune.app.variants import resolve
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, print_json
+from ragtune.cli.options import BaseUrlOpt, FilterOpt, ModelOpt, print_answer, require_index
 from ragtune.config import RetrievalConfig, field_help
-from ragtune.rag.answer import Answer, answer
+from ragtune.rag.answer import answer
 from ragtune.stores.filters import parse_filters
-
-ModelOpt = Annotated[str | None, typer.Option(
-    "--model", "-m", help="smollm2-135m (default), qwen2.5-coder-0.5b, a GGUF path, or with --base-url "
-                          "the endpoint's model name")]
-BaseUrlOpt = Annotated[str | None, typer.Option(
-    "--base-url", envvar="RAGTUNE_BASE_URL", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")]
-
-
-def print_answer(a: Answer) -> None:
-    style = "yellow" if a.refused else "green"
-    out.print(f"[bold]Q:[/] {a.question}", highlight=False)
-    out.print(f"[bold {style}]A:[/] {a.text}", highlight=False)
-    if a.refused and a.reason:
-        out.print(f"   [dim]({a.reason})[/]")
-    for c in a.citations:
-        note = " (inferred from overlap)" if c.inferred else ""
-        out.print(f"   [{c.n}] {c.doc_id} · chunk {c.chunk_index} · {c.title}{note}", highlight=False)
 
 
 def ask_cmd(
@@ -42,9 +24,9 @@ def ask_cmd(
     """Answer QUESTION from the indexed documents, citing them; refuse when they do not hold the answer."""
     p = open_project(project)
     require_index(p)
-    gen = p.generator(generator_spec(p, model, base_url))
-    a = answer(question, p.retriever, gen, p.config.answer, mode=mode or p.config.retrieval.mode,
-               where=parse_filters(filter_), system=system_prompt(p, model))
+    v = resolve(p, "rag", model=model, base_url=base_url)
+    a = answer(question, p.retriever, p.generator(v.generator), p.config.answer,
+               mode=mode or p.config.retrieval.mode, where=parse_filters(filter_), system=v.system)
     if json_:
         print_json(a.to_dict())
     else:

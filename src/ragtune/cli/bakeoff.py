@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ragtune.bakeoff.leakage import check_leakage
-from ragtune.bakeoff.run import make_unanswerable, read_questions, run_bakeoff
+from ragtune.bakeoff.leakage import check_tuned_model
+from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
+from ragtune.bakeoff.run import make_unanswerable, run_bakeoff
 from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, generator_spec, open_project, out,
-                                print_json, progress_bars)
-from ragtune.cli.search import require_index
+from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json,
+                                progress_bars)
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.datasets import read_jsonl
-from ragtune.finetune.jobs import JobStore
-
-SCHEMA = "ragtune.bakeoff/1"
-# The demo loop tunes on RAFT data built from the shipped support set: small enough for a laptop CPU.
-DEMO_TUNE = {"epochs": 2.0, "lr": 1e-3, "max_seq_len": 1024, "batch_size": 4, "grad_accum": 2}
+from ragtune.evaluation.qa import read_questions
 
 
 def bakeoff_cmd(
@@ -61,65 +55,49 @@ def bakeoff_cmd(
     out_dir.mkdir(parents=True, exist_ok=True)
     with progress_bars(not json_) as progress:
         if questions is None:
-            questions, fewshot, ft_model = _demo_inputs(p, out_dir, names, fewshot, ft_model, tune_base, stages,
-                                                        progress)
+            from ragtune.bakeoff.demo import demo_inputs
+
+            demo = demo_inputs(p, out_dir, any(n.startswith("ft") for n in names), tune_base, fewshot, ft_model,
+                               stages, progress, console.print)
+            questions, fewshot, ft_model = demo.questions, demo.fewshot, demo.ft_model
         require_index(p)
         rows = read_jsonl(questions, ("question",))[:limit]
         if not rows:
             raise RagtuneError(f"{questions} holds no questions")
         qs = read_questions(rows)
         qs += make_unanswerable(qs, unanswerable, lambda q: p.retriever.search(q, k=20), seed)
-        ft_spec = ft_system = None
-        leakage = {"checked_files": [], "overlaps": 0}
-        if ft_model and any(n.startswith("ft") for n in names):
-            from ragtune.finetune.registry import trained_system_prompt, tuned_model_spec
-
-            ft_spec, ft_system = tuned_model_spec(p, ft_model), trained_system_prompt(p, ft_model)
-            job = JobStore(p.root / "jobs.db").get(ft_model)
-            if not Path(job.train_file).is_file():
-                raise RagtuneError(f"cannot check {ft_model} for leakage: its training file {job.train_file} is gone")
-            leakage = check_leakage([q.question for q in qs], [Path(job.train_file)])
         shot_pairs = _shots(fewshot, shots, {q.question for q in qs}) if "fewshot" in names else []
-        base_spec = generator_spec(p, model, base_url) or p.config.generator
-        built = build_variants(names, model or _model_name(base_spec), base_spec, ft_model, ft_spec, ft_system,
-                               shot_pairs)
-        price_table = load_prices(prices)
+        built = build_variants(p, names, ft_model, shot_pairs, model, base_url)
+        leakage = Leakage()
+        if ft_model and any(n.startswith("ft") for n in names):
+            leakage = Leakage(**check_tuned_model(p, ft_model, [q.question for q in qs]))
         t = time.perf_counter()
-        scored = run_bakeoff(p, qs, built, out_dir, price_table, repeats, progress=progress)
-        stages["evaluate"] = time.perf_counter() - t
-    results = {"schema": SCHEMA, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               "questions": {"path": str(questions), "n": len(qs), "answerable": sum(q.answerable for q in qs),
-                             "unanswerable": sum(not q.answerable for q in qs)},
-               "prices": _prices_used(price_table, built), **scored, "leakage": leakage, "stages_seconds": stages}
+        try:
+            results = run_bakeoff(p, qs, built, out_dir, load_prices(prices), repeats, progress=progress,
+                                  questions_path=str(questions), leakage=leakage, stages=stages)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: the answers generated so far are kept in {out_dir / 'cache.db'}; "
+                          "re-run the same command to resume", highlight=False)
+            raise typer.Exit(130) from None
+        results.stages_seconds["evaluate"] = time.perf_counter() - t
     write_reports(results, out_dir)
     if json_:
-        print_json(results)
+        print_json(results.to_dict())
     else:
         from ragtune.bakeoff.report import markdown
 
-        out.print(markdown(results), highlight=False)
+        out.print(markdown(results), markup=False, highlight=False)
         out.print(f"written: {out_dir / 'results.json'}, {out_dir / 'report.md'}, {out_dir / 'report.html'}")
 
 
-def write_reports(results: dict, out_dir: Path) -> None:
+def write_reports(results: BakeoffResults, out_dir: Path) -> None:
     from ragtune.bakeoff.report import html, markdown
 
-    for name, text in (("results.json", json.dumps(results, indent=2)), ("report.md", markdown(results)),
-                       ("report.html", html(results))):
+    write_results(results, out_dir)
+    for name, text in (("report.md", markdown(results)), ("report.html", html(results))):
         tmp = out_dir / (name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out_dir / name)
-
-
-def _prices_used(book, variants) -> dict:
-    used = {v.model for v in variants}
-    return {"as_of": book.as_of, "self_hosted_per_hour": book.self_hosted_per_hour,
-            "models": {m: p.model_dump(exclude_none=True) for m, p in book.models.items() if m in used}}
-
-
-def _model_name(spec) -> str:
-    default = "smollm2-135m" if spec.type == "llamacpp" else spec.type
-    return str(spec.params.get("model") or default)
 
 
 def _shots(path: Path | None, k: int, evaluated: set[str]) -> list[tuple[str, str]]:
@@ -130,42 +108,3 @@ def _shots(path: Path | None, k: int, evaluated: set[str]) -> list[tuple[str, st
         raise RagtuneError(f"{path} has {len(rows)} answered questions that are not evaluation questions; "
                            f"--shots needs {k}")
     return [(r["question"], str(r["answer"])) for r in rows[:k]]
-
-
-def _demo_inputs(p, out_dir: Path, names: list[str], fewshot: Path | None, ft_model: str | None, base: str,
-                 stages: dict, progress) -> tuple[Path, Path, str | None]:
-    """The whole loop on the shipped data: index the demo knowledge base, build RAFT data from the
-    support set's questions, tune SmolLM2 on it (reusing a finished job on the same data), then
-    evaluate on the demo questions."""
-    from ragtune.bakeoff.demo import demo_questions_path, kb_path, write_support_qa
-    from ragtune.cli.raft import raft_builder
-    from ragtune.cli.tune import create_job, sha256_file, store_for
-    from ragtune.finetune.trainer import TuneConfig, run
-    from ragtune.raft.build import RaftConfig, build, read_qa
-    from ragtune.rag.ingest import ingest
-
-    if not p.config_path.exists():
-        p.save()
-    t = time.perf_counter()
-    ingest(p, [kb_path()], progress=progress)
-    stages["ingest"] = time.perf_counter() - t
-    train_qa = write_support_qa(out_dir / "train_qa.jsonl")
-    if ft_model is None and any(n.startswith("ft") for n in names):
-        raft = out_dir / "raft.jsonl"
-        t = time.perf_counter()
-        if not raft.exists():  # a build finishes by renaming its journal: an existing file is complete
-            build(raft_builder(p, RaftConfig()), read_qa(train_qa), raft, progress=lambda n: progress("RAFT", n))
-        stages["raft_build"] = time.perf_counter() - t
-        sha = sha256_file(raft)
-        done = [j for j in store_for(p.root).list()
-                if j.train_sha256 == sha and j.base == base and j.status == "succeeded"]
-        t = time.perf_counter()
-        if done:
-            ft_model = done[-1].model_name
-        else:
-            console.print(f"tuning {base} on the RAFT data (minutes on a laptop CPU)")
-            job = create_job(p.root, raft, None, base, TuneConfig(**DEMO_TUNE))
-            run(p.root, store_for(p.root), job.id)
-            ft_model = job.model_name
-        stages["tune"] = time.perf_counter() - t
-    return demo_questions_path(), fewshot or train_qa, ft_model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,13 +12,35 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
-from ragtune.config import ComponentSpec
 from ragtune.project import DEFAULT_DIR, Project
 
-console = Console(stderr=True)  # progress and messages; stdout stays clean for --json
-out = Console(soft_wrap=True)
+# Nothing printed is parsed as markup: what ragtune prints is mostly the user's text (chunks, answers, file
+# names, errors quoting them), where "[/section]" would crash rich and "[red]" would colour. ragtune's own
+# styling is explicit, with `styled`; tables, titles and progress descriptions stay literal too.
+console = Console(stderr=True, markup=False, highlight=False)  # progress and messages; stdout stays clean for --json
+out = Console(soft_wrap=True, markup=False, highlight=False)
+
+
+def styled(label: str, style: str, text: object = "") -> Text:
+    """ragtune's own ``label`` in ``style``, then ``text`` (the user's data) as it is, never as markup."""
+    return Text.assemble((label, style), f" {text}" if text != "" else "")
+
+
+def configure_logging(verbosity: int) -> None:
+    """Libraries log freely: bm25s sets its own logger to DEBUG, and onnxruntime's quantiser warns on the root
+    logger, which makes logging install a handler that then prints every library's records. The CLI owns the
+    process's logging, so its handler replaces any other on the root: at the default verbosity only ragtune's
+    own warnings and anyone's errors reach the terminal; -v shows every library's INFO, -vv its DEBUG."""
+    handler = RichHandler(console=console, show_time=False, show_path=False)  # under the progress bars
+    handler.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
+    if not verbosity:
+        handler.addFilter(lambda r: r.levelno >= logging.ERROR or r.name.partition(".")[0] == "ragtune")
+    logging.basicConfig(handlers=[handler], level=handler.level, format="%(name)s: %(message)s", force=True)
+
 
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3  # the command did its work, but skipped some input: see the messages
@@ -49,9 +72,9 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def progress_bars(enabled: bool = True) -> Iterator[Callable[..., None]]:
-    """A callback ``(stage, n, total=None)`` that advances one bar per stage; bars appear as stages
-    start, and show a count of a total once a call gives it."""
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    """A callback ``(stage, n, total=None)`` that advances one bar per stage; bars appear as stages start,
+    with a total when the caller knows one."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True, disable=not enabled) as bars:
         tasks: dict[str, Any] = {}
 
@@ -63,29 +86,3 @@ def progress_bars(enabled: bool = True) -> Iterator[Callable[..., None]]:
             bars.advance(tasks[stage], n)
 
         yield advance
-
-
-def generator_spec(project: Project, model: str | None, base_url: str | None) -> ComponentSpec | None:
-    """--model / --base-url override the project's generator for one command."""
-    if base_url:
-        return ComponentSpec(type="openai", params={"model": model or "default", "base_url": base_url})
-    if model and model.startswith("ft:"):
-        from ragtune.finetune.registry import tuned_model_spec
-
-        return tuned_model_spec(project, model)
-    if model:
-        base = project.config.generator
-        params = dict(base.params) if base.type == "llamacpp" else {}
-        return ComponentSpec(type="llamacpp", params={**params, "model": model})
-    return None
-
-
-def system_prompt(project: Project, model: str | None) -> str:
-    """The answering rules: a tuned model (ft:<id>) gets the system message it was trained with."""
-    from ragtune.rag.prompts import SYSTEM
-
-    if model and model.startswith("ft:"):
-        from ragtune.finetune.registry import trained_system_prompt
-
-        return trained_system_prompt(project, model) or SYSTEM
-    return SYSTEM

@@ -5,8 +5,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from ragtune.cli.common import JsonOpt, console, out, print_json
+from ragtune.cli.common import JsonOpt, console, out, print_json, styled
 from ragtune.finetune.chat_tokens import chat_counter
 from ragtune.finetune.split import split
 from ragtune.finetune.validate import validate
@@ -37,7 +38,7 @@ def validate_cmd(
     else:
         for f in report.findings:
             style = "red" if f.severity == "error" else "yellow"
-            console.print(f"[{style}]{f}[/]", highlight=False)
+            console.print(Text(str(f), style=style))
         t = Table("file", "examples", "tokens min", "median", "max", "truncated", "tokens/epoch",
                   title=f"chat data (max_seq_len {report.stats['max_seq_len']})")
         for s in report.stats["files"]:
@@ -59,7 +60,7 @@ def split_cmd(
 ):
     """Write FILE.train.jsonl and FILE.val.jsonl; exact duplicates stay on one side."""
     if not 0.1 <= val <= 0.2:
-        console.print(f"[yellow]warning:[/] holding out {val:.0%}; the guide recommends 10–20%")
+        console.print(styled("warning:", "yellow", f"holding out {val:.0%}; the guide recommends 10–20%"))
     train_path, val_path, n_train, n_val = split(file, val, seed, out_dir, force)
     result = {"train": str(train_path), "val": str(val_path), "train_examples": n_train, "val_examples": n_val}
     if json_:

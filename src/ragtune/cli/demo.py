@@ -4,10 +4,11 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt, print_answer
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, generator_spec, open_project, out,
-                                system_prompt, print_json,
-                                progress_bars)
+from rich.text import Text
+
+from ragtune.app.variants import resolve
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json, progress_bars
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, print_answer
 from ragtune.rag.answer import answer
 from ragtune.rag.ingest import ingest
 
@@ -32,14 +33,14 @@ def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, model: ModelOpt = None, base
     if not json_:
         out.print(f"indexed {report.added + report.updated + report.unchanged} pages into {report.chunks or 'existing'}"
                   f" chunks in {report.seconds:.1f}s ({p.root})\n")
-    gen = p.generator(generator_spec(p, model, base_url))
+    v = resolve(p, "rag", model=model, base_url=base_url)
+    gen = p.generator(v.generator)
     answers = []
     for q in demo_questions():
-        a = answer(q["question"], p.retriever, gen, p.config.answer, mode=p.config.retrieval.mode,
-                   system=system_prompt(p, model))
+        a = answer(q["question"], p.retriever, gen, p.config.answer, mode=p.config.retrieval.mode, system=v.system)
         answers.append({**a.to_dict(), "reference": q["answer"]})
         if not json_:
             print_answer(a)
-            out.print(f"   [dim]reference: {q['answer'] or '(not in the documents)'}[/]\n", highlight=False)
+            out.print(Text(f"   reference: {q['answer'] or '(not in the documents)'}\n", style="dim"))
     if json_:
         print_json({"ingest": report.to_dict(), "answers": answers})

@@ -5,17 +5,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, generator_spec, open_project, out,
-                                system_prompt,
-                                print_json, progress_bars)
-from ragtune.cli.search import require_index
+from ragtune.app.variants import resolve
+from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json,
+                                progress_bars, styled)
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.evaluation.datasets import read_jsonl, read_qrels
-from ragtune.evaluation.qa import evaluate_qa
+from ragtune.evaluation.qa import evaluate_qa, read_questions
 from ragtune.evaluation.retrieval import evaluate_retrieval
 
 app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
@@ -53,7 +51,7 @@ def retrieval_cmd(
                                     progress=lambda n: progress("queries", n))
     details = result.pop("per_query")
     for warning in result["warnings"]:
-        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        console.print(styled("warning:", "yellow", warning))
     if per_query:
         per_query.write_text(json.dumps(details, indent=1))
     if json_:
@@ -77,13 +75,13 @@ def qa_cmd(
     """Answer each question through the pipeline: SQuAD exact match and F1, refusals, latency."""
     p = open_project(project)
     require_index(p)
-    rows = read_jsonl(questions, ("question",))[:limit]
-    gen = p.generator(generator_spec(p, model, base_url))
+    qs = read_questions(read_jsonl(questions, ("question",))[:limit])
+    v = resolve(p, "rag", model=model, base_url=base_url)
     with progress_bars(not json_) as progress:
-        summary = evaluate_qa(rows, p.retriever, gen, p.config.answer, mode or p.config.retrieval.mode,
-                              out=results, progress=lambda n: progress("questions", n),
-                              system=system_prompt(p, model))
-    summary["results"] = str(results)
+        scores, _ = evaluate_qa(qs, p.retriever, p.generator(v.generator), p.config.answer,
+                                mode or p.config.retrieval.mode, out=results,
+                                progress=lambda n: progress("questions", n, total=len(qs)), how=v)
+    summary = {**scores.model_dump(), "results": str(results)}
     if json_:
         print_json(summary)
     else:

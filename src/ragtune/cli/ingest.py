@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from ragtune.cli.common import (DEFAULT_PROJECT, EXIT_PARTIAL, JsonOpt, ProjectOpt, console, open_project, out,
-                                print_json, progress_bars)
+                                print_json, progress_bars, styled)
 from ragtune.errors import RagtuneError
 from ragtune.rag.ingest import ingest
 from ragtune.stores.filters import parse_value
@@ -53,7 +53,7 @@ def ingest_cmd(
                       "replaced when you re-run the same command")
         raise typer.Exit(130) from None
     for problem in report.problems:
-        console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        console.print(styled("skipped", "yellow", problem))
     if json_:
         print_json(report.to_dict())
     else:

@@ -5,9 +5,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json
-from ragtune.serve.keys import KeyRecord, key_store
+from ragtune.serve.keys import DEFAULT_SCOPES, KeyRecord, Scope, key_store
 
 app = typer.Typer(no_args_is_help=True, help="API keys for `ragtune serve` (stored hashed in the project).")
 
@@ -18,36 +19,50 @@ def _when(ts: float | None) -> str:
 
 def _row(k: KeyRecord) -> dict:
     return {"id": k.id, "name": k.name, "created": _when(k.created), "revoked": _when(k.revoked) or None,
-            "rate_limit_per_minute": k.rate_limit_per_minute}
+            "scopes": [s.value for s in k.granted], "scopes_recorded": k.scopes is not None,
+            "rate_limit_per_minute": k.rate_limit_per_minute, "burst": k.burst}
 
 
 @app.command("create")
 def create_cmd(
     name: Annotated[str, typer.Option(help="who or what uses the key")] = "default",
+    scope: Annotated[list[Scope] | None, typer.Option(
+        help="what the key may do, repeatable: chat (chat, search, models, embeddings, feedback), ingest "
+             "(POST /v1/ingest), admin (everything, and replacing documents that came from files); "
+             f"default: {', '.join(s.value for s in DEFAULT_SCOPES)} only")] = None,
     rate_limit: Annotated[float | None, typer.Option(help="requests per minute for this key "
                                                           "(default: serve.rate_limit_per_minute)")] = None,
+    burst: Annotated[int | None, typer.Option(help="requests the key may send at once before the rate applies "
+                                                   "(default: its per-second rate rounded up, at least 1)")] = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_: JsonOpt = False,
 ):
     """Create a key and print it: this is the only time it is shown."""
-    record, token = key_store(open_project(project)).create(name, rate_limit)
+    if burst is not None and burst < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--burst")
+    if rate_limit is not None and rate_limit <= 0:
+        raise typer.BadParameter("must be above 0", param_hint="--rate-limit")
+    record, token = key_store(open_project(project)).create(name, rate_limit, burst, scope or DEFAULT_SCOPES)
     if json_:
         print_json({**_row(record), "key": token})
     else:
-        console.print(f"created {record.id} ({name}); the key, shown only now:")
+        console.print(f"created {record.id} ({name}, scopes: {', '.join(s.value for s in record.granted)}); "
+                      "the key, shown only now:")
         out.print(token, highlight=False)
 
 
 @app.command("list")
 def list_cmd(project: ProjectOpt = DEFAULT_PROJECT, json_: JsonOpt = False):
-    """List keys (ids and names; the keys themselves are not stored)."""
+    """List keys (ids, names, scopes; the keys themselves are not stored)."""
     rows = [_row(k) for k in key_store(open_project(project)).list()]
     if json_:
         print_json(rows)
         return
-    t = Table("id", "name", "created", "revoked", "rate limit/min", title="API keys")
+    t = Table("id", "name", "scopes", "created", "revoked", "rate limit/min", "burst", title="API keys")
     for r in rows:
-        t.add_row(r["id"], r["name"], r["created"], r["revoked"] or "", str(r["rate_limit_per_minute"] or ""))
+        scopes = ", ".join(r["scopes"]) + ("" if r["scopes_recorded"] else " (made before scopes)")
+        t.add_row(r["id"], Text(r["name"]), scopes, r["created"], r["revoked"] or "",
+                  str(r["rate_limit_per_minute"] or ""), str(r["burst"] or ""))
     out.print(t)
 
 

@@ -8,22 +8,16 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli.ask import BaseUrlOpt, ModelOpt
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, generator_spec, open_project, out,
-                                print_json, progress_bars)
-from ragtune.cli.search import require_index
+from ragtune.app.variants import resolve
+from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, open_project, out, print_json,
+                                progress_bars)
+from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.errors import RagtuneError
-from ragtune.raft.build import RaftBuilder, RaftConfig, build, read_qa
+from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa
 
 app = typer.Typer(no_args_is_help=True, help="RAFT training data: questions, oracle and distractor chunks, "
                                              "quoting targets.")
 _D, _DOCS = RaftConfig(), field_docs(RaftConfig)
-
-
-def raft_builder(project, cfg: RaftConfig) -> RaftBuilder:
-    retriever = project.retriever
-    return RaftBuilder(cfg, lambda q, n: retriever.search(q, k=n, mode=cfg.mode), project.store.get,
-                       sorted(c.chunk_id for batch in project.store.iter_chunks() for c in batch))
 
 
 @app.command("build")
@@ -64,8 +58,9 @@ def build_cmd(
             from ragtune.raft.questions import generate_questions as generate
 
             ids = random.Random(seed).sample(builder.chunk_ids, min(chunks, len(builder.chunk_ids)))
-            items, rejected = generate(p.store.get(ids), p.generator(generator_spec(p, model, base_url)),
-                                       generate_questions, out_path.with_name(out_path.name + ".questions.part"),
+            asker = p.generator(resolve(p, "base", model=model, base_url=base_url).generator)
+            items, rejected = generate(p.store.get(ids), asker, generate_questions,
+                                       out_path.with_name(out_path.name + ".questions.part"),
                                        progress=lambda n: progress("chunks asked", n))
             report["questions_generated"] = {"kept": len(items), "rejected": rejected}
             if not items:

@@ -6,18 +6,9 @@ import typer
 from rich.table import Table
 
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json
+from ragtune.cli.options import FilterOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
-from ragtune.errors import RagtuneError
 from ragtune.stores.filters import parse_filters
-
-FilterOpt = Annotated[list[str] | None, typer.Option(
-    "--filter", "-f", help="metadata filter applied inside the search: key=value, key!=value, "
-                           "'key in a,b', key>=2026-01-01 (repeatable; all must hold)")]
-
-
-def require_index(p) -> None:
-    if p.index_spec() is None:
-        raise RagtuneError(f"no index in {p.root}; run 'ragtune ingest PATH' first")
 
 
 def search_cmd(

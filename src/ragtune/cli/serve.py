@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from ragtune.cli.common import DEFAULT_PROJECT, ProjectOpt, console
 from ragtune.config import ServeConfig, field_help
@@ -28,8 +29,14 @@ def serve_cmd(
     app = create_app(project)
     live = app.state.live
     cfg = live.project.config.serve
-    if cfg.require_key and not any(k.revoked is None for k in key_store(live.project).list()):
-        console.print(f"[yellow]no API key yet: every request will get 401; run 'ragtune keys create -p {project}'[/]")
+    live_keys = [k for k in key_store(live.project).list() if k.revoked is None]
+    if cfg.require_key and not live_keys:
+        console.print(Text(f"no API key yet: every request will get 401; run 'ragtune keys create -p {project}'",
+                           style="yellow"))
+    if unscoped := [k.id for k in live_keys if k.scopes is None]:
+        console.print(Text(f"{len(unscoped)} key(s) made before scopes ({', '.join(unscoped)}) may chat and ingest; "
+                           "give an application a chat-only key ('ragtune keys create --scope chat') and revoke "
+                           "these", style="yellow"))
     if warm:
         warm_up(live.project)
     host, port = host or cfg.host, port or cfg.port

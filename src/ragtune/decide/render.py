@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragtune.decide.engine import Decision
-from ragtune.decide.evidence import Evidence, interval, score
+from ragtune.decide.evidence import Evidence, interval, paired_f1, score
 from ragtune.decide.rules import load_rules
 
 QUALITY_FIGURE = "Answer quality (F1) per variant, with 95% intervals"
@@ -14,7 +14,7 @@ def _cell(text: str) -> str:
 
 
 def measurements(ev: Evidence, heading: str = "###") -> str:
-    variants, paired = ev.results["variants"], ev.results.get("paired_vs_rag", {})
+    variants = ev.results.variants
     lines = [f"{heading} What the bake-off measured", "",
              f"{ev.questions} held-out questions (`{ev.source}`, {ev.created or 'undated'}). F1: token overlap with "
              "the reference answer, 0 to 1, with its 95% bootstrap interval. *vs RAG*: the paired difference on the "
@@ -22,20 +22,20 @@ def measurements(ev: Evidence, heading: str = "###") -> str:
              "| variant | model | F1 [95% interval] | F1 vs RAG | p50 latency | $ per 1,000 queries |",
              "|---|---|---|---|---:|---:|"]
     for name, v in variants.items():
-        vs = "(baseline)" if name == "rag" else interval(paired.get(name, {}).get("f1"))
-        cost = ev.per_query.get(name, v["cost_per_1k_queries"] / 1000)
-        lines.append(f"| {_cell(name)} | {_cell(v['model'])} | {score(v['metrics'].get('f1'))} | {vs} | "
-                     f"{v['latency_ms']['p50']:,.0f} ms | ${1000 * cost:.4f} |")
+        vs = "(baseline)" if name == "rag" else interval(paired_f1(ev.results, name))
+        cost = ev.per_query.get(name, v.cost_per_1k_queries / 1000)
+        lines.append(f"| {_cell(name)} | {_cell(v.model)} | {score(v.metrics.f1)} | {vs} | "
+                     f"{v.latency_ms.p50:,.0f} ms | ${1000 * cost:.4f} |")
     return "\n".join(lines) + "\n"
 
 
 def quality_figure(ev: Evidence) -> dict[str, str]:
     from ragtune.reporting.plots import bar_chart_with_intervals
 
-    variants = ev.results["variants"]
-    f1 = [variants[n]["metrics"].get("f1") or {"mean": None, "low": None, "high": None} for n in variants]
-    return {QUALITY_FIGURE: bar_chart_with_intervals(list(variants), {"F1": [(m["mean"], m["low"], m["high"])
-                                                                             for m in f1]}, ylabel="F1")}
+    variants = ev.results.variants
+    f1 = [v.metrics.f1 for v in variants.values()]
+    return {QUALITY_FIGURE: bar_chart_with_intervals(list(variants), {"F1": [(m.mean, m.low, m.high) for m in f1]},
+                                                     ylabel="F1")}
 
 
 def decision_markdown(d: Decision, heading: str = "##", figures: bool = False) -> str:

@@ -1,61 +1,214 @@
-"""End-to-end answer evaluation: each question through the RAG pipeline, scored against its
-reference with SQuAD EM / F1. An empty reference marks an unanswerable question, where the right
-outcome is a refusal."""
+"""The one QA evaluator of ``eval qa``, ``bakeoff`` and ``tune eval``: a question asked the way users ask it,
+one typed row per answer (SQuAD EM / F1 against the reference, refusal, judgments, usage), and one
+refusal accounting. An empty reference marks an unanswerable question, where the right outcome is a
+refusal: refusal precision and recall treat "should refuse" as the positive class."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+from pydantic import BaseModel
 
 from ragtune.config import AnswerConfig
+from ragtune.documents.types import Hit
 from ragtune.evaluation.answer_metrics import exact_match, percentile, token_f1
-from ragtune.generation.protocol import Generator
-from ragtune.rag.answer import answer
-from ragtune.rag.prompts import SYSTEM
+from ragtune.generation.protocol import Completion, Generator, Message
+from ragtune.rag.answer import Answer, answer, finish
 from ragtune.retrieval.retriever import Retriever
+from ragtune.stores.filters import Condition
 
 
-def evaluate_qa(rows: list[dict], retriever: Retriever, generator: Generator, cfg: AnswerConfig, mode: str,
-                out: Path | None = None, progress: Callable[[int], None] | None = None,
-                system: str = SYSTEM) -> dict:
-    results = []
+@dataclass
+class Question:
+    id: str
+    question: str
+    answer: str
+    hidden_doc: str = ""
+    """For a question made unanswerable: the document holding its answer, kept out of retrieval."""
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answer) and not self.hidden_doc
+
+
+def read_questions(rows: list[dict]) -> list[Question]:
+    """Rows of {_id, question, answer}; a row without ``_id`` is numbered by its position."""
+    return [Question(str(r.get("_id", n)), r["question"], str(r.get("answer") or "")) for n, r in enumerate(rows)]
+
+
+class Asker(Protocol):
+    """How a question is put to the model: what the evaluator needs of a variant (``app.variants.Variant``)."""
+
+    retrieval: bool
+    system: str
+
+    def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]: ...
+
+    def stop(self, conversation: Sequence[Message]) -> list[str]: ...
+
+
+Judge = Callable[[Answer], "tuple[bool | None, bool | None]"]
+"""An answer's (supported, citation correct) verdicts, None where there is nothing to judge."""
+
+
+class QARow(BaseModel):
+    """One answer to one question: the row of answers.jsonl, qa_results.jsonl and a tuning job's eval.json."""
+
+    id: str
+    question: str
+    reference: str
+    answerable: bool
+    hidden_doc: str | None = None
+    variant: str = ""
+    repeat: int = 0
+    answer: str
+    final: str
+    """The scored answer: the text after a RAFT marker, without citation markers; empty for a refusal."""
+    refused: bool
+    reason: str = ""
+    exact_match: float | None
+    """None on an unanswerable question (there the refusal is what is scored)."""
+    f1: float | None
+    supported: bool | None = None
+    citation_correct: bool | None = None
+    contexts: list[str] = []
+    """Chunk ids of the passages the model saw, in prompt order."""
+    cited: list[int] = []
+    """Passage numbers the answer cites explicitly."""
+    citations: list[str] = []
+    """Chunk ids of every resolved citation."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    cached: bool = False
+
+
+def ask(q: Question, how: Asker, retriever: Retriever | None, generator: Generator, cfg: AnswerConfig,
+        mode: str) -> Answer:
+    """One question as users get it: retrieval through ``answer()`` (with its refusal gates), otherwise straight
+    to the model; both end in ``finish()`` (echo, refusal detection, citations)."""
+    if how.retrieval:
+        if retriever is None:
+            raise ValueError("a retrieval variant needs a retriever")
+        where = [Condition("doc_id", "!=", q.hidden_doc)] if q.hidden_doc else []
+        return answer(q.question, retriever, generator, cfg, mode=mode, where=where, system=how.system)
+    asked: list[Message] = [{"role": "user", "content": q.question}]  # a client's single question, as served
+    t = time.perf_counter()
+    out = generator.generate(how.messages(asked), max_tokens=cfg.max_tokens, temperature=cfg.temperature,
+                             stop=how.stop(asked))
+    return finish(Answer(q.question, "", False), out, time.perf_counter() - t)
+
+
+def reply_answer(question: str, out: Completion, seconds: float) -> Answer:
+    """A completion to messages the caller built (a chat example's own turns), judged as ``ask`` judges."""
+    return finish(Answer(question, "", False), out, seconds)
+
+
+def to_row(q: Question, a: Answer, seconds: float | None = None, judge: Judge | None = None, **labels) -> QARow:
+    """Score ``a`` against ``q``'s reference. ``seconds`` defaults to the answer's own retrieve + generate time;
+    ``labels`` fill variant, repeat, cached."""
+    final = a.plain_text
+    supported, citation = (None, None) if a.refused or judge is None else judge(a)
+    return QARow(id=q.id, question=q.question, reference=q.answer, answerable=q.answerable,
+                 hidden_doc=q.hidden_doc or None, answer=a.text, final=final, refused=a.refused, reason=a.reason,
+                 exact_match=exact_match(final, q.answer) if q.answerable else None,
+                 f1=token_f1(final, q.answer) if q.answerable else None,
+                 supported=supported, citation_correct=citation,
+                 contexts=[h.chunk.chunk_id for h in a.contexts],
+                 cited=[c.n for c in a.citations if not c.inferred],
+                 citations=[c.chunk_id for c in a.citations],
+                 prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
+                 seconds=a.retrieve_seconds + a.generate_seconds if seconds is None else seconds, **labels)
+
+
+# --- aggregation shared by every caller -----------------------------------------------------------------
+
+def by_question(rows: Iterable[QARow]) -> dict[str, list[QARow]]:
+    """Rows grouped by question id, in first-seen order (a question asked several times has several rows)."""
+    out: dict[str, list[QARow]] = {}
+    for r in rows:
+        out.setdefault(r.id, []).append(r)
+    return out
+
+
+def per_question(rows: Iterable[QARow], metric: Callable[[QARow], float | bool | None]) -> dict[str, float]:
+    """``metric`` averaged over each question's repeats; questions where it is None throughout are left out."""
+    out = {}
+    for qid, rs in by_question(rows).items():
+        values = [float(v) for v in map(metric, rs) if v is not None]
+        if values:
+            out[qid] = float(np.mean(values))
+    return out
+
+
+def refusal_outcomes(rows: Iterable[QARow]) -> tuple[list[float], list[float], list[float]]:
+    """Per question: the share of its answers that refused, whether it should be refused (unanswerable),
+    and their product (refused when it should be). Precision is sum(both) / sum(refused); recall is
+    sum(both) / sum(should)."""
+    groups = list(by_question(rows).values())
+    refused = [float(np.mean([r.refused for r in rs])) for rs in groups]
+    should = [float(not rs[0].answerable) for rs in groups]
+    return refused, should, [r * s for r, s in zip(refused, should)]
+
+
+def _share(numerator: Sequence[float], denominator: Sequence[float]) -> float | None:
+    return float(np.sum(numerator) / np.sum(denominator)) if np.sum(denominator) else None
+
+
+class QASummary(BaseModel):
+    """Plain means over questions (``eval qa``); the bake-off adds intervals to the same quantities."""
+
+    questions: int
+    exact_match: float
+    f1: float
+    refusal_rate: float
+    false_refusal_rate: float
+    """Refusals among answerable questions."""
+    refusal_precision: float | None
+    refusal_recall: float | None
+    latency_p50: float
+    latency_p95: float
+    prompt_tokens_mean: float
+    completion_tokens_mean: float
+
+
+def summarize(rows: list[QARow]) -> QASummary:
+    refused, should, both = refusal_outcomes(rows)
+    answerable = [1.0 - s for s in should]
+    em, f1 = per_question(rows, lambda r: r.exact_match), per_question(rows, lambda r: r.f1)
+    seconds = [r.seconds for r in rows]
+    return QASummary(
+        questions=len(refused),
+        exact_match=float(np.mean(list(em.values()))) if em else 0.0,
+        f1=float(np.mean(list(f1.values()))) if f1 else 0.0,
+        refusal_rate=float(np.mean(refused)) if refused else 0.0,
+        false_refusal_rate=_share([r * a for r, a in zip(refused, answerable)], answerable) or 0.0,
+        refusal_precision=_share(both, refused), refusal_recall=_share(both, should),
+        latency_p50=percentile(seconds, 50), latency_p95=percentile(seconds, 95),
+        prompt_tokens_mean=float(np.mean([r.prompt_tokens for r in rows])) if rows else 0.0,
+        completion_tokens_mean=float(np.mean([r.completion_tokens for r in rows])) if rows else 0.0)
+
+
+def evaluate_qa(questions: list[Question], retriever: Retriever, generator: Generator, cfg: AnswerConfig,
+                mode: str, out: Path | None = None, progress: Callable[[int], None] = lambda n: None, *,
+                how: Asker, judge: Judge | None = None) -> tuple[QASummary, list[QARow]]:
+    """``eval qa``: each question asked of the variant ``how`` (``rag``, or a tuned model with retrieval); rows
+    are appended to ``out`` as they are made."""
+    rows = []
     sink = out.open("w", encoding="utf-8") if out else None
     try:
-        for row in rows:
-            t = time.perf_counter()
-            a = answer(row["question"], retriever, generator, cfg, mode=mode, system=system)
-            seconds = time.perf_counter() - t
-            ref = str(row.get("answer") or "")
-            r = {"_id": row.get("_id"), "question": row["question"], "reference": ref, "answer": a.text,
-                 "refused": a.refused, "answerable": bool(ref),
-                 "em": exact_match(a.plain_text, ref) if ref else float(a.refused),
-                 "f1": token_f1(a.plain_text, ref) if ref else float(a.refused),
-                 "seconds": seconds, "citations": [c.chunk_id for c in a.citations],
-                 "prompt_tokens": a.prompt_tokens, "completion_tokens": a.completion_tokens}
-            results.append(r)
+        for q in questions:
+            rows.append(to_row(q, ask(q, how, retriever, generator, cfg, mode), judge=judge))
             if sink:
-                sink.write(json.dumps(r) + "\n")
+                sink.write(rows[-1].model_dump_json() + "\n")
                 sink.flush()
-            if progress:
-                progress(1)
+            progress(1)
     finally:
         if sink:
             sink.close()
-    answerable = [r for r in results if r["answerable"]]
-    unanswerable = [r for r in results if not r["answerable"]]
-    secs = [r["seconds"] for r in results]
-    return {
-        "questions": len(results),
-        "exact_match": float(np.mean([r["em"] for r in answerable])) if answerable else 0.0,
-        "f1": float(np.mean([r["f1"] for r in answerable])) if answerable else 0.0,
-        "refusal_rate": float(np.mean([r["refused"] for r in results])) if results else 0.0,
-        "false_refusal_rate": float(np.mean([r["refused"] for r in answerable])) if answerable else 0.0,
-        "unanswerable_refused": float(np.mean([r["refused"] for r in unanswerable])) if unanswerable else None,
-        "latency_p50": percentile(secs, 50), "latency_p95": percentile(secs, 95),
-        "prompt_tokens_mean": float(np.mean([r["prompt_tokens"] for r in results])) if results else 0.0,
-        "completion_tokens_mean": float(np.mean([r["completion_tokens"] for r in results])) if results else 0.0,
-    }
+    return summarize(rows), rows

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragtune.generation.protocol import Message
-from ragtune.jsonl import read_lines
 
 ROLES = {"system", "user", "assistant"}
 MESSAGE_KEYS = {"role", "content", "name", "weight"}  # OpenAI also allows name, and weight on assistant turns
@@ -60,6 +60,18 @@ class ChatFile:
         self.findings.append(Finding("warning", str(self.path), line, message))
 
 
+_JSON_TYPES = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object"}
+
+
+def _content_problem(message: dict) -> str:
+    if "content" not in message or message["content"] is None:
+        return "missing content"
+    content = message["content"]
+    if not isinstance(content, str):
+        return f"content must be a string (got {_JSON_TYPES[type(content)]})"
+    return "" if content.strip() else "empty content"
+
+
 def _messages(row: object, where: ChatFile, n: int) -> list[Message] | None:
     if not isinstance(row, dict):
         where.error(n, "expected a JSON object")
@@ -93,9 +105,9 @@ def _messages(row: object, where: ChatFile, n: int) -> list[Message] | None:
         if m.get("role") not in ROLES:
             where.error(n, f"message {i}: role {m.get('role')!r} is not one of system, user, assistant")
             ok = False
-        content = m.get("content")
-        if not isinstance(content, str) or not content.strip():
-            where.error(n, f"message {i} ({m.get('role')}): empty or missing content")
+        problem = _content_problem(m)
+        if problem:
+            where.error(n, f"message {i} ({m.get('role')}): {problem}")
             ok = False
     if not ok:
         return None
@@ -109,17 +121,25 @@ def _messages(row: object, where: ChatFile, n: int) -> list[Message] | None:
     return [{"role": m["role"], "content": m["content"]} for m in msgs]
 
 
+def _decoded_lines(data: bytes, cf: ChatFile) -> Iterator[tuple[int, str]]:
+    """Each line decoded on its own, so one stray byte costs its line, not the file. Lines end at "\\n" only,
+    as in jsonl.split_lines (JSON leaves U+2028 and U+0085 unescaped inside strings)."""
+    offset = 0
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as e:
+            cf.error(n, f"not UTF-8: byte 0x{raw[e.start]:02x} at column {e.start + 1} "
+                        f"(byte {offset + e.start} of the file)")
+        offset += len(raw) + 1
+
+
 def read_chat_file(path: Path) -> ChatFile:
     cf = ChatFile(path)
     if not path.is_file():
         cf.error(None, "no such file")
         return cf
-    try:
-        lines = read_lines(path)
-    except UnicodeDecodeError as e:
-        cf.error(None, f"not UTF-8 text: {e}")
-        return cf
-    for n, line in enumerate(lines, start=1):
+    for n, line in _decoded_lines(path.read_bytes(), cf):
         if not line.strip():
             continue
         try:

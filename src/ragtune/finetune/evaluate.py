@@ -1,22 +1,27 @@
 """``ragtune tune eval``: the tuned model against its base on held-out chat data (loss, perplexity,
-SQuAD EM / F1 of the answers, adherence to the training answers' fixed format) and on a small
-general-knowledge set, to show what fine-tuning cost elsewhere (catastrophic forgetting)."""
+the QA evaluator's EM / F1 and refusal precision / recall on the final answers, adherence to the training
+answers' fixed format) and on a small general-knowledge set, to show what fine-tuning cost elsewhere
+(catastrophic forgetting)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
-from ragtune.evaluation.answer_metrics import exact_match, normalize, token_f1
+from ragtune.evaluation.answer_metrics import normalize
+from ragtune.evaluation.qa import Asker, QARow, Question, reply_answer, summarize, to_row
 from ragtune.finetune.dataset import Example, read_chat_file
-from ragtune.generation.llamacpp import LlamaCppGenerator
+from ragtune.generation.protocol import Generator
 from ragtune.generation.transformers_lm import TransformersGenerator
+from ragtune.rag.citations import is_refusal, strip_markers
+from ragtune.rag.prompts import final_answer
 
 GENERAL_KNOWLEDGE = files("ragtune") / "demo" / "finetune" / "general_knowledge.jsonl"
 _KEY = re.compile(r"^(.{1,24}?:)")
@@ -73,12 +78,30 @@ def completion_loss(generator: TransformersGenerator, examples: list[Example]) -
     return total / max(count, 1)
 
 
-def _answers(generator, examples: list[Example], max_tokens: int, progress) -> list[str]:
-    out = []
+def question_of(example: Example) -> Question:
+    """A held-out example as a QA question: its last user turn (after any passages), and the final answer of
+    its assistant turn as the reference; a reference that refuses makes the question unanswerable, so
+    refusals are scored as the bake-off scores them."""
+    user = next((m["content"] for m in reversed(example.messages[:-1]) if m["role"] == "user"), "")
+    reference = strip_markers(final_answer(example.messages[-1]["content"]))
+    return Question(str(example.line), user.rpartition("Question:")[2].strip() or user,
+                    "" if is_refusal(reference) else reference)
+
+
+def _rows(generator: Generator, asked: Asker, examples: list[Example], max_tokens: int,
+          progress) -> tuple[list[str], list[QARow]]:
+    """Each example's reply to its own turns, put to the model as the tuned variant is served: the raw texts
+    (for format adherence) and the evaluator's rows."""
+    texts, rows = [], []
     for e in examples:
-        out.append(generator.generate(e.messages[:-1], max_tokens=max_tokens).text.strip())
+        conversation = e.messages[:-1]
+        t = time.perf_counter()
+        out = generator.generate(asked.messages(conversation), max_tokens=max_tokens, stop=asked.stop(conversation))
+        texts.append(out.text.strip())
+        q = question_of(e)
+        rows.append(to_row(q, reply_answer(q.question, out, time.perf_counter() - t)))
         progress(1)
-    return out
+    return texts, rows
 
 
 def _general(generator, rows: list[dict], progress) -> dict:
@@ -92,30 +115,31 @@ def _general(generator, rows: list[dict], progress) -> dict:
 
 
 def evaluate_job(base: str, adapter: Path, data: Path, limit: int | None = None, max_tokens: int = 160,
-                 general_limit: int | None = None, progress: Callable[[int], None] = lambda n: None) -> dict:
+                 general_limit: int | None = None, progress: Callable[[int], None] = lambda n: None, *,
+                 answerers: Mapping[str, Generator], asked: Asker) -> dict:
+    """``answerers``: the "base" and "tuned" models that answer, as the tuned variant is served (llama.cpp
+    when the adapter was exported); ``asked``: that variant. Losses are scored in transformers either way."""
     cf = read_chat_file(data)
     examples = cf.examples[:limit]
     references = [e.messages[-1]["content"] for e in examples]
     signature = format_signature(references)
     general = [json.loads(x) for x in GENERAL_KNOWLEDGE.read_text().splitlines() if x.strip()][:general_limit]
     result: dict = {"data": str(data), "examples": len(examples), "format_signature": signature, "models": {}}
-    gguf = adapter.parent / "adapter.gguf"
     for name, scorer in (("base", TransformersGenerator(base=base)),
                          ("tuned", TransformersGenerator(base=base, adapter=str(adapter)))):
         loss = completion_loss(scorer, examples)
-        # answers come from the engine `ask --model ft:<id>` uses: llama.cpp when the adapter was exported
-        gen = scorer
-        if gguf.is_file():
-            gen = LlamaCppGenerator(model=base, adapter=str(gguf) if name == "tuned" else "")
-        answers = _answers(gen, examples, max_tokens, progress)
+        gen = answerers[name]
+        answers, rows = _rows(gen, asked, examples, max_tokens, progress)
+        scores = summarize(rows)
         result["models"][name] = {
             "loss": loss, "perplexity": math.exp(loss),
-            "exact_match": float(np.mean([exact_match(a, r) for a, r in zip(answers, references)])),
-            "f1": float(np.mean([token_f1(a, r) for a, r in zip(answers, references)])),
+            "exact_match": scores.exact_match, "f1": scores.f1,
+            "refusal_precision": scores.refusal_precision, "refusal_recall": scores.refusal_recall,
             "format_adherence": float(np.mean([follows(a, signature) for a in answers])) if signature else None,
             "general_knowledge": _general(gen, general, progress),
             "engine": type(gen).__name__,
             "answers": answers,
+            "rows": [r.model_dump(mode="json") for r in rows],
         }
     b, t = result["models"]["base"], result["models"]["tuned"]
     result["forgetting"] = b["general_knowledge"]["accuracy"] - t["general_knowledge"]["accuracy"]

@@ -1,4 +1,5 @@
-"""Answer a question from the index: retrieve, gate on relevance, generate, resolve citations."""
+"""Answer a question from the index: retrieve, gate on relevance, generate, resolve citations, and check
+that a cited passage supports the answer."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from dataclasses import dataclass, field
 from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
 from ragtune.generation.protocol import Completion, Generator
-from ragtune.rag.citations import Citation, is_refusal, missing_terms, resolve, strip_markers
-from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, drop_echo, grounded_messages
-from ragtune.raft.format import final_answer
+from ragtune.rag.citations import Citation, is_refusal, missing_terms, strip_markers
+from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, drop_echo, final_answer, grounded_messages
+from ragtune.rag.support import ground
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import Condition
 
@@ -24,6 +25,10 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     contexts: list[Hit] = field(default_factory=list)
     reason: str = ""
+    """Why it was refused, or why it is unsupported."""
+    supported: bool | None = None
+    """True when a cited passage supports the answer, False when none does (``reason`` says why); None when
+    it was refused or not answered from passages."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retrieve_seconds: float = 0.0
@@ -36,7 +41,8 @@ class Answer:
         return "" if self.refused else strip_markers(final_answer(self.text))
 
     def to_dict(self) -> dict:
-        return {"question": self.question, "answer": self.text, "refused": self.refused, "reason": self.reason,
+        return {"question": self.question, "answer": self.text, "refused": self.refused,
+                "supported": self.supported, "reason": self.reason,
                 "citations": [c.to_dict() for c in self.citations],
                 "contexts": [{"n": n, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "score": h.score,
                               "text": h.chunk.text} for n, h in enumerate(self.contexts, start=1)],
@@ -79,11 +85,19 @@ def prepare(question: str, retriever: Retriever, cfg: AnswerConfig, mode: str = 
 
 
 def finish(a: Answer, out: Completion, generate_seconds: float) -> Answer:
-    """``a`` from ``prepare``, completed with the model's output: echo dropped, refusal detected, citations."""
+    """``a`` from ``prepare``, completed with the model's output: echo dropped, refusal detected, citations
+    resolved and checked: an answer no cited passage supports is marked unsupported, with the reason. With no
+    passages (a variant without retrieval) there is nothing to cite, and support is not judged."""
     text = drop_echo(out.text, a.question)
     refused = not text or is_refusal(final_answer(text))
-    return Answer(a.question, text if text else REFUSAL, refused,
-                  citations=[] if refused else resolve(text, a.contexts), contexts=a.contexts,
-                  reason="the model found no answer in the passages" if refused else "",
-                  prompt_tokens=out.prompt_tokens, completion_tokens=out.completion_tokens,
-                  retrieve_seconds=a.retrieve_seconds, generate_seconds=generate_seconds)
+    citations: list[Citation] = []
+    supported, reason = None, ""
+    if refused:
+        reason = "the model found no answer in the passages"
+    elif a.contexts:
+        g = ground(text, a.contexts)
+        citations, supported, reason = g.citations, not g.reason, g.reason
+    return Answer(a.question, text if text else REFUSAL, refused, citations=citations, contexts=a.contexts,
+                  supported=supported, reason=reason, prompt_tokens=out.prompt_tokens,
+                  completion_tokens=out.completion_tokens, retrieve_seconds=a.retrieve_seconds,
+                  generate_seconds=generate_seconds)

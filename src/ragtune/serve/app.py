@@ -1,6 +1,7 @@
 """The FastAPI application: OpenAI-compatible chat, models and embeddings; ingest, search, feedback, health.
-Every request but /health and the docs needs an API key (unless serve.require_key is off) and is rate
-limited per key; chat interactions are logged for feedback, A/B reports and the next fine-tune."""
+Every request but /health and the docs needs an API key (unless serve.require_key is off) with the endpoint's
+scope (chat; ingest for /v1/ingest) and is rate limited per key; chat interactions are logged for feedback,
+A/B reports and the next fine-tune."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -19,19 +21,19 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ragtune.documents.types import Document
+from ragtune.app.variants import Variant, available, check_weights, question_of, resolve
 from ragtune.errors import RagtuneError
 from ragtune.project import Project
 from ragtune.serve import schemas as s
 from ragtune.serve.assignment import assign, subject_id
-from ragtune.serve.chat import Params, Reply, complete, question_of, stream_reply
+from ragtune.serve.chat import Params, Reply, complete, stream_reply
 from ragtune.serve.errors import RESPONSES, ApiError, error_response, install
+from ragtune.serve.ingest_guard import FileDocumentsProtected, api_document, guarded
 from ragtune.serve.interactions import Interaction, InteractionLog, log_path
-from ragtune.serve.keys import key_store
+from ragtune.serve.keys import LEGACY_SCOPES, Scope, grants, key_store
 from ragtune.serve.limits import BodyLimit
 from ragtune.serve.live_project import LiveProject
-from ragtune.serve.rate_limit import RateLimiter
-from ragtune.serve.variants import Variant, available, check_weights, resolve
+from ragtune.serve.rate_limit import RateLimiter, limit_for
 
 PRUNE_EVERY_S = 3600.0
 # One server-sent event of a streamed completion (OpenAPI 3.1: the schema of a text/event-stream is one event's)
@@ -42,15 +44,24 @@ SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {
                    "interaction id); an error mid-stream is sent as {\"error\": {...}}"}}}
 
 
+ANONYMOUS_SCOPES = LEGACY_SCOPES
+"""A request without a key where serve.require_key is off: chat and ingest; admin always needs a key."""
+
+
 @dataclass
 class Caller:
     key_id: str | None
     project: Project
+    scopes: tuple[Scope, ...]
+
+    def allows(self, scope: Scope) -> bool:
+        return grants(self.scopes, scope)
 
 
-def create_app(root: Path | str) -> FastAPI:
+def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """The app serving the project at ``root``; ``clock`` times the rate limits (tests set it)."""
     live = LiveProject(Path(root), check=check_weights)
-    keys, limiter = key_store(live.project), RateLimiter()
+    keys, limiter = key_store(live.project), RateLimiter(clock)
     log = InteractionLog(log_path(live.project))
     log.prune(live.project.config.serve.retention_days)
     last_prune = [time.time()]
@@ -71,12 +82,25 @@ def create_app(root: Path | str) -> FastAPI:
             raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>' "
                                 "(create one with 'ragtune keys create')", "invalid_api_key")
         bucket = record.id if record else f"ip:{request.client.host if request.client else '-'}"
-        per_minute = (record.rate_limit_per_minute if record else None) or cfg.rate_limit_per_minute
-        wait = limiter.take(bucket, per_minute, cfg.rate_limit_burst)
+        limit = limit_for(record.rate_limit_per_minute if record else None, record.burst if record else None,
+                          cfg.rate_limit_per_minute, cfg.rate_limit_burst)
+        wait = limiter.take(bucket, limit)
         if wait > 0:
-            raise ApiError(429, f"rate limit of {per_minute:g} requests per minute exceeded", "rate_limit_exceeded",
+            raise ApiError(429, f"rate limit of {limit.describe()} exceeded", "rate_limit_exceeded",
                            headers={"Retry-After": str(math.ceil(wait))})
-        return Caller(record.id if record else None, project)
+        return Caller(record.id if record else None, project,
+                      record.granted if record else ANONYMOUS_SCOPES)
+
+    def scoped(scope: Scope):
+        """The caller, if its key has ``scope`` (403 otherwise)."""
+        async def check(who: Caller = Depends(caller)) -> Caller:
+            if not who.allows(scope):
+                raise ApiError(403, f"this API key lacks the {scope.value} scope; create one that has it with "
+                                    f"'ragtune keys create --scope {scope.value}'", "missing_scope")
+            return who
+        return check
+
+    chat_caller, ingest_caller = Depends(scoped(Scope.chat)), Depends(scoped(Scope.ingest))
 
     def variant(project: Project, name: str) -> Variant:
         key = (live.version, name)
@@ -105,7 +129,7 @@ def create_app(root: Path | str) -> FastAPI:
                          504: {"model": s.ErrorResponse},
                          200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
                                "description": "the completion, or with stream: server-sent events"}})
-    async def chat_completions(req: s.ChatRequest, who: Caller = Depends(caller)):
+    async def chat_completions(req: s.ChatRequest, who: Caller = chat_caller):
         """Answer with the named variant, or the one the A/B weights assign to this user. Citations and the
         interaction id to rate are in the `ragtune` field."""
         project, t0 = who.project, time.perf_counter()
@@ -116,7 +140,7 @@ def create_app(root: Path | str) -> FastAPI:
         subject = req.user or who.key_id or "anonymous"
         v = variant(project, assign(subject, cfg.serve.variants) if assigned else req.model)
         question_of(messages)  # no user message: the request's fault (400), found before any generation
-        if v.rag and project.index_spec() is None:
+        if v.retrieval and project.index_spec() is None:
             raise ApiError(400, f"variant {v.name} answers from the index, which is empty: POST /v1/ingest first",
                            "no_index")
         stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
@@ -134,7 +158,7 @@ def create_app(root: Path | str) -> FastAPI:
                          citations=[c.to_dict() for c in a.citations], prompt=reply.prompt, answer=a.text)
             record(project, it)
             info = s.RagtuneInfo(interaction_id=iid, variant=v.name, assigned=assigned, refused=a.refused,
-                                 reason=a.reason, citations=it.citations, retrieved=it.chunk_ids)
+                                 supported=a.supported, reason=a.reason, citations=it.citations, retrieved=it.chunk_ids)
             return info, s.Usage(prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
                                  total_tokens=a.prompt_tokens + a.completion_tokens)
 
@@ -163,13 +187,13 @@ def create_app(root: Path | str) -> FastAPI:
                                                   finish_reason=reply.finish_reason)])
 
     @app.get("/v1/models", response_model=s.ModelList, tags=["openai"], responses=RESPONSES)
-    async def models(who: Caller = Depends(caller)):
+    async def models(who: Caller = chat_caller):
         """The variants: base, rag, ft:<job>, ft+rag:<job> for each succeeded fine-tuning job, remotes."""
         found = await anyio.to_thread.run_sync(available, who.project)
         return s.ModelList(data=[s.Model(id=v.name, created=started, owned_by=v.owned_by) for v in found])
 
     @app.post("/v1/embeddings", response_model=s.EmbeddingList, tags=["openai"], responses=RESPONSES)
-    async def embeddings(req: s.EmbeddingRequest, who: Caller = Depends(caller)):
+    async def embeddings(req: s.EmbeddingRequest, who: Caller = chat_caller):
         """Vectors from the project's embedder (the one the index uses), whatever `model` says."""
         texts = [req.input] if isinstance(req.input, str) else req.input
         if not texts or any(not t.strip() for t in texts):
@@ -187,19 +211,30 @@ def create_app(root: Path | str) -> FastAPI:
     # --- ragtune's own ---------------------------------------------------------------------------------
     @app.post("/v1/ingest", response_model=s.IngestResult, tags=["ragtune"],
               responses={**RESPONSES, 409: {"model": s.ErrorResponse}})
-    async def ingest(req: s.IngestRequest, who: Caller = Depends(caller)):
-        """Add or update documents given as JSON (re-sending an id replaces that document)."""
+    async def ingest(req: s.IngestRequest, who: Caller = ingest_caller):
+        """Add or update documents given as JSON (needs the ingest scope). Re-sending an id replaces that
+        document; an id that came from a file answers 409 unless the request says `"replace": true` with an
+        admin key. Off when the config says `serve.allow_ingest: false`."""
         from ragtune.rag.ingest import ingest_documents
 
-        docs = [Document(d.id, d.text, f"api:{d.id}", d.title, dict(d.metadata)) for d in req.documents]
+        if not who.project.config.serve.allow_ingest:
+            raise ApiError(403, "ingest over HTTP is switched off on this server (serve.allow_ingest: false)",
+                           "ingest_disabled")
+        if req.replace and not who.allows(Scope.admin):
+            raise ApiError(403, "\"replace\": true needs a key with the admin scope "
+                                "('ragtune keys create --scope admin')", "missing_scope", "replace")
+        docs = [api_document(d.id, d.text, d.title, dict(d.metadata)) for d in req.documents]
         try:
-            report = await anyio.to_thread.run_sync(ingest_documents, who.project, docs)
+            report = await anyio.to_thread.run_sync(ingest_documents, who.project,
+                                                    guarded(who.project, docs, req.replace))
+        except FileDocumentsProtected as e:
+            raise ApiError(409, str(e), "document_from_file", "documents") from None
         except RagtuneError as e:
             raise ApiError(409 if "another ragtune process" in str(e) else 400, str(e)) from None
         return report.to_dict()
 
     @app.post("/v1/search", response_model=s.SearchResult, tags=["ragtune"], responses=RESPONSES)
-    async def search(req: s.SearchRequest, who: Caller = Depends(caller)):
+    async def search(req: s.SearchRequest, who: Caller = chat_caller):
         """The chunks that best match the query, as `ragtune search` finds them."""
         from ragtune.stores.filters import parse_filters
 
@@ -216,7 +251,7 @@ def create_app(root: Path | str) -> FastAPI:
 
     @app.post("/v1/feedback", response_model=s.FeedbackResult, tags=["ragtune"],
               responses={**RESPONSES, 404: {"model": s.ErrorResponse}})
-    async def feedback(req: s.FeedbackRequest, who: Caller = Depends(caller)):
+    async def feedback(req: s.FeedbackRequest, who: Caller = chat_caller):
         """Rate an answer (thumbs up or down), optionally with the answer it should have given."""
         owner = who.key_id if who.project.config.serve.require_key else None
         try:

@@ -1,5 +1,6 @@
 """One chat request answered by one variant: the grounded path (retrieve, gate, generate, cite) or the
-client's conversation passed to the model, whole or streamed. Synchronous: the app runs it in a thread."""
+client's conversation passed to the model, whole or streamed. What the model is sent is the variant's own
+``messages()``, the same the bake-off measures. Synchronous: the app runs it in a thread."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ragtune.errors import RagtuneError
+from ragtune.app.variants import Variant, question_of
 from ragtune.generation.protocol import Completion, Message, stream
 from ragtune.project import Project
 from ragtune.rag.answer import Answer, finish, prepare
-from ragtune.rag.prompts import STOP, grounded_messages
-from ragtune.serve.variants import Variant
 
 
 @dataclass
@@ -34,34 +33,22 @@ class Reply:
         return "length" if self.answer.completion_tokens >= self.max_tokens else "stop"
 
 
-def question_of(messages: list[Message]) -> str:
-    """The question a grounded variant answers: the last user message (earlier turns are not retrieved on)."""
-    for m in reversed(messages):
-        if m["role"] == "user" and m["content"].strip():
-            return m["content"]
-    raise RagtuneError("the messages hold no user message to answer")
-
-
 def _plan(project: Project, variant: Variant, messages: list[Message]) -> tuple[Answer, list[Message]]:
     """The prepared answer and the messages to generate from (none when it is already refused)."""
     question = question_of(messages)
-    if variant.rag:
+    if variant.retrieval:
         cfg = project.config
         a = prepare(question, project.retriever, cfg.answer, mode=cfg.retrieval.mode)
-        return a, [] if a.refused else grounded_messages(question, a.contexts, variant.system)
-    # a pass-through conversation; the client's system message wins over a tuned model's trained one
-    has_system = any(m["role"] in ("system", "developer") for m in messages)
-    prompt = messages if has_system or not variant.system else [{"role": "system", "content": variant.system},
-                                                                *messages]
-    return Answer(question, "", False), prompt
+        return a, [] if a.refused else variant.messages(messages, a.contexts)
+    return Answer(question, "", False), variant.messages(messages)
 
 
-def _stops(variant: Variant, p: Params) -> list[str]:
-    return [*STOP, *p.stop] if variant.rag else p.stop
+def _stops(variant: Variant, messages: list[Message], p: Params) -> list[str]:
+    return [*variant.stop(messages), *p.stop]
 
 
 def _done(a: Answer, variant: Variant, out: Completion, seconds: float) -> Answer:
-    if variant.rag:
+    if variant.retrieval:
         return finish(a, out, seconds)
     return Answer(a.question, out.text, False, prompt_tokens=out.prompt_tokens,
                   completion_tokens=out.completion_tokens, generate_seconds=seconds)
@@ -73,7 +60,7 @@ def complete(project: Project, variant: Variant, messages: list[Message], p: Par
         return Reply(a, [], p.max_tokens)
     t = time.perf_counter()
     out = project.generator(variant.generator).generate(prompt, max_tokens=p.max_tokens, temperature=p.temperature,
-                                                        stop=_stops(variant, p))
+                                                        stop=_stops(variant, messages, p))
     return Reply(_done(a, variant, out, time.perf_counter() - t), prompt, p.max_tokens)
 
 
@@ -86,10 +73,10 @@ def stream_reply(project: Project, variant: Variant, messages: list[Message], p:
         yield Reply(a, [], p.max_tokens)
         return
     t = time.perf_counter()
-    echo = _EchoFilter(a.question) if variant.rag else None
+    echo = _EchoFilter(a.question) if variant.retrieval else None
     parts, prompt_tokens, completion_tokens, sent = [], 0, 0, False
     for piece in stream(project.generator(variant.generator), prompt, max_tokens=p.max_tokens,
-                        temperature=p.temperature, stop=_stops(variant, p)):
+                        temperature=p.temperature, stop=_stops(variant, messages, p)):
         parts.append(piece.text)
         prompt_tokens += piece.prompt_tokens
         completion_tokens += piece.completion_tokens

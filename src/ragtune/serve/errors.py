@@ -9,14 +9,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ragtune.errors import RagtuneError
+from ragtune.serve.request_errors import describe
 from ragtune.serve.schemas import ErrorResponse
 
-_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-          413: "request_too_large", 429: "rate_limit_error", 500: "server_error", 502: "upstream_error",
-          503: "unavailable", 504: "timeout"}
+_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+          404: "not_found_error", 409: "conflict_error", 413: "request_too_large", 429: "rate_limit_error",
+          500: "server_error", 502: "upstream_error", 503: "unavailable", 504: "timeout"}
 
 # Every endpoint can answer these; listed in the OpenAPI spec so its responses are documented.
-RESPONSES = {code: {"model": ErrorResponse} for code in (400, 401, 413, 429)}
+RESPONSES = {code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 429)}
 
 
 class ApiError(Exception):
@@ -43,10 +44,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, e: RequestValidationError):
-        first = e.errors()[0] if e.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
-        return error_response(400, f"{where or 'request'}: {first.get('msg', 'invalid request')}",
-                              "invalid_request", where)
+        message, param, code = describe(e.errors(), e.body)
+        return error_response(400, message, code, param)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, e: HTTPException):

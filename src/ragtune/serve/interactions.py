@@ -4,7 +4,9 @@ own, the latest per interaction counting); the only deletion is retention's, of 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,6 +56,7 @@ class InteractionLog:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(self.path)
         with self._db() as db:
             db.execute("pragma journal_mode=wal")  # readers (reports, exports) never block the server's writes
             db.executescript(_SCHEMA)
@@ -108,6 +111,20 @@ class InteractionLog:
                 r[key] = None if r[key] is None else json.loads(r[key])
             r["assigned"], r["stream"], r["refused"] = bool(r["assigned"]), bool(r["stream"]), bool(r["refused"])
         return out
+
+
+def _make_private(path: Path) -> None:
+    """The log holds whole prompts and answers: owner-only, whatever the umask. SQLite gives the -wal and -shm
+    files the database's own mode, so creating (or tightening, for a log from an older version) the database
+    file first covers them; existing ones are tightened too."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        st = p.stat() if p.exists() else None
+        if st and stat.S_IMODE(st.st_mode) & 0o077 and st.st_uid == os.getuid():  # only the owner may chmod
+            os.chmod(p, 0o600)
 
 
 def log_path(project) -> Path:

@@ -17,7 +17,14 @@ def _valid_unicode(text: str) -> str:
     return text
 
 
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the document's text is empty (or only whitespace)")
+    return text
+
+
 Text = Annotated[str, AfterValidator(_valid_unicode)]
+DocumentText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
 # bool first: pydantic would otherwise read true as 1; numbers within what the vector store can hold
 MetaValue = bool | Annotated[int, Field(ge=-2**63, le=2**63 - 1)] | Annotated[float, Field(allow_inf_nan=False)] | Text
 MetaKey = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
@@ -71,7 +78,8 @@ class Citation(BaseModel):
     source: str
     title: str
     chunk_index: int
-    inferred: bool = Field(description="true when the model did not cite and the passage was matched by overlap")
+    inferred: bool = Field(description="true when the model did not cite and the passage was matched by overlap "
+                                       "(kept only when it supports the answer)")
 
 
 class RagtuneInfo(BaseModel):
@@ -81,7 +89,9 @@ class RagtuneInfo(BaseModel):
     variant: str
     assigned: bool = Field(description="true when the A/B weights chose the variant (the request named none)")
     refused: bool
-    reason: str = ""
+    supported: bool | None = Field(None, description="true when a cited passage supports the answer, false when "
+                                   "none does (reason says why); null when refused or not answered from passages")
+    reason: str = Field("", description="why the answer was refused, or why it is unsupported")
     citations: list[Citation] = []
     retrieved: list[str] = Field([], description="chunk ids given to the model as context, in order")
 
@@ -179,7 +189,7 @@ class EmbeddingList(BaseModel):
 class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     id: Text = Field(min_length=1, max_length=512, description="stable id: re-sending it updates the document")
-    text: Text
+    text: DocumentText = Field(description="the document's text (not empty, not only whitespace)")
     title: Text = ""
     metadata: dict[MetaKey, MetaValue] = {}
 
@@ -187,6 +197,9 @@ class DocumentIn(BaseModel):
 class IngestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     documents: list[DocumentIn] = Field(min_length=1, max_length=10_000)
+    replace: bool = Field(False, description="also replace documents that came from files (ingested from disk "
+                                             "by `ragtune ingest`); needs a key with the admin scope. Without it, "
+                                             "such an id answers 409 and nothing is written")
 
 
 class IngestResult(BaseModel):

@@ -4,7 +4,7 @@ requests would each start loading the same model."""
 from __future__ import annotations
 
 from ragtune.project import Project
-from ragtune.serve.variants import resolve
+from ragtune.app.variants import resolve
 
 
 def warm_up(project: Project) -> None:

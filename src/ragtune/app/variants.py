@@ -1,0 +1,167 @@
+"""A variant: one way of answering (a generator, its rules, retrieval on or off, worked examples), and the one
+resolver that turns a name into it. ``ask``, ``eval qa``, ``bakeoff``, ``tune eval`` and ``serve`` all go
+through here, so a variant measured in a bake-off is the variant served under the same name.
+
+Names: ``base`` (the project's generator, told to answer briefly or refuse), ``fewshot`` (it, with worked
+examples first), ``rag`` (it, answering from the index with citations), ``ft:<job-id>`` and
+``ft+rag:<job-id>`` (a fine-tuned model without and with retrieval), and the remotes in ``serve.remotes``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ragtune.config import ComponentSpec
+from ragtune.documents.types import Hit
+from ragtune.errors import RagtuneError
+from ragtune.generation.protocol import Message
+from ragtune.project import Project
+from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, grounded_messages
+
+# The rules of a variant without retrieval: it must still say when it does not know, or refusals cannot be
+# measured (bake-off) nor expected (server) of it.
+BASE_SYSTEM = f"Answer the question briefly. If you do not know the answer, reply exactly: {REFUSAL}"
+TUNED_PREFIXES = (("ft+rag:", True), ("ft:", False))
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    generator: ComponentSpec
+    retrieval: bool
+    """Retrieve, answer under the grounded prompt, and cite; otherwise the conversation goes to the model."""
+    system: str
+    """The rules the variant's prompt opens with (a tuned model's are the ones it was trained with); empty
+    leaves a conversation as the client sent it (a remote that does not retrieve)."""
+    model: str
+    """Shown name of the model, which prices are looked up by: a packaged model, an endpoint's model, ft:<id>."""
+    shots: tuple[tuple[str, str], ...] = ()
+    """Worked (question, answer) pairs sent before the conversation."""
+    owned_by: str = "ragtune"
+
+    def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]:
+        """What the model is sent for a client's conversation. With retrieval: the rules, the passages ``hits``
+        and the last user message. Without: the rules and worked examples, then the conversation; a client
+        that sent its own system message keeps it in their place."""
+        if self.retrieval:
+            return grounded_messages(question_of(conversation), hits, self.system)
+        if _client_rules(conversation) or not self.system:
+            return list(conversation)
+        head: list[Message] = [{"role": "system", "content": self.system}]
+        for q, a in self.shots:
+            head += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        return head + list(conversation)
+
+    def stop(self, conversation: Sequence[Message]) -> list[str]:
+        """Stop sequences: ragtune's when its own rules frame the prompt (small models run on into a question
+        of their own); none when the client's conversation goes through as sent."""
+        framed = self.retrieval or (bool(self.system) and not _client_rules(conversation))
+        return list(STOP) if framed else []
+
+
+def question_of(conversation: Sequence[Message]) -> str:
+    """The question a grounded variant answers: the last user message (earlier turns are not retrieved on)."""
+    for m in reversed(conversation):
+        if m["role"] == "user" and m["content"].strip():
+            return m["content"]
+    raise RagtuneError("the messages hold no user message to answer")
+
+
+def single_question(question: str) -> list[Message]:
+    """A client's conversation of one question, as the bake-off and ``ask`` put it to a variant."""
+    return [{"role": "user", "content": question}]
+
+
+def resolve(project: Project, name: str, *, model: str | None = None, base_url: str | None = None,
+            shots: Sequence[tuple[str, str]] = ()) -> Variant:
+    """The variant called ``name``; a RagtuneError says why it cannot answer (unknown, or a job not usable).
+
+    ``model`` / ``base_url`` (the CLI's --model / --base-url) replace the project's generator of ``base``,
+    ``fewshot`` and ``rag``; ``--model ft:<id>`` makes them that tuned model, asked with its trained rules."""
+    cfg = project.config
+    if name in ("base", "fewshot", "rag"):
+        retrieval = name == "rag"
+        if name == "fewshot" and not shots:
+            raise RagtuneError("the fewshot variant needs worked examples: pass --fewshot FILE.jsonl of "
+                               "{question, answer}")
+        if model and model.startswith("ft:") and not base_url:
+            tuned = _tuned(project, model[len("ft:"):], retrieval, name)
+        else:
+            spec = _override(project, model, base_url) or cfg.generator
+            tuned = Variant(name, spec, retrieval, SYSTEM if retrieval else BASE_SYSTEM, model or _model_name(spec))
+        return replace(tuned, shots=tuple(shots) if name == "fewshot" else ())
+    for prefix, retrieval in TUNED_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return _tuned(project, name[len(prefix):], retrieval, name)
+    if name in cfg.serve.remotes:
+        remote = cfg.serve.remotes[name]
+        return Variant(name, remote.generator, remote.rag, SYSTEM if remote.rag else "",
+                       str(remote.generator.params.get("model") or name), owned_by="remote")
+    raise RagtuneError(f"unknown model {name!r}; known: base, fewshot, rag, ft:<job-id>, ft+rag:<job-id>"
+                       + "".join(f", {r}" for r in cfg.serve.remotes))
+
+
+def untuned(variant: Variant) -> Variant:
+    """A locally tuned variant's base model, on the same engine and asked the same way: what the tuning is
+    measured against (``tune eval``)."""
+    params = {k: v for k, v in variant.generator.params.items() if k != "adapter"}
+    return replace(variant, name=f"{variant.name} (base)", generator=ComponentSpec(type=variant.generator.type,
+                                                                                   params=params))
+
+
+def available(project: Project) -> list[Variant]:
+    """Every variant a server can answer with now: base, rag, both forms of each succeeded fine-tuning job,
+    remotes (``fewshot`` needs examples a request does not carry)."""
+    names = ["base", "rag"]
+    from ragtune.finetune.jobs import list_jobs
+
+    for job in list_jobs(project.root):
+        if job.status == "succeeded":
+            names += [f"ft:{job.id}", f"ft+rag:{job.id}"]
+    names += list(project.config.serve.remotes)
+    found = []
+    for name in names:
+        try:
+            found.append(resolve(project, name))
+        except RagtuneError:  # e.g. a succeeded job whose adapter folder was deleted: not offered
+            continue
+    return found
+
+
+def check_weights(project: Project) -> None:
+    """The A/B weights must name variants that resolve and give some traffic; checked before a config is used."""
+    weights = project.config.serve.variants
+    if not any(w > 0 for w in weights.values()):
+        raise RagtuneError("serve.variants needs at least one variant with a weight above 0")
+    for name in weights:
+        resolve(project, name)
+
+
+def _tuned(project: Project, job_id: str, retrieval: bool, name: str) -> Variant:
+    from ragtune.finetune.registry import trained_system_prompt, tuned_model_spec
+
+    # asked the way it was taught: its training examples' system message, or none when they had none (the
+    # grounded prompt cannot go without rules, so retrieval falls back to ragtune's)
+    trained = trained_system_prompt(project, job_id) or ""
+    return Variant(name, tuned_model_spec(project, job_id), retrieval, trained or (SYSTEM if retrieval else ""),
+                   f"ft:{job_id}")
+
+
+def _client_rules(conversation: Sequence[Message]) -> bool:
+    return any(m["role"] in ("system", "developer") for m in conversation)
+
+
+def _override(project: Project, model: str | None, base_url: str | None) -> ComponentSpec | None:
+    """--model / --base-url: an OpenAI-compatible endpoint, or another local model on the project's engine."""
+    if base_url:
+        return ComponentSpec(type="openai", params={"model": model or "default", "base_url": base_url})
+    if model:
+        base = project.config.generator
+        params = dict(base.params) if base.type == "llamacpp" else {}
+        return ComponentSpec(type="llamacpp", params={**params, "model": model})
+    return None
+
+
+def _model_name(spec: ComponentSpec) -> str:
+    default = "smollm2-135m" if spec.type == "llamacpp" else spec.type
+    return str(spec.params.get("model") or default)

@@ -1,0 +1,168 @@
+"""A bake-off's results.json, typed: the bake-off writes it, and ``decide``, ``report``, ``cost --bakeoff`` and the
+benchmarks read it only through these models. The file names its schema and version
+(``"schema": "ragtune.bakeoff/1"``); a file of another version, or not a bake-off result, is refused with both
+versions named rather than read by guesswork."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ragtune.errors import RagtuneError
+
+SCHEMA_NAME = "ragtune.bakeoff"
+SCHEMA_VERSION = 1
+SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
+RESULTS_FILE = "results.json"
+QUALITY = ("exact_match", "f1", "faithfulness", "citation_correctness", "refusal_precision", "refusal_recall")
+
+
+class MetricInterval(BaseModel):
+    """A mean with its bootstrap 95% interval; all None when nothing was measured (n = 0)."""
+
+    mean: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+    def text(self) -> str:
+        return "–" if self.mean is None else f"{self.mean:.2f} [{self.low:.2f}, {self.high:.2f}]"
+
+
+class PairedComparison(BaseModel):
+    """mean(variant - baseline) over the same questions, its bootstrap 95% interval and a sign-flip
+    permutation test's two-sided p-value."""
+
+    diff: float | None
+    low: float | None
+    high: float | None
+    p_value: float
+    n: int
+
+    def text(self) -> str:
+        return "–" if self.diff is None else f"{self.diff:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
+
+
+class QualityMetrics(BaseModel):
+    exact_match: MetricInterval
+    f1: MetricInterval
+    faithfulness: MetricInterval
+    citation_correctness: MetricInterval
+    refusal_precision: MetricInterval
+    refusal_recall: MetricInterval
+
+    def get(self, name: str) -> MetricInterval:
+        if name not in QUALITY:
+            raise KeyError(name)
+        return getattr(self, name)
+
+
+class Latency(BaseModel):
+    p50: float
+    p95: float
+    mean: float
+
+
+class Tokens(BaseModel):
+    prompt_mean: float
+    completion_mean: float
+
+
+class VariantResult(BaseModel):
+    model: str
+    """Shown name of the model: a packaged model, an endpoint's model, or ft:<job-id>."""
+    retrieval: bool
+    n: int
+    """Questions asked."""
+    metrics: QualityMetrics
+    latency_ms: Latency
+    tokens: Tokens
+    seconds_per_query: float
+    cost_per_1k_queries: float
+
+
+class Paired(BaseModel):
+    """One variant against RAG on the metrics that have a per-question value."""
+
+    f1: PairedComparison
+    exact_match: PairedComparison
+
+
+class QuestionSet(BaseModel):
+    path: str
+    n: int
+    answerable: int
+    unanswerable: int
+
+
+class PricesUsed(BaseModel):
+    as_of: str
+    self_hosted_per_hour: float
+    models: dict[str, dict[str, float]] = {}
+    """The price book's entries for the models measured (a hosted model only the bake-off priced keeps this)."""
+
+
+class Leakage(BaseModel):
+    checked_files: list[str] = []
+    training_questions: int = 0
+    overlaps: int = 0
+
+
+class BakeoffResults(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_id: str = Field(SCHEMA, alias="schema")
+    created: str = ""
+    questions: QuestionSet
+    prices: PricesUsed
+    variants: dict[str, VariantResult]
+    paired_vs_rag: dict[str, Paired] = {}
+    leakage: Leakage = Leakage()
+    stages_seconds: dict[str, float] = {}
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.schema_id.rpartition("/")[2])
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)
+
+    def to_dict(self) -> dict:
+        return self.model_dump(by_alias=True, mode="json")
+
+
+def parse_results(data: object, source: str) -> BakeoffResults:
+    """``data`` (a results.json's content) checked against this version; ``source`` names it in errors."""
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if not isinstance(schema, str) or not schema.startswith(SCHEMA_NAME + "/"):
+        raise RagtuneError(f"{source}: not a bake-off result (expected \"schema\": {SCHEMA!r}, found {schema!r})")
+    found = schema.removeprefix(SCHEMA_NAME + "/")
+    if found != str(SCHEMA_VERSION):
+        raise RagtuneError(f"{source}: bake-off results of schema version {found}; this ragtune reads version "
+                           f"{SCHEMA_VERSION} ({SCHEMA}): re-run 'ragtune bakeoff' with this version")
+    try:
+        return BakeoffResults.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
+        raise RagtuneError(f"{source}: not a valid bake-off result ({SCHEMA}): {problems}") from None
+
+
+def read_results(bakeoff_dir: Path) -> BakeoffResults:
+    path = Path(bakeoff_dir) / RESULTS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RagtuneError(f"cannot read bake-off results {path}: {e}; "
+                           f"run 'ragtune bakeoff --out {bakeoff_dir}'") from None
+    return parse_results(data, str(path))
+
+
+def write_results(results: BakeoffResults, out_dir: Path) -> Path:
+    """results.json, replaced atomically so a reader never sees half a file."""
+    path = out_dir / RESULTS_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(results.to_json(), encoding="utf-8")
+    tmp.replace(path)
+    return path

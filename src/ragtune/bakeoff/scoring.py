@@ -1,0 +1,68 @@
+"""A bake-off's scores from its answer rows: each variant's metrics with bootstrap intervals, refusal
+precision and recall, latency, tokens and cost, and every variant paired against a baseline on the same
+questions. Per-question values average a question's repeats first, so repeats add precision, not weight."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ragtune.bakeoff.results import MetricInterval, Paired, PairedComparison, QualityMetrics, VariantResult, \
+    Latency, Tokens
+from ragtune.bakeoff.statistics import mean_interval, paired_difference, ratio
+from ragtune.cost.prices import PriceBook
+from ragtune.evaluation.answer_metrics import percentile
+from ragtune.evaluation.qa import QARow, per_question, refusal_outcomes
+
+METRIC_OF: dict[str, Callable[[QARow], float | bool | None]] = {
+    "exact_match": lambda r: r.exact_match, "f1": lambda r: r.f1,
+    "faithfulness": lambda r: r.supported, "citation_correctness": lambda r: r.citation_correct}
+PAIRED = ("f1", "exact_match")
+
+
+def metric_interval(rows: list[QARow], metric: str) -> MetricInterval:
+    return MetricInterval(**mean_interval(list(per_question(rows, METRIC_OF[metric]).values())))
+
+
+def refusal_intervals(rows: list[QARow]) -> tuple[MetricInterval, MetricInterval]:
+    """(precision, recall) with "should refuse" (an unanswerable question) as the positive class:
+    precision over the questions refused, recall over the unanswerable ones."""
+    refused, should, both = refusal_outcomes(rows)
+    return MetricInterval(**ratio(both, refused)), MetricInterval(**ratio(both, should))
+
+
+def score_variant(rows: list[QARow], prices: PriceBook, model: str, retrieval: bool) -> VariantResult:
+    """One variant's scores; cost prices ``model`` with the book (hosted by tokens, self-hosted by seconds)."""
+    precision, recall = refusal_intervals(rows)
+    seconds = [r.seconds for r in rows]
+    prompt = float(np.mean([r.prompt_tokens for r in rows]))
+    completion = float(np.mean([r.completion_tokens for r in rows]))
+    per_query = float(np.mean(seconds))
+    return VariantResult(
+        model=model, retrieval=retrieval, n=len({r.id for r in rows}),
+        metrics=QualityMetrics(exact_match=metric_interval(rows, "exact_match"), f1=metric_interval(rows, "f1"),
+                               faithfulness=metric_interval(rows, "faithfulness"),
+                               citation_correctness=metric_interval(rows, "citation_correctness"),
+                               refusal_precision=precision, refusal_recall=recall),
+        latency_ms=Latency(p50=percentile(seconds, 50) * 1000, p95=percentile(seconds, 95) * 1000,
+                           mean=per_query * 1000),
+        tokens=Tokens(prompt_mean=prompt, completion_mean=completion),
+        seconds_per_query=per_query,
+        cost_per_1k_queries=1000 * prices.measured_per_query(model, prompt, completion, per_query))
+
+
+def paired(rows: list[QARow], baseline: list[QARow], metric: str) -> PairedComparison:
+    """mean(rows - baseline) on the questions both answered: positive when ``rows`` scores higher."""
+    a, b = per_question(rows, METRIC_OF[metric]), per_question(baseline, METRIC_OF[metric])
+    common = [q for q in a if q in b]
+    return PairedComparison(**paired_difference([a[q] for q in common], [b[q] for q in common]))
+
+
+def paired_against(rows_by_variant: dict[str, list[QARow]], baseline: str = "rag") -> dict[str, Paired]:
+    """Every other variant against ``baseline``; empty when the baseline was not run."""
+    if baseline not in rows_by_variant:
+        return {}
+    base = rows_by_variant[baseline]
+    return {name: Paired(**{m: paired(rows, base, m) for m in PAIRED})
+            for name, rows in rows_by_variant.items() if name != baseline}
