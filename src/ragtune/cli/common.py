@@ -71,7 +71,7 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
+def progress_bars(enabled: bool = True) -> Iterator[Callable[..., None]]:
     """A callback ``(stage, n, total=None)`` that advances one bar per stage; bars appear as stages start,
     with a total when the caller knows one."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
@@ -81,6 +81,8 @@ def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
         def advance(stage: str, n: int, total: int | None = None) -> None:
             if stage not in tasks:
                 tasks[stage] = bars.add_task(stage, total=total)
+            elif total is not None:
+                bars.update(tasks[stage], total=total)
             bars.advance(tasks[stage], n)
 
         yield advance

@@ -20,8 +20,8 @@ from ragtune.evaluation.qa import Asker, QARow, Question, reply_answer, summariz
 from ragtune.finetune.dataset import Example, read_chat_file
 from ragtune.generation.protocol import Generator
 from ragtune.generation.transformers_lm import TransformersGenerator
-from ragtune.raft.format import final_answer
 from ragtune.rag.citations import is_refusal, strip_markers
+from ragtune.rag.prompts import final_answer
 
 GENERAL_KNOWLEDGE = files("ragtune") / "demo" / "finetune" / "general_knowledge.jsonl"
 _KEY = re.compile(r"^(.{1,24}?:)")

@@ -22,7 +22,7 @@ class TransformersGenerator(Component):
 
     def _load(self):
         if self._model is None:
-            from ragtune.finetune.trainer import load_base
+            from ragtune.generation.transformers_base import load_base
 
             model, self._tok = load_base(self.base)
             if self.adapter:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ragtune.documents.types import Hit
 from ragtune.rag.citations import Citation, missing_terms, resolve, strip_markers
-from ragtune.raft.format import final_answer, quotes
+from ragtune.rag.prompts import final_answer, quotes
 
 SUPPORTED = 0.8
 _YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)

@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from ragtune.documents.loaders.protocol import Problem, meta_value, register
+from ragtune.documents.loaders.protocol import Problem, flat_metadata, register
 from ragtune.documents.types import Document
 
 
@@ -14,6 +14,7 @@ class BeirLoader:
     become metadata. A bad line is reported with its number and the rest of the file still loads."""
 
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
+        first_line: dict[str, int] = {}
         with path.open("rb") as f:
             for n, raw in enumerate(f, start=1):
                 if not raw.strip():
@@ -35,6 +36,10 @@ class BeirLoader:
                     yield Problem(str(path), f"document {row['_id']!r} has empty text", line=n)
                     continue
                 _id = str(row.pop("_id"))
+                if _id in first_line:
+                    yield Problem(str(path), f"duplicate _id {_id!r} (first on line {first_line[_id]}), skipped", line=n)
+                    continue
+                first_line[_id] = n
                 title = str(row.pop("title", "") or "")
-                meta = {k: meta_value(v) for k, v in row.items() if v is not None}
+                meta = flat_metadata(row)
                 yield Document(doc_id=_id, text=text, source=str(path), title=title, metadata=meta)

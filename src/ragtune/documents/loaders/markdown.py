@@ -7,7 +7,7 @@ from pathlib import Path
 import frontmatter
 import yaml
 
-from ragtune.documents.loaders.protocol import Problem, meta_value, read_text, register
+from ragtune.documents.loaders.protocol import Problem, flat_metadata, read_text, register
 from ragtune.documents.types import Document
 
 _HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
@@ -27,7 +27,7 @@ class MarkdownLoader:
         except yaml.YAMLError as e:
             yield Problem(str(path), f"invalid YAML front matter: {e}")
             return
-        meta = {k: meta_value(v) for k, v in post.metadata.items() if v is not None}
+        meta = flat_metadata(post.metadata)
         title = str(meta.pop("title", "") or "")
         if not title:
             m = _HEADING.search(post.content)
