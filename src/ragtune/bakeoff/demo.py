@@ -58,7 +58,7 @@ class DemoInputs:
 
 def demo_inputs(project: Project, out_dir: Path, tune: bool, base: str, fewshot: Path | None = None,
                 ft_model: str | None = None, stages: dict[str, float] | None = None,
-                progress: Callable[[str, int], None] = lambda s, n: None,
+                progress: Callable[..., None] = lambda s, n, total=None: None,
                 notify: Callable[[str], None] = lambda text: None) -> DemoInputs:
     """Index the demo knowledge base into ``project`` and write the support set's questions to ``out_dir``;
     with ``tune`` and no ``ft_model``, build RAFT data there and tune ``base`` on it, or reuse the finished

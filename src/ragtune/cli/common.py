@@ -84,6 +84,8 @@ def progress_bars(enabled: bool = True) -> Iterator[Callable[..., None]]:
         def advance(stage: str, n: int, total: int | None = None) -> None:
             if stage not in tasks:
                 tasks[stage] = bars.add_task(stage, total=total)
+            elif total is not None:
+                bars.update(tasks[stage], total=total)
             bars.advance(tasks[stage], n)
 
         yield advance

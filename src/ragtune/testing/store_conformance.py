@@ -73,7 +73,7 @@ DRIVER = textwrap.dedent("""
     from ragtune.project import Project
     from ragtune.rag.ingest import ingest
 
-    def progress(stage, n):
+    def progress(stage, n, total=None):
         print(stage, n, flush=True)
 
     ingest(Project(sys.argv[1]), [Path(sys.argv[2])], batch_docs=8, progress=progress)
@@ -263,8 +263,8 @@ class VectorStoreConformance:
         assert proc.stdout is not None
         embeds = 0
         for line in proc.stdout:
-            embeds += line.startswith("embed")
-            if embeds == 2:  # as the second batch of documents is written
+            embeds += line.startswith("chunks")
+            if embeds == 2:  # once the second batch of documents is written
                 os.kill(proc.pid, signal.SIGKILL)
                 break
         proc.wait(timeout=60)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ragtune.component import Component
-from ragtune.documents.loaders.protocol import LOADERS, Problem, meta_value
+from ragtune.documents.loaders.protocol import LOADERS, Problem, flat_metadata
 from ragtune.documents.types import Document
 
 
@@ -20,6 +20,7 @@ class BeirLoader(Component):
     extensions: ClassVar[tuple[str, ...]] = (".jsonl",)
 
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
+        first_line: dict[str, int] = {}
         with path.open("rb") as f:
             for n, raw in enumerate(f, start=1):
                 if not raw.strip():
@@ -41,6 +42,10 @@ class BeirLoader(Component):
                     yield Problem(str(path), f"document {row['_id']!r} has empty text", line=n)
                     continue
                 _id = str(row.pop("_id"))
+                if _id in first_line:
+                    yield Problem(str(path), f"duplicate _id {_id!r} (first on line {first_line[_id]}), skipped", line=n)
+                    continue
+                first_line[_id] = n
                 title = str(row.pop("title", "") or "")
-                meta = {k: meta_value(v) for k, v in row.items() if v is not None}
+                meta = flat_metadata(row)
                 yield Document(doc_id=_id, text=text, source=str(path), title=title, metadata=meta)

@@ -10,7 +10,7 @@ import frontmatter
 import yaml
 
 from ragtune.component import Component
-from ragtune.documents.loaders.protocol import LOADERS, Problem, meta_value, read_text
+from ragtune.documents.loaders.protocol import LOADERS, Problem, flat_metadata, read_text
 from ragtune.documents.types import Document
 
 _HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
@@ -33,7 +33,7 @@ class MarkdownLoader(Component):
         except yaml.YAMLError as e:
             yield Problem(str(path), f"invalid YAML front matter: {e}")
             return
-        meta = {k: meta_value(v) for k, v in post.metadata.items() if v is not None}
+        meta = flat_metadata(post.metadata)
         title = str(meta.pop("title", "") or "")
         if not title:
             m = _HEADING.search(post.content)
