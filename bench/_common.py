@@ -137,12 +137,12 @@ class Progress:
         self.next_print: dict[str, int] = {}
         self.t0 = time.perf_counter()
 
-    def __call__(self, stage: str, n: int = 1) -> None:
+    def __call__(self, stage: str, n: int = 1, total: int | None = None) -> None:
         c = self.counts.get(stage, 0) + n
         self.counts[stage] = c
         if c >= self.next_print.get(stage, self.every):
             self.next_print[stage] = (c // self.every + 1) * self.every
-            total = f"/{self.total}" if self.total and stage in ("docs", "queries", "questions") else ""
+            total = f"/{self.total}" if self.total and stage in ("docs", "files", "queries", "questions") else ""
             print(f"  [{self.label}] {stage}: {c}{total}  ({time.perf_counter() - self.t0:.1f}s)", flush=True)
 
     def stage(self, stage: str) -> Callable[[int], None]:

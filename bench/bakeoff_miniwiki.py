@@ -19,8 +19,6 @@ import time
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
 
-from ragtune.app.reuse import finished_job
-
 ROOT = WORK / "bakeoff_miniwiki"
 VARIANTS = "base,fewshot,rag,ft,ft+rag"
 
@@ -58,11 +56,8 @@ def run_model(model: str, args, stages: dict) -> dict:
     print(f"[{model}] RAFT: {examples} examples ({stages['raft_build']:.0f}s)", flush=True)
 
     t = time.perf_counter()
-    settings = {"epochs": args.epochs, "lr": args.lr, "max_seq_len": args.max_seq_len}
-    done = finished_job(project, raft, model, settings)  # the demo loop's rule: same data, base and settings
-    job = ({"id": done.id, "model": done.model_name, "config": done.config} if done else
-           ragtune_json("tune", "start", "--train", str(raft), "--base", model, "--epochs", str(args.epochs), "--lr",
-                        str(args.lr), "--max-seq-len", str(args.max_seq_len), *p))
+    job = ragtune_json("tune", "start", "--reuse", "--train", str(raft), "--base", model, "--epochs", str(args.epochs),
+                       "--lr", str(args.lr), "--max-seq-len", str(args.max_seq_len), *p)
     stages["tune"] = time.perf_counter() - t
     print(f"[{model}] tuned {job['model']} ({stages['tune']:.0f}s)", flush=True)
 
@@ -92,23 +87,25 @@ def main() -> None:
     print(table({"runs": runs}))
 
 
-def table(result: dict) -> str:
-    from ragtune.bakeoff.results import parse_results
+def _ci(m: dict) -> str:
+    return "–" if m["mean"] is None else f"{m['mean']:.2f} [{m['low']:.2f}, {m['high']:.2f}]"
 
+
+def table(result: dict) -> str:
     parts = []
-    for n, run in enumerate(result["runs"]):
-        b = parse_results(run["bakeoff"], f"bakeoff_miniwiki.json runs[{n}].bakeoff")
+    for run in result["runs"]:
+        b = run["bakeoff"]
         rows = []
-        for name, v in b.variants.items():
-            m = v.metrics
-            d = b.paired_vs_rag[name].f1 if name in b.paired_vs_rag else None
-            rows.append([name, m.f1.text(), m.exact_match.text(), m.faithfulness.text(),
-                         m.refusal_recall.text(), v.latency_ms.p50, v.latency_ms.p95,
-                         "baseline" if d is None else f"{d.diff:+.3f} (p={d.p_value:.3f})"])
+        for name, v in b["variants"].items():
+            m = v["metrics"]
+            d = b["paired_vs_rag"].get(name, {}).get("f1")
+            rows.append([name, _ci(m["f1"]), _ci(m["exact_match"]), _ci(m["faithfulness"]),
+                         _ci(m["refusal_recall"]), v["latency_ms"]["p50"], v["latency_ms"]["p95"],
+                         "baseline" if name == "rag" else f"{d['diff']:+.3f} (p={d['p_value']:.3f})"])
         stages = ", ".join(f"{k} {s:.0f} s" for k, s in run["stages_seconds"].items())
         parts.append(f"**{run['model']}**: {run['train_questions']} training questions -> "
-                     f"{run['raft']['examples']} RAFT examples; {b.questions.n} evaluation questions "
-                     f"({b.questions.unanswerable} unanswerable). Stages: {stages}.\n\n" +
+                     f"{run['raft']['examples']} RAFT examples; {b['questions']['n']} evaluation questions "
+                     f"({b['questions']['unanswerable']} unanswerable). Stages: {stages}.\n\n" +
                      md_table(["variant", "F1 [95% CI]", "EM", "faithfulness", "refusal recall", "p50 ms",
                                "p95 ms", "F1 vs rag"], rows))
     return "\n\n".join(parts)

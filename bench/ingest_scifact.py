@@ -42,7 +42,7 @@ def child_ingest(project_dir: Path, corpus: Path) -> None:
     project = open_project(project_dir)
     progress = Progress(project_dir.name, every=500)
 
-    def on_progress(stage: str, n: int) -> None:
+    def on_progress(stage: str, n: int, total: int | None = None) -> None:
         before = progress.counts.get(stage, 0)
         progress(stage, n)
         if stage == "docs" and (before + n) // 500 > before // 500:

@@ -35,19 +35,12 @@ def main() -> None:
     ragtune_json("data", "split", str(data), "--val", "0.15", "--seed", "0", "--force")
     train, val = work / "support.train.jsonl", work / "support.val.jsonl"
 
-    config = {"epochs": args.epochs, "max_seq_len": args.max_seq_len, "lr": args.lr}
-    jobs = ragtune_json("tune", "list", "--project", str(project)) if (project / "jobs.db").exists() else []
-    done = [j for j in jobs if j["status"] == "succeeded" and all(j["config"][k] == v for k, v in config.items())]
-    t = time.perf_counter()
-    if done:
-        job, tune_seconds = done[-1], None
-        print(f"reusing job {job['id']}")
-    else:
-        job = ragtune_json("tune", "start", "--train", str(train), "--val", str(val), "--base", "smollm2-135m",
-                           "--epochs", str(args.epochs), "--max-seq-len", str(args.max_seq_len), "--lr", str(args.lr),
-                           "--project", str(project))
-        tune_seconds = time.perf_counter() - t
-        print(f"tuned job {job['id']} in {tune_seconds:.0f}s")
+    started, t = time.time(), time.perf_counter()
+    job = ragtune_json("tune", "start", "--reuse", "--train", str(train), "--val", str(val), "--base", "smollm2-135m",
+                       "--epochs", str(args.epochs), "--max-seq-len", str(args.max_seq_len), "--lr", str(args.lr),
+                       "--project", str(project))
+    tune_seconds = None if job["created"] < started else time.perf_counter() - t  # reused: not timed
+    print(f"reusing job {job['id']}" if tune_seconds is None else f"tuned job {job['id']} in {tune_seconds:.0f}s")
     t = time.perf_counter()
     ev = ragtune_json("tune", "eval", job["id"], "--project", str(project))
     eval_seconds = time.perf_counter() - t

@@ -25,7 +25,8 @@ CONFIG = dict(batch_size=4, grad_accum=1, max_seq_len=192, lr=2e-4, lora_r=16, l
 
 def child(kind: str, steps: int) -> dict:
     from ragtune.finetune.jobs import JobStore
-    from ragtune.finetune.trainer import TuneConfig, load_base, run
+    from ragtune.finetune.trainer import TuneConfig, run
+    from ragtune.generation.transformers_base import load_base
 
     work = Path(tempfile.mkdtemp())
     store = JobStore(work / "jobs.db")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from ragtune.chunking.fixed import FixedChunker
+from ragtune.chunking.sections import sections, split_section
 from ragtune.chunking.sentence import SentenceChunker
 from ragtune.chunking.token import TokenChunker, token_windows
 from ragtune.chunking.tokenizer import get_counter
@@ -190,3 +191,20 @@ def test_one_huge_sentence_is_cut_not_truncated():
             assert _word_pieces(c.indexed_text) <= MINILM_LIMIT
         # nothing is lost or repeated: the chunks put back together are the sentence (bar spaces)
         assert re.sub(r"\s", "", "".join(c.text for c in chunks)) == re.sub(r"\s", "", doc.text)
+
+
+def test_sections_cut_at_breaks_and_number_chunks_across_them():
+    text = "\n\n".join(f"Paragraph {i} " + "word " * 30 for i in range(40))
+    parts = list(sections(text, 1000))
+    assert "".join(parts) == text and all(len(p) <= 1000 for p in parts) and len(parts) > 5
+    assert all(p.startswith("\n\nParagraph") for p in parts[1:])  # cut at paragraph breaks only
+    assert list(sections("x" * 2500, 1000)) == ["x" * 1000, "x" * 1000, "x" * 500]  # no break: hard cuts
+    assert list(sections(text, len(text))) == [text]
+    chunker = TokenChunker(max_tokens=16, overlap=0, tokenizer="whitespace")
+    doc = Document(doc_id="d", text=text, source="d.txt")
+    chunks = []
+    for part in parts:
+        chunks += split_section(chunker, doc, part, len(chunks))
+    assert [c.chunk_id for c in chunks] == [f"d#{i}" for i in range(len(chunks))]
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert " ".join(c.text for c in chunks).split() == text.split()

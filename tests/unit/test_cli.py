@@ -293,10 +293,10 @@ def test_bad_meta_and_missing_input(tmp_path, monkeypatch, capsys):
     init(tmp_path / "proj")
     code, _, err = run_main(monkeypatch, capsys, "ingest", tmp_path, "-p", tmp_path / "proj", "--meta", "novalue")
     assert code == 2 and "--meta expects key=value" in err
-    code, out, err = run_main(monkeypatch, capsys, "ingest", tmp_path / "missing", "-p", tmp_path / "proj", "--json")
-    missing = (tmp_path / "missing").resolve()
-    assert code == 3 and json.loads(out)["skipped"] == [f"{missing}: no such file or directory"]
-    assert "no such file or directory" in err
+    code, out, err = run_main(monkeypatch, capsys, "ingest", tmp_path, tmp_path / "missing", "-p", tmp_path / "proj",
+                              "--json")
+    assert code == 2 and out == "" and err == f"error: no such file or directory: {tmp_path / 'missing'}"
+    assert not (tmp_path / "proj" / "store").exists()  # nothing was ingested
 
 
 def test_entry_point_in_a_subprocess(tmp_path):

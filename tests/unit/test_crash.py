@@ -31,7 +31,7 @@ DRIVER = textwrap.dedent("""
     from ragtune.project import Project
     from ragtune.rag.ingest import ingest
 
-    def progress(stage, n):
+    def progress(stage, n, total=None):
         print(stage, n, flush=True)
 
     ingest(Project(sys.argv[1]), [Path(sys.argv[2])], prune=True, progress=progress)
@@ -114,9 +114,9 @@ def assert_same_as_clean(p: Project, expected: dict) -> None:
     assert p.retriever.search("gadget7 widget50", k=1, mode="bm25")[0].chunk.doc_id.endswith("file050.txt")
 
 
-# (stage, n-th report, delay): before the first write; as the first batch is written; a few
-# milliseconds into the fourth batch's write; while BM25 is rebuilt after every store write
-KILL_POINTS = [("docs", 30, 0.0), ("embed", 1, 0.0), ("embed", 4, 0.015), ("bm25", 1, 0.0)]
+# (stage, n-th report, delay): before the first write; once the first batch is written; a few
+# milliseconds into the fifth batch; while BM25 is rebuilt after every store write
+KILL_POINTS = [("files", 30, 0.0), ("chunks", 1, 0.0), ("chunks", 4, 0.015), ("bm25", 1, 0.0)]
 
 
 @pytest.mark.parametrize("kill_at", KILL_POINTS, ids=lambda k: f"{k[0]}{k[1]}")
@@ -130,7 +130,7 @@ def test_sigkill_during_first_ingest(setup, kill_at):
 
     p = Project(proj)
     before = p.store.count() if (proj / "store").exists() else 0
-    if kill_at[0] == "docs":
+    if kill_at[0] == "files":
         assert before == 0
     elif kill_at[0] == "bm25":
         assert before == len(expected)
@@ -159,7 +159,7 @@ def test_sigkill_during_an_update(setup):
     gone = [docs / "sub0" / "file007.txt", docs / "sub1" / "file008.txt"]
     for g in gone:
         g.unlink()
-    code, lines = run_driver(tmp, proj, docs, ("embed", 1, 0.005))  # as the first changed batch is written
+    code, lines = run_driver(tmp, proj, docs, ("chunks", 1, 0.005))  # as the second changed batch is written
     assert code == -signal.SIGKILL
 
     p = Project(proj)

@@ -8,7 +8,6 @@ import pytest
 
 from ragtune.bakeoff.judgments import citation_correct, supported
 from ragtune.documents.types import Chunk, Hit
-from ragtune.rag.support import ground
 
 WEBHOOKS = Hit(Chunk("a#0", "a", 0, "Webhooks retry failed deliveries eight times."), 0.9)
 REFUNDS = Hit(Chunk("b#0", "b", 0, "Refunds take five business days."), 0.5)
@@ -21,10 +20,11 @@ def _raft(quote: str, final: str, n: int = 1) -> str:
 
 
 @pytest.mark.parametrize("text, expected", [
-    # content words: webhooks retry failed deliveries twelve -> 4 of 5 in the passages = 0.8, enough
-    ("Webhooks retry failed deliveries twelve", True),
-    # webhooks retry twelve sundays (times, on: stop word / present) -> 2 of 4 missing
-    ("Webhooks retry twelve times on Sundays.", False),
+    # content words: webhooks retry failed deliveries slowly -> 4 of 5 in the passages = 0.8, enough
+    # (not "twelve": a number must be in the passages whatever the coverage, see test_support.py)
+    ("Webhooks retry failed deliveries slowly", True),
+    # webhooks retry slowly sundays (times, on: stop word / present) -> 2 of 4 missing
+    ("Webhooks retry slowly times on Sundays.", False),
     ("Purple elephants dance.", False),  # nothing in the passages
     ("Yes, eight times.", True),  # yes/no are not claims; eight times is
     ("Yes.", None),  # nothing to check
@@ -90,41 +90,3 @@ def test_citations_outside_the_passages_are_not_judged():
     assert citation_correct("Eight times [0][1][3]", [0, 1, 3], HITS) is True
     # a cited passage whose verdict is "nothing to check" is not a correct citation
     assert citation_correct("Yes [1]", [1], HITS) is False
-
-
-# --- numbers, and the reasons ask and the server give (rag/support.py, the same check) -------------
-PRICES = Hit(Chunk("p#0", "p", 0, "Plans cost 1,000 dollars for 12 seats."), 0.8)
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("Plans cost 1000 dollars for 12 seats", True),  # 1,000 and 1000 are one number
-    ("Plans cost 1,500 dollars for 12 seats", False),  # one wrong number is the whole claim
-    ("Plans cost 1,000 dollars for 12.5 seats", False),
-    ("Yes, 12 seats", True),
-])
-def test_every_number_must_be_in_the_passages(text, expected):
-    assert supported(text, [PRICES]) is expected
-
-
-@pytest.mark.parametrize("text, citations, reason", [
-    ("Plans cost 1,000 dollars [1]", [1], ""),
-    ("Yes [1]", [1], ""),  # nothing to check: any citation grounds it
-    ("Plans cost 7 dollars for 9 seats [1]", [1],
-     "the cited passage [1] does not support it: the passage does not hold the number 7, 9"),
-    ("##begin_quote##Plans cost 2,000##end_quote## [1]\n<ANSWER>: 1,000 dollars [1]", [1],
-     "the cited passage [1] does not support it: its quote is not in the passage: 'Plans cost 2,000'"),
-    ("Plans cost purple elephants [1][2]", [1, 2],
-     "the cited passage [1], [2] does not support it: the passage never mentions: elephants, purple"),
-    ("Plans cost 1,000 dollars for 40 seats", [],
-     "it cites no passage, and the closest one does not support it: the passage does not hold the number 40"),
-    ("Purple elephants dance", [], "it cites no passage, and no passage holds its words"),
-])
-def test_grounding_keeps_written_citations_and_says_why_they_fail(text, citations, reason):
-    g = ground(text, [PRICES, REFUNDS])
-    assert [c.n for c in g.citations] == citations and g.reason == reason
-    assert all(not c.inferred for c in g.citations if citations)
-
-
-def test_an_inferred_citation_stands_when_its_passage_supports_the_answer():
-    g = ground("Plans cost 1,000 dollars for 12 seats", [REFUNDS, PRICES])
-    assert [(c.n, c.inferred) for c in g.citations] == [(2, True)] and g.reason == ""

@@ -161,7 +161,7 @@ def test_jsonl_bad_lines_are_reported_by_number_and_the_rest_loads(tmp_path):
     problems = {p.line: p.message for p in out if isinstance(p, Problem)}
     assert [(d.doc_id, d.title, d.text) for d in docs] == [("d1", "One", "first text"), ("8", "", "eighth text")]
     assert docs[0].metadata == {"year": 2020}
-    assert docs[1].metadata == {"extra": "{'a': 1}"}
+    assert docs[1].metadata == {"extra.a": 1}  # nested fields become dotted keys
     assert sorted(problems) == [2, 4, 5, 6, 7]
     assert "malformed JSON" in problems[2]
     assert "_id" in problems[4] and "text" in problems[5]

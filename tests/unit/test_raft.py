@@ -16,9 +16,9 @@ from ragtune.documents.types import Chunk, Hit
 from ragtune.errors import RagtuneError
 from ragtune.generation.fake import ScriptedGenerator
 from ragtune.raft.build import QA, RaftBuilder, RaftConfig, build, locate_oracle
-from ragtune.raft.format import ANSWER, BEGIN_QUOTE, END_QUOTE, RAFT_SYSTEM, final_answer, quotes
+from ragtune.raft.format import ANSWER, BEGIN_QUOTE, END_QUOTE, RAFT_SYSTEM
 from ragtune.raft.questions import generate_questions, parse_pairs
-from ragtune.rag.prompts import REFUSAL
+from ragtune.rag.prompts import REFUSAL, final_answer, quotes
 
 runner = CliRunner()
 

@@ -3,11 +3,10 @@ minutes to hours reproducing it. The demo bake-off loop and the mini-wiki benchm
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
-from ragtune.finetune.jobs import Job, JobStore
+from ragtune.finetune.jobs import Job, list_jobs, sha256_file
 
 
 def finished_job(project_root: Path, train: Path, base: str,
@@ -15,12 +14,9 @@ def finished_job(project_root: Path, train: Path, base: str,
     """The newest succeeded job of this project that trained ``base`` on exactly the bytes of ``train``
     (by SHA-256, so a moved copy counts and an edited file does not) with every given training setting;
     None when there is none."""
-    db = Path(project_root) / "jobs.db"
-    if not db.exists():
-        return None
-    sha = hashlib.sha256(train.read_bytes()).hexdigest()
+    sha = sha256_file(train)
     wanted = dict(settings or {})
-    done = [j for j in JobStore(db).list()
+    done = [j for j in list_jobs(project_root)
             if j.status == "succeeded" and j.train_sha256 == sha and j.base == base
             and all(j.config.get(k) == v for k, v in wanted.items())]
     return done[-1] if done else None

@@ -113,12 +113,11 @@ def available(project: Project) -> list[Variant]:
     """Every variant a server can answer with now: base, rag, both forms of each succeeded fine-tuning job,
     remotes (``fewshot`` needs examples a request does not carry)."""
     names = ["base", "rag"]
-    if (project.root / "jobs.db").exists():
-        from ragtune.finetune.jobs import JobStore
+    from ragtune.finetune.jobs import list_jobs
 
-        for job in JobStore(project.root / "jobs.db").list():
-            if job.status == "succeeded":
-                names += [f"ft:{job.id}", f"ft+rag:{job.id}"]
+    for job in list_jobs(project.root):
+        if job.status == "succeeded":
+            names += [f"ft:{job.id}", f"ft+rag:{job.id}"]
     names += list(project.config.serve.remotes)
     found = []
     for name in names:

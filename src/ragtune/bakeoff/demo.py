@@ -5,13 +5,13 @@ to the bake-off."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from ragtune.app.reuse import finished_job
 from ragtune.jsonl import read_lines, write_jsonl
@@ -19,7 +19,7 @@ from ragtune.project import Project
 
 DEMO = files("ragtune") / "demo"
 # Small enough to tune on a laptop CPU in minutes.
-DEMO_TUNE = {"epochs": 2.0, "lr": 1e-3, "max_seq_len": 1024, "batch_size": 4, "grad_accum": 2}
+DEMO_TUNE: dict[str, Any] = {"epochs": 2.0, "lr": 1e-3, "max_seq_len": 1024, "batch_size": 4, "grad_accum": 2}
 _ANSWER, _SOURCE = "**Answer:**", "**Source:**"
 
 
@@ -58,7 +58,7 @@ class DemoInputs:
 
 def demo_inputs(project: Project, out_dir: Path, tune: bool, base: str, fewshot: Path | None = None,
                 ft_model: str | None = None, stages: dict[str, float] | None = None,
-                progress: Callable[[str, int], None] = lambda s, n: None,
+                progress: Callable[..., None] = lambda s, n, total=None: None,
                 notify: Callable[[str], None] = lambda text: None) -> DemoInputs:
     """Index the demo knowledge base into ``project`` and write the support set's questions to ``out_dir``;
     with ``tune`` and no ``ft_model``, build RAFT data there and tune ``base`` on it, or reuse the finished
@@ -79,6 +79,8 @@ def demo_inputs(project: Project, out_dir: Path, tune: bool, base: str, fewshot:
 
 def _tuned_on_raft(project: Project, out_dir: Path, train_qa: Path, base: str, stages: dict[str, float],
                    progress: Callable[[str, int], None], notify: Callable[[str], None]) -> str:
+    from ragtune.app.jobs import Jobs
+    from ragtune.finetune.trainer import TuneConfig
     from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa
 
     raft = out_dir / "raft.jsonl"
@@ -90,30 +92,8 @@ def _tuned_on_raft(project: Project, out_dir: Path, train_qa: Path, base: str, s
     done = finished_job(project.root, raft, base, DEMO_TUNE)
     if done is None:
         notify(f"tuning {base} on the RAFT data (minutes on a laptop CPU)")
-        ft_model = _tune(project, raft, base)
+        ft_model = Jobs(project.root).start(raft, None, base, TuneConfig(**DEMO_TUNE)).model_name
     else:
         ft_model = done.model_name
     stages["tune"] = time.perf_counter() - t
     return ft_model
-
-
-def _tune(project: Project, train: Path, base: str) -> str:
-    """A local job on ``train``, run here to completion (its data is RAFT's own output, validated first)."""
-    import hashlib
-
-    from ragtune.errors import RagtuneError
-    from ragtune.finetune.chat_tokens import chat_counter
-    from ragtune.finetune.jobs import JobStore
-    from ragtune.finetune.trainer import TuneConfig, run
-    from ragtune.finetune.validate import validate
-
-    cfg = TuneConfig(**DEMO_TUNE)
-    report = validate(train, chat_counter(base), None, cfg.max_seq_len)
-    if not report.ok:
-        raise RagtuneError("the demo's RAFT data has errors:\n" +
-                           "\n".join(str(f) for f in report.findings if f.severity == "error"))
-    store = JobStore(project.root / "jobs.db")
-    job = store.create(base, str(train.resolve()), hashlib.sha256(train.read_bytes()).hexdigest(), None, None,
-                       dataclasses.asdict(cfg))
-    run(project.root, store, job.id)
-    return job.model_name

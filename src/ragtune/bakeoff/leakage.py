@@ -8,7 +8,7 @@ from pathlib import Path
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.finetune.dataset import jaccard, read_chat_file
-from ragtune.finetune.jobs import JobStore
+from ragtune.finetune.jobs import job_store
 from ragtune.project import Project
 
 NEAR = 0.9
@@ -43,7 +43,7 @@ def check_leakage(questions: list[str], training_files: list[Path]) -> dict:
 def check_tuned_model(project: Project, ft_model: str, questions: list[str]) -> dict:
     """``check_leakage`` against the training file of the job behind ``ft_model`` (ft:<job-id>), which must
     still exist: a tuned model whose data cannot be checked is not evaluated."""
-    job = JobStore(project.root / "jobs.db").get(ft_model)
+    job = job_store(project.root).get(ft_model)
     if not Path(job.train_file).is_file():
         raise RagtuneError(f"cannot check {ft_model} for leakage: its training file {job.train_file} is gone")
     return check_leakage(questions, [Path(job.train_file)])

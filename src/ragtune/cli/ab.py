@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, out, print_json
-from ragtune.cli.logs import SinceOpt, open_log, parse_since
+from ragtune.cli.options import SinceOpt, open_log, parse_since
 
 app = typer.Typer(no_args_is_help=True, help="A/B tests between served variants.")
 

@@ -56,10 +56,13 @@ def field_docs(cls: type) -> dict[str, str]:
     the dataclass, and the CLI's flags take it from there."""
     import ast
     import inspect
+    from itertools import pairwise
 
-    body = ast.parse(inspect.getsource(cls)).body[0].body
-    return {node.target.id: nxt.value.value for node, nxt in zip(body, body[1:])
-            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)}
+    (class_def,) = ast.parse(inspect.getsource(cls)).body
+    assert isinstance(class_def, ast.ClassDef)
+    return {node.target.id: str(nxt.value.value) for node, nxt in pairwise(class_def.body)
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)}
 
 
 def open_project(path: Path) -> Project:
@@ -71,7 +74,7 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
+def progress_bars(enabled: bool = True) -> Iterator[Callable[..., None]]:
     """A callback ``(stage, n, total=None)`` that advances one bar per stage; bars appear as stages start,
     with a total when the caller knows one."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
@@ -81,6 +84,8 @@ def progress_bars(enabled: bool = True) -> Iterator[Callable[[str, int], None]]:
         def advance(stage: str, n: int, total: int | None = None) -> None:
             if stage not in tasks:
                 tasks[stage] = bars.add_task(stage, total=total)
+            elif total is not None:
+                bars.update(tasks[stage], total=total)
             bars.advance(tasks[stage], n)
 
         yield advance

@@ -6,33 +6,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
 from ragtune.cli.common import JsonOpt, out, print_json
-from ragtune.cli.decide import BakeoffOpt, PricesOpt
+from ragtune.cli.options import BakeoffOpt, InputsOpt, PricesOpt, cost_inputs
 from ragtune.config import field_help
 from ragtune.cost.model import CostInputs
-from ragtune.errors import RagtuneError
-from ragtune.yaml_file import read_mapping
-
-InputsOpt = Annotated[Path | None, typer.Option("--inputs", help="YAML file of workload inputs (the option names "
-                                                "with underscores); options override it")]
 
 
 def _o(name: str) -> Any:
     return typer.Option(help=field_help(CostInputs, name))
-
-
-def cost_inputs(path: Path | None, given: dict[str, Any]) -> CostInputs:
-    data: dict[str, Any] = {}
-    if path:
-        data = read_mapping(path, "inputs file", "a mapping of input: value")
-    data |= {k: v for k, v in given.items() if v is not None}
-    try:
-        return CostInputs.model_validate(data)
-    except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-        raise RagtuneError(f"invalid cost inputs: {problems}") from None
 
 
 def measured_inference(bakeoff: Path, book) -> dict[str, float]:

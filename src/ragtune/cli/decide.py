@@ -3,52 +3,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.prompt import Confirm, IntPrompt
 
 from ragtune.cli.common import JsonOpt, console, out, print_json
+from ragtune.cli.options import AnswersOpt, BakeoffOpt, PricesOpt, collect_answers
 from ragtune.config import field_help
-from ragtune.decide.answers import Answers, read_answers_file, validate_answers
-from ragtune.errors import RagtuneError
-
-AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="YAML file of answers, keyed by the flag names "
-                                                 "with underscores (e.g. labelled_examples: 120); flags override it")]
-BakeoffOpt = Annotated[Path | None, typer.Option("--bakeoff", help="a bake-off output folder (results.json): "
-                                                 "measured quality, latency and cost fold into the decision")]
-PricesOpt = Annotated[Path | None, typer.Option("--prices", help="price file overriding the shipped prices.yaml "
-                                                "entry by entry (see ragtune cost --print-prices)")]
+from ragtune.decide.answers import Answers
 
 
 def _q(name: str) -> Any:
     return typer.Option(help=field_help(Answers, name))
-
-
-def _count(question: str) -> int:
-    while (n := IntPrompt.ask(question, console=console)) < 0:
-        console.print("a count cannot be negative")
-    return n
-
-
-def collect_answers(path: Path | None, given: dict[str, Any]) -> Answers:
-    """The file, then the flags over it, then a prompt for each question still unanswered. Prompts go to
-    stderr (rich's, unlike click's, write nothing to stdout), so --json output stays clean."""
-    data = read_answers_file(path) if path else {}
-    data |= {k: v for k, v in given.items() if v is not None}
-    for name, info in Answers.model_fields.items():
-        if name in data:
-            continue
-        try:
-            if info.annotation is bool:  # no default: an empty line asks again rather than meaning "no"
-                data[name] = Confirm.ask(info.description, console=console)
-            else:
-                data[name] = _count(info.description)
-        except EOFError:
-            flag = "--" + name.replace("_", "-")
-            raise RagtuneError(f"no answer to {info.description!r}: pass {flag} or --answers FILE") from None
-    return validate_answers(data)
 
 
 def decide_cmd(

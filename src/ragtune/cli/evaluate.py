@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ragtune.app.variants import resolve
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json, progress_bars
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars, styled
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.evaluation.datasets import read_jsonl, read_qrels
@@ -42,13 +42,15 @@ def retrieval_cmd(
     """nDCG@k, recall@k, recall@100 and MRR@k on BEIR-format data against this project's index."""
     p = open_project(project)
     require_index(p)
-    rows = read_jsonl(queries, ("_id", "text"))
+    rows = read_jsonl(queries, ("_id", "text"), unique="_id")
     judged = read_qrels(qrels)
     with progress_bars(not json_) as progress:
         result = evaluate_retrieval(p.retriever, {str(r["_id"]): r["text"] for r in rows}, judged,
                                     mode=mode or p.config.retrieval.mode, k=k,
                                     progress=lambda n: progress("queries", n))
     details = result.pop("per_query")
+    for warning in result["warnings"]:
+        console.print(styled("warning:", "yellow", warning))
     if per_query:
         per_query.write_text(json.dumps(details, indent=1))
     if json_:

@@ -6,8 +6,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragtune.cli.common import (DEFAULT_PROJECT, EXIT_PARTIAL, JsonOpt, ProjectOpt, console, open_project, out,
-                                print_json, progress_bars, styled)
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    EXIT_PARTIAL,
+    JsonOpt,
+    ProjectOpt,
+    console,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+    styled,
+)
 from ragtune.errors import RagtuneError
 from ragtune.rag.ingest import ingest
 from ragtune.stores.filters import parse_value
@@ -29,7 +39,12 @@ def ingest_cmd(
     include: Annotated[list[str] | None, typer.Option(help="glob of files to take, e.g. '*.md' (repeatable)")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="glob of files to skip (repeatable)")] = None,
     meta: Annotated[list[str] | None, typer.Option(help="metadata key=value added to every document")] = None,
-    prune: Annotated[bool, typer.Option(help="remove indexed documents under PATHS that are gone")] = False,
+    prune: Annotated[bool, typer.Option(
+        help="remove indexed documents under PATHS whose file was deleted (or, in a .jsonl corpus, whose "
+             "line was); documents --include/--exclude leave out this run are kept")] = False,
+    prune_excluded: Annotated[bool, typer.Option(
+        help="as --prune, and also remove indexed documents under PATHS whose file exists but "
+             "--include/--exclude leave out this run")] = False,
     json_: JsonOpt = False,
 ):
     """Index documents incrementally: new and changed ones are embedded, unchanged ones skipped.
@@ -38,8 +53,15 @@ def ingest_cmd(
     p = open_project(project)
     if not p.config_path.exists():
         p.save()
-    with progress_bars(not json_) as progress:
-        report = ingest(p, paths, include or (), exclude or (), _meta(meta), prune, progress=progress)
+    try:
+        with progress_bars(not json_) as progress:
+            report = ingest(p, paths, include or (), exclude or (), _meta(meta), prune=prune,
+                            prune_excluded=prune_excluded, progress=progress)
+    except KeyboardInterrupt:
+        # typer turns Ctrl-C into a bare exit 130; say what state the index is in
+        console.print("interrupted: what was written is kept, and a document left half-written is "
+                      "replaced when you re-run the same command")
+        raise typer.Exit(130) from None
     for problem in report.problems:
         console.print(styled("skipped", "yellow", problem))
     if json_:

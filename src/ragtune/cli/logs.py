@@ -1,39 +1,16 @@
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json
-from ragtune.errors import RagtuneError
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, out, print_json
+from ragtune.cli.options import SinceOpt, open_log, parse_since
 from ragtune.finetune.dataset import MIN_EXAMPLES
-from ragtune.serve.interactions import InteractionLog, log_path
 
 app = typer.Typer(no_args_is_help=True, help="The served interactions: export them for the next fine-tune.")
-
-SinceOpt = Annotated[str | None, typer.Option(help="only interactions from this date on (YYYY-MM-DD, UTC, or an "
-                                                   "ISO timestamp)")]
-
-
-def parse_since(since: str | None) -> float | None:
-    if not since:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(since)
-    except ValueError:
-        raise RagtuneError(f"--since expects a date like 2026-01-31, got {since!r}") from None
-    return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).timestamp()
-
-
-def open_log(project: Path) -> InteractionLog:
-    p = open_project(project)
-    if not log_path(p).exists():
-        raise RagtuneError(f"no interactions logged in {p.root}; they are recorded by 'ragtune serve'")
-    return InteractionLog(log_path(p))
-
 
 @app.command("export")
 def export_cmd(

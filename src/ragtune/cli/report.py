@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from ragtune.cli.common import JsonOpt, out, print_json
-from ragtune.cli.cost import InputsOpt, cost_inputs
-from ragtune.cli.decide import AnswersOpt, PricesOpt, collect_answers
+from ragtune.cli.options import AnswersOpt, InputsOpt, PricesOpt, collect_answers, cost_inputs
 
 
 def report_cmd(

@@ -10,10 +10,12 @@ from ragtune.errors import RagtuneError
 from ragtune.jsonl import read_lines
 
 
-def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
+def read_jsonl(path: Path, required: tuple[str, ...], unique: str | None = None) -> list[dict]:
+    """``unique`` names a field no two rows may share (BEIR's ``_id``)."""
     if not path.is_file():
         raise RagtuneError(f"{path}: no such file")
     rows = []
+    first_line: dict[str, int] = {}
     for n, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
@@ -24,6 +26,11 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
         missing = [k for k in required if not isinstance(row, dict) or k not in row]
         if missing:
             raise RagtuneError(f"{path}:{n}: missing field(s) {', '.join(missing)}")
+        if unique:
+            key = str(row.get(unique))
+            if key in first_line:
+                raise RagtuneError(f"{path}:{n}: duplicate {unique} {key!r} (first on line {first_line[key]})")
+            first_line[key] = n
         rows.append(row)
     if not rows:
         raise RagtuneError(f"{path}: no rows")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ragtune.errors import RagtuneError
 from ragtune.evaluation.retrieval_metrics import mrr_at_k, ndcg_at_k, recall_at_k
 from ragtune.retrieval.retriever import Retriever
 
@@ -21,6 +22,16 @@ def doc_ranking(retriever: Retriever, query: str, mode: str, depth: int) -> list
 def evaluate_retrieval(retriever: Retriever, queries: dict[str, str], qrels: dict[str, dict[str, int]],
                        mode: str = "hybrid", k: int = 10, depth: int = 100,
                        progress: Callable[[int], None] | None = None) -> dict:
+    judged = {d for qid in queries if qid in qrels for d, rel in qrels[qid].items() if rel > 0}
+    indexed = set(retriever.store.documents())
+    missing = judged - indexed
+    if judged and not judged & indexed:
+        raise RagtuneError(f"none of the {len(judged)} documents the qrels judge relevant is in the index "
+                           f"(e.g. {min(missing)!r}); ingest the corpus the qrels refer to")
+    warnings = []
+    if len(missing) * 2 > len(judged):
+        warnings.append(f"{len(missing)} of the {len(judged)} documents the qrels judge relevant are not in the "
+                        f"index (e.g. {min(missing)!r}): the scores count them as never retrieved")
     per_query = {}
     for qid, text in queries.items():
         if qid not in qrels:
@@ -33,4 +44,5 @@ def evaluate_retrieval(retriever: Retriever, queries: dict[str, str], qrels: dic
             progress(1)
     names = [f"ndcg@{k}", f"recall@{k}", f"recall@{depth}", f"mrr@{k}"]
     summary = {n: float(np.mean([m[n] for m in per_query.values()])) if per_query else 0.0 for n in names}
-    return {"mode": mode, "queries": len(per_query), **summary, "per_query": per_query}
+    return {"mode": mode, "queries": len(per_query), **summary, "judged_docs": len(judged),
+            "judged_docs_not_indexed": len(missing), "warnings": warnings, "per_query": per_query}

@@ -32,8 +32,6 @@ def _dataset(path: str) -> dict:
 
 
 def axolotl_config(job: Job, output_dir: str) -> dict:
-    if job.backend != "local":
-        raise RagtuneError(f"job {job.id} trains on {job.backend}; only a local job has an Axolotl equivalent")
     cfg = TuneConfig(**job.config)
     out = {
         "base_model": base_checkpoint(job.base),

@@ -3,6 +3,8 @@ killed trainer leaves a job that `tune resume` can pick up from its last checkpo
 
 from __future__ import annotations
 
+import builtins
+import hashlib
 import json
 import os
 import sqlite3
@@ -14,6 +16,7 @@ from pathlib import Path
 from ragtune.errors import RagtuneError
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+TERMINAL = ("succeeded", "failed", "cancelled")
 _SCHEMA = """
 create table if not exists jobs (
   id text primary key, base text not null, train_file text not null, train_sha256 text not null,
@@ -60,6 +63,35 @@ class Job:
         if self.status == "running" and self.pid and not _alive(self.pid):
             return "interrupted"
         return self.status
+
+
+JOBS_DB = "jobs.db"  # in the project folder
+
+
+def job_store(project_root: Path) -> JobStore:
+    """The project's job store (created on first use)."""
+    return JobStore(Path(project_root) / JOBS_DB)
+
+
+def list_jobs(project_root: Path) -> list[Job]:
+    """Every job of the project, oldest first; none (and no store file created) when it never had one."""
+    return job_store(project_root).list() if (Path(project_root) / JOBS_DB).exists() else []
+
+
+def job_dir(project_root: Path, job_id: str) -> Path:
+    """Where a local job keeps its checkpoints, adapter, logs and evaluation."""
+    return Path(project_root) / "jobs" / job_id
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_data_unchanged(job: Job) -> None:
+    """Training on is only honest on the data the job started with: its files must hash the same."""
+    for path, sha in ((job.train_file, job.train_sha256), (job.val_file, job.val_sha256)):
+        if path and (not Path(path).is_file() or sha256_file(Path(path)) != sha):
+            raise RagtuneError(f"{path} changed or vanished since job {job.id} started; start a new job")
 
 
 def _alive(pid: int) -> bool:
@@ -136,6 +168,6 @@ class JobStore:
             db.execute(f"insert into steps ({', '.join(keys)}) values ({', '.join('?' * len(keys))}) "
                        f"on conflict(job_id, step) do update set {updates}", (job_id, step, *values.values()))
 
-    def steps(self, job_id: str) -> list[dict]:
+    def steps(self, job_id: str) -> builtins.list[dict]:  # `list` here is the method above
         with self._db() as db:
             return [dict(r) for r in db.execute("select * from steps where job_id = ? order by step", (job_id,))]

@@ -1,11 +1,17 @@
-"""Multi-GPU training through Hugging Face Accelerate: the job's own ``tune run`` started by
-``accelerate launch`` with a config file written by accelerate's own config classes, so the same
-TRL trainer runs data-parallel (DDP) on every GPU of the machine, or in one process on a CPU."""
+"""How a local job's training process is started: the job's own ``tune run`` in this process's
+interpreter, or under ``accelerate launch`` with a config file written by accelerate's own config
+classes, so the same TRL trainer runs data-parallel (DDP) on every GPU of the machine, or in one
+process on a CPU."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+
+def run_command(project: Path, job_id: str) -> list[str]:
+    """``ragtune tune run JOB``: train a created job in a process of its own (what --detach starts)."""
+    return [sys.executable, "-m", "ragtune.cli.app", "tune", "run", job_id, "-p", str(project)]
 
 
 def gpu_count() -> int:
@@ -32,6 +38,6 @@ def write_accelerate_config(path: Path, num_processes: int | None = None) -> Pat
 
 
 def accelerate_command(config: Path, project: Path, job_id: str) -> list[str]:
-    """``accelerate launch`` running ``ragtune tune run JOB`` (what --detach runs) in each process."""
-    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config), "-m", "ragtune.cli.app",
-            "tune", "run", job_id, "-p", str(project)]
+    """``accelerate launch`` running ``ragtune tune run JOB`` in each process."""
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
+            *run_command(project, job_id)[1:]]

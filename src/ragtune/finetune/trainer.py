@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ragtune.errors import RagtuneError
 from ragtune.finetune.dataset import read_chat_file
-from ragtune.finetune.jobs import JobStore
+from ragtune.finetune.jobs import JobStore, job_dir
+from ragtune.generation.transformers_base import load_base
 
 
 @dataclass
@@ -46,45 +47,12 @@ class TuneConfig:
     """Also write the base model with the adapter merged in (a standalone model folder)."""
 
 
-def load_base(base: str):
-    """The base model and tokenizer in transformers; packaged GGUF models are dequantised to fp32."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from ragtune.generation.models import PACKAGED, resolve_gguf
-
-    if base in PACKAGED or base.endswith(".gguf"):
-        path = resolve_gguf(base)
-        folder, kw = path.parent, {"gguf_file": path.name}
-    else:
-        folder, kw = Path(base), {}
-        if not folder.is_dir():
-            raise RagtuneError(f"base model {base!r} is neither a packaged model nor a model folder")
-    tok = AutoTokenizer.from_pretrained(folder, **kw)
-    dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kw)
-    if "gguf_file" in kw:
-        # transformers dequantises GGUF weights to full precision on load, yet still flags the model as
-        # GGUF-quantised, which its Trainer refuses to train; the weights are plain tensors, so unflag them
-        model.hf_quantizer = None
-        model.is_quantized = False
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return model, tok
-
-
 def to_prompt_completion(path: Path) -> list[dict]:
     cf = read_chat_file(path)
     errors = [str(f) for f in cf.findings if f.severity == "error"]
     if errors:
         raise RagtuneError("the data has errors; run 'ragtune data validate':\n" + "\n".join(errors))
     return [{"prompt": e.messages[:-1], "completion": e.messages[-1:]} for e in cf.examples]
-
-
-def job_dir(project_root: Path, job_id: str) -> Path:
-    return Path(project_root) / "jobs" / job_id
 
 
 def build_trainer(job, out: Path, model, tokenizer, callbacks=()):

@@ -18,10 +18,10 @@ from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.evaluation.datasets import read_jsonl
 from ragtune.jsonl import write_jsonl
-from ragtune.rag.citations import _content_words
-from ragtune.rag.prompts import grounded_messages
 from ragtune.raft.format import RAFT_SYSTEM, answer_target, cot_target, refusal_target
 from ragtune.raft.journal import append, read_journal
+from ragtune.rag.citations import content_words
+from ragtune.rag.prompts import grounded_messages
 
 TARGETS = ("cot", "answer")
 MAX_QUOTE = 240  # characters
@@ -83,7 +83,7 @@ def _contains_answer(chunk: Chunk, answer: str) -> bool:
 
 
 def _overlap(text: str, words: set[str]) -> int:
-    return len(_content_words(text) & words)
+    return len(content_words(text) & words)
 
 
 def locate_oracle(qa: QA, hits: list[Hit]) -> Hit | None:
@@ -100,7 +100,7 @@ def quote_for(chunk: Chunk, qa: QA, sentences: Callable[[str], list[str]]) -> st
     parts = [s.strip() for s in sentences(chunk.text) if s.strip()] or [chunk.text.strip()]
     a = normalize(qa.answer)
     holding = [s for s in parts if len(a) > 3 and a in normalize(s)]
-    words = _content_words(qa.question + " " + qa.answer)
+    words = content_words(qa.question + " " + qa.answer)
     best = holding[0] if holding else max(parts, key=lambda s: _overlap(s, words))
     return _window(best, qa.answer)
 
@@ -200,7 +200,7 @@ def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
     write_jsonl(out, [r["example"] for r in records if "example" in r])
     write_jsonl(meta, [r["meta"] for r in records])
     part.unlink()
-    made = [r["meta"] for r in records if "example" in r]
-    return {"out": str(out), "meta": str(meta), "examples": len(made),
-            "with_oracle": sum(m["with_oracle"] for m in made), "skipped": len(records) - len(made),
+    metas = [r["meta"] for r in records if "example" in r]
+    return {"out": str(out), "meta": str(meta), "examples": len(metas),
+            "with_oracle": sum(m["with_oracle"] for m in metas), "skipped": len(records) - len(metas),
             "resumed_after": done}

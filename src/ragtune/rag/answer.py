@@ -11,9 +11,8 @@ from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
 from ragtune.generation.protocol import Completion, Generator
 from ragtune.rag.citations import Citation, is_refusal, missing_terms, strip_markers
-from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, drop_echo, grounded_messages
+from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, drop_echo, final_answer, grounded_messages
 from ragtune.rag.support import ground
-from ragtune.raft.format import final_answer
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import Condition
 

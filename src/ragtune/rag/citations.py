@@ -46,7 +46,7 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s+", " ", _MARK.sub("", text)).strip()
 
 
-def _content_words(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
@@ -54,10 +54,10 @@ def missing_terms(text: str, hits: Sequence[Hit]) -> tuple[float, list[str]]:
     """The share of ``text``'s content words (stemmed) that the passages contain, and the words they
     lack. On a question it estimates whether the passages can answer it at all; on an answer it is a
     deterministic faithfulness proxy (words a model invents lower it)."""
-    words = {w: s for w, s in zip(*_stems(_content_words(strip_markers(text))))}
+    words = dict(zip(*_stems(content_words(strip_markers(text))), strict=True))
     if not words:
         return 0.0, []
-    context = set(_stems(_content_words(" ".join(h.chunk.indexed_text for h in hits)))[1])
+    context = set(_stems(content_words(" ".join(h.chunk.indexed_text for h in hits)))[1])
     missing = sorted(w for w, s in words.items() if s not in context)
     return 1 - len(missing) / len(words), missing
 
@@ -80,12 +80,12 @@ def resolve(answer: str, hits: Sequence[Hit], min_overlap: float = 0.5) -> list[
                 cited.append(n)
     if cited:
         return [_citation(n, hits[n - 1], False) for n in cited]
-    words = _content_words(strip_markers(answer))
+    words = content_words(strip_markers(answer))
     if not words:
         return []
     best_n, best = 0, 0.0
     for n, h in enumerate(hits, start=1):
-        share = len(words & _content_words(h.chunk.indexed_text)) / len(words)
+        share = len(words & content_words(h.chunk.indexed_text)) / len(words)
         if share > best:
             best_n, best = n, share
     return [_citation(best_n, hits[best_n - 1], True)] if best >= min_overlap else []

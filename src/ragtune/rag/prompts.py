@@ -21,6 +21,23 @@ SYSTEM = (
 )
 
 
+# A RAFT-tuned model (raft.format teaches it) quotes its passage between these markers and cites it, then
+# gives its final answer after ANSWER; answering and its support check read them.
+BEGIN_QUOTE, END_QUOTE, ANSWER = "##begin_quote##", "##end_quote##", "<ANSWER>:"
+_QUOTE = re.compile(re.escape(BEGIN_QUOTE) + r"(.*?)" + re.escape(END_QUOTE), re.DOTALL)
+
+
+def final_answer(text: str) -> str:
+    """What follows the answer marker, when the model wrote one; otherwise the whole text."""
+    _, marker, tail = text.rpartition(ANSWER)
+    return tail.strip() if marker else text.strip()
+
+
+def quotes(text: str) -> list[str]:
+    """The passages' words a RAFT answer quotes."""
+    return [q.strip() for q in _QUOTE.findall(text)]
+
+
 # Small models run on into a new "Question:" of their own; the answer ends there.
 STOP = ["\nQuestion:", "\n\n\n"]
 

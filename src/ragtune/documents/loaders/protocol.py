@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ragtune.documents.types import Document, MetaValue
-
-LOADERS: dict[str, "Loader"] = {}
+from ragtune.registry import Registry
 
 
 @dataclass
@@ -27,22 +28,25 @@ class Problem:
 
 
 class Loader(Protocol):
+    extensions: ClassVar[tuple[str, ...]]
+    """File extensions (lower case, with the dot) this loader reads."""
+
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
         """Yield the documents in ``path``; ``doc_id`` is the id a single-document file gets."""
         ...
 
 
-def register(*extensions: str):
-    def decorate(cls):
-        for ext in extensions:
-            LOADERS[ext] = cls()
-        return cls
-
-    return decorate
+LOADERS: Registry[Loader] = Registry("loader")
 
 
 def loader_for(path: Path) -> Loader | None:
-    return LOADERS.get(path.suffix.lower())
+    """The loader for a file, by its extension: the one registered last among those claiming it, so a
+    plugin can take an extension over from a built-in."""
+    ext = path.suffix.lower()
+    for name, cls in reversed(LOADERS.classes().items()):
+        if ext in cls.extensions:
+            return LOADERS.create(name)
+    return None
 
 
 def read_text(path: Path) -> str | Problem:
@@ -59,10 +63,40 @@ def read_text(path: Path) -> str | Problem:
     return text
 
 
+_KEY = re.compile(r"[\w.\-]+")  # what a filter accepts as a key (stores/filters.py)
+
+
 def meta_value(value: Any) -> MetaValue:
     """Metadata values the stores can filter on: scalars, dates as ISO strings, the rest as text."""
     if isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return str(value)
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def flat_metadata(fields: Mapping[str, Any]) -> dict[str, MetaValue]:
+    """Front matter or extra BEIR fields as keys a filter can name. A nested mapping becomes dotted
+    keys (``author: {name: Ann}`` -> ``author.name=Ann``); a list keeps its items as text under its
+    own key (``tags: [api, billing]`` -> ``tags="api, billing"``) and gives each item that can be a
+    key a true flag (``tags.api=true``), since stores cannot filter on list membership."""
+    out: dict[str, MetaValue] = {}
+
+    def walk(key: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(f"{key}.{k}", v)
+        elif isinstance(value, (list, tuple, set)):
+            items = [meta_value(v) for v in value if v is not None]
+            out[key] = ", ".join(str(v) for v in items)
+            for v in items:
+                if not isinstance(v, (bool, float)) and _KEY.fullmatch(str(v)):
+                    out[f"{key}.{v}"] = True
+        else:
+            out[key] = meta_value(value)
+
+    for k, v in fields.items():
+        walk(str(k), v)
+    return out

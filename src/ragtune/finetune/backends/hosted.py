@@ -13,11 +13,10 @@ from typing import Any, ClassVar
 from ragtune.component import Component
 from ragtune.config import ComponentSpec
 from ragtune.errors import RagtuneError
-from ragtune.finetune.jobs import Job, JobStore
+from ragtune.finetune.backends.protocol import Launch
+from ragtune.finetune.jobs import TERMINAL, Job, JobStore
 from ragtune.finetune.trainer import TuneConfig
 from ragtune.openai_endpoint import server_words
-
-TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 @dataclass
@@ -40,6 +39,7 @@ class HostedBackend(Component):
     chat_url: ClassVar[str] = ""  # where the provider serves tuned models; empty: the OpenAI SDK default
     statuses: ClassVar[dict[str, str]] = {}  # provider status -> ragtune status
     ignored: ClassVar[tuple[str, ...]] = ()  # TuneConfig fields the provider has no setting for
+    trains_here: ClassVar[bool] = False
     _client: Any = field(default=None, init=False, repr=False)
 
     @property
@@ -74,7 +74,10 @@ class HostedBackend(Component):
             raise RagtuneError(f"{self.provider} fine-tuning counts whole epochs; use --epochs N, not --max-steps "
                                "or a fraction")
 
-    def submit(self, project_root: Path, store: JobStore, job: Job) -> None:
+    def length_tokenizer(self, base: str) -> str:
+        return "words"  # the provider's tokenizer is not here: words stand in for tokens (it re-checks)
+
+    def submit(self, project_root: Path, store: JobStore, job: Job, launch: Launch = Launch()) -> None:
         cfg = TuneConfig(**job.config)
         try:
             self.check(cfg)
@@ -106,11 +109,36 @@ class HostedBackend(Component):
             return []
         return self._call("read the job's events", self._events, job.provider_job_id)
 
-    def generator_spec(self, job: Job) -> ComponentSpec:
+    def progress(self, project_root: Path, store: JobStore, job: Job) -> dict[str, Any]:
+        return {"events": self.events(job)}
+
+    def resume(self, project_root: Path, store: JobStore, job: Job, launch: Launch = Launch()) -> None:
+        raise self._local_only(job, "resumed")
+
+    def steps(self, store: JobStore, job: Job) -> list[dict[str, Any]]:
+        raise self._local_only(job, "followed step by step")
+
+    def adapter(self, project_root: Path, job: Job) -> Path:
+        raise self._local_only(job, "evaluated here")
+
+    def generator_spec(self, project_root: Path, store: JobStore, job: Job) -> ComponentSpec:
         """The finished model as an ``openai`` generator on the provider's chat endpoint."""
+        job = self.refresh(store, job)
+        if job.status != "succeeded" or not job.provider_model:
+            raise RagtuneError(f"{job.model_name} is not usable yet: job {job.id} is {job.status} on {job.backend}"
+                               + (f" ({job.error})" if job.error else ""))
         return ComponentSpec(type="openai", params={"model": job.provider_model,
                                                     "base_url": self.base_url or self.chat_url,
                                                     "api_key_env": self.api_key_env})
+
+    def describe(self, job: Job) -> str:
+        return (f"job {job.id} {job.status} on {job.backend} as {job.provider_job_id}; "
+                f"'ragtune tune status {job.id}' follows it, then use it as --model {job.model_name}")
+
+    @staticmethod
+    def _local_only(job: Job, action: str) -> RagtuneError:
+        return RagtuneError(f"job {job.id} trains on {job.backend}; only a local job can be {action} "
+                            f"('ragtune tune status {job.id}' shows the provider's view of it)")
 
     def _record(self, store: JobStore, job_id: str, remote: Remote) -> None:
         status = self.statuses.get(remote.status)
