@@ -16,8 +16,8 @@ lint: setup
 	.venv/bin/ruff check src
 	.venv/bin/mypy
 
-# Mutation testing of the modules the bake-off's and decide's numbers rest on (docs/mutation-testing.md).
-# Outside `make test`/CI: about 5 minutes on 2 cores. Starts clean so the scores are the whole run's.
+# Mutation testing of the modules the bake-off's and decide's numbers rest on (docs/mutation-testing.md);
+# in .ci/run (about 1.5 minutes on 2 cores). Starts clean so the scores are the whole run's.
 mutation: setup
 	rm -rf mutants
 	HF_HUB_OFFLINE=1 .venv/bin/mutmut run

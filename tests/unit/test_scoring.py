@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragtune.bakeoff.scoring import score_variant
+from ragtune.bakeoff.scoring import paired_against, score_variant
 from ragtune.cost.prices import load_prices
 from ragtune.documents.types import Chunk, Hit
 from ragtune.evaluation.qa import QARow, Question, summarize, to_row
@@ -89,3 +89,12 @@ def test_variant_latency_in_milliseconds():
     s = score_variant(rows, load_prices(), "m", True)
     assert s.latency_ms.p50 == pytest.approx(600) and s.latency_ms.p95 == pytest.approx(2800)
     assert s.latency_ms.mean == pytest.approx(6300 / 6) and s.seconds_per_query == pytest.approx(6.3 / 6)
+
+
+def test_paired_is_the_variant_minus_the_baseline():
+    # 4 shared questions: the variant scores F1 1, 1, 0.5, 0; RAG 0, 0.5, 0.5, 0: differences 1, 0.5, 0, 0
+    variant = [_row(str(i), "x", False, f1, 0.0) for i, f1 in enumerate([1.0, 1.0, 0.5, 0.0])]
+    rag = [_row(str(i), "x", False, f1, 0.0) for i, f1 in enumerate([0.0, 0.5, 0.5, 0.0, 1.0])]
+    got = paired_against({"rag": rag, "ft": variant})["ft"]
+    assert got.f1.diff == pytest.approx(1.5 / 4) and got.f1.n == 4 and got.exact_match.diff == 0.0
+    assert 0 <= got.f1.low < got.f1.diff < got.f1.high <= 1.0  # no difference is negative
