@@ -172,3 +172,37 @@ def test_a_loader_plugin_from_its_entry_point_group_claims_its_extensions(tmp_pa
     assert [d.title for d in loader_for(path).load(path, "guide.md")] == ["rst"]
     assert groups == ["ragtune.loader"] and "rst" in LOADERS.names()
     assert type(loader_for(tmp_path / "x.txt")).__name__ == "TextLoader"
+
+
+def _protocol_methods(protocol: type) -> set[str]:
+    return {n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")}
+
+
+@pytest.mark.parametrize("kind, name", CASES, ids=[f"{k}-{n}" for k, n in CASES])
+def test_every_builtin_has_every_method_its_protocol_declares(kind, name):
+    """Callers use only what the protocols declare (mypy checks that), so every built-in must have it all."""
+    from ragtune.chunking.protocol import Chunker
+    from ragtune.documents.loaders import Loader
+    from ragtune.embedding.protocol import Embedder
+    from ragtune.generation.protocol import Generator
+    from ragtune.retrieval.rerank import Reranker
+    from ragtune.stores.protocol import VectorStore
+
+    protocol = {"embedder": Embedder, "chunker": Chunker, "generator": Generator, "store": VectorStore,
+                "reranker": Reranker, "loader": Loader}[kind]
+    cls = REGISTRIES[kind].get(name)
+    assert {"warm_up", "to_dict"} <= _protocol_methods(protocol) or kind in ("chunker", "loader")
+    assert not {m for m in _protocol_methods(protocol) if not callable(getattr(cls, m, None))}
+
+
+def test_warm_up_is_public_idempotent_and_cheap_for_the_fakes(tmp_path):
+    from ragtune.retrieval.bm25 import BM25Index
+
+    for component in (EMBEDDERS.create("hashing"), GENERATORS.create("scripted"), RERANKERS.create("overlap"),
+                      STORES.create("chroma").bind(tmp_path)):
+        component.warm_up()
+        component.warm_up()
+    index = BM25Index(tmp_path / "bm25")
+    index.rebuild([[]])
+    index.warm_up()
+    assert index.search("anything", 3) == []
