@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-unit bench mutation
+.PHONY: setup demo test test-unit bench lint mutation
 setup:
 	bash scripts/setup.sh
 
@@ -10,6 +10,11 @@ test: setup
 
 test-unit: setup
 	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -m "not integration"
+
+# Static checks over src/ (ruff and mypy, pinned in the dev extra; configured in pyproject.toml)
+lint: setup
+	.venv/bin/ruff check src
+	.venv/bin/mypy
 
 # Mutation testing of the modules the bake-off's and decide's numbers rest on (docs/mutation-testing.md).
 # Outside `make test`/CI: about 5 minutes on 2 cores. Starts clean so the scores are the whole run's.

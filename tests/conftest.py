@@ -17,6 +17,9 @@ import pytest  # noqa: E402
 
 from ragtune.config import ComponentSpec, ProjectConfig  # noqa: E402
 from ragtune.project import Project  # noqa: E402
+# A small corpus with one clearly best document per topic word, for retrieval and answer tests: the
+# conformance suite's, so the two cannot drift apart.
+from ragtune.testing.store_conformance import CORPUS  # noqa: E402, F401
 
 def run_main(monkeypatch, capsys, *args) -> tuple[int, str, str]:
     """The installed entry point, in-process: RagtuneError becomes exit 2 only here. Returns the exit
@@ -76,21 +79,6 @@ class CountingEmbedder:
         return [t for call in self.calls for t in call]
 
 
-# A small corpus with one clearly best document per topic word, for retrieval and answer tests.
-CORPUS = {
-    "kb/billing.md": "---\ntitle: Billing\ncategory: billing\nyear: 2023\nupdated: 2023-05-01\n---\n"
-                     "Invoices are emailed on the first day of each month. Refunds take five business days.",
-    "kb/refunds.md": "---\ntitle: Refund policy\ncategory: billing\nyear: 2024\nupdated: 2024-02-10\n---\n"
-                     "Refunds are issued to the original card within five business days of approval.",
-    "kb/sso.md": "---\ntitle: Single sign-on\ncategory: security\nyear: 2024\nupdated: 2024-07-01\n---\n"
-                 "SAML single sign-on is configured by an administrator under security settings.",
-    "kb/webhooks.md": "---\ntitle: Webhooks\ncategory: api\nyear: 2022\nupdated: 2022-11-30\n---\n"
-                      "Webhooks retry failed deliveries eight times with exponential backoff.",
-    "kb/ratelimits.md": "---\ntitle: Rate limits\ncategory: api\nyear: 2025\nupdated: 2025-01-15\n---\n"
-                        "The API allows six hundred requests per minute per workspace token.",
-    "kb/export.md": "---\ntitle: Exporting data\ncategory: admin\nyear: 2021\nupdated: 2021-03-03\n---\n"
-                    "Administrators export workspace data as a zip archive from the admin console.",
-}
 
 
 @pytest.fixture

@@ -92,7 +92,7 @@ class Project:
         from ragtune.stores import STORES
 
         store = _build(STORES, self.config.store)
-        return store.bind(self.root) if hasattr(store, "bind") else store
+        return store.bind(self.root)
 
     @cached_property
     def bm25(self):

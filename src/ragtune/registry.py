@@ -4,22 +4,23 @@ plugins from other packages are found through the ``ragtune.<kind>`` entry-point
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from ragtune.errors import RagtuneError
 
 T = TypeVar("T")
+C = TypeVar("C", bound=type)
 
 
 class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
-        self._classes: dict[str, type] = {}
+        self._classes: dict[str, type[T]] = {}
         self._plugins_loaded = False
 
     def register(self, name: str):
-        def decorate(cls: type) -> type:
-            cls.type_name = name
+        def decorate(cls: C) -> C:
+            cast(Any, cls).type_name = name  # what to_dict() writes as "type"
             self._classes[name] = cls
             return cls
 
@@ -36,7 +37,12 @@ class Registry(Generic[T]):
         self._load_plugins()
         return sorted(self._classes)
 
-    def get(self, name: str) -> type:
+    def classes(self) -> dict[str, type[T]]:
+        """Every registered class by name, in registration order (built-ins, then plugins)."""
+        self._load_plugins()
+        return dict(self._classes)
+
+    def get(self, name: str) -> type[T]:
         self._load_plugins()
         if name not in self._classes:
             raise RagtuneError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}")

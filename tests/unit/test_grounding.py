@@ -25,9 +25,9 @@ def cli(*args):
     return r
 
 
-def project_answering(tmp_path, reply: str):
-    """A project whose one document says 9, with a generator that always replies ``reply``."""
-    write_files(tmp_path / "docs", {"webhooks.md": DOC, "billing.md": "Invoices are emailed monthly."})
+def project_answering(tmp_path, reply: str, doc: str = DOC):
+    """A project whose webhooks document says 9, with a generator that always replies ``reply``."""
+    write_files(tmp_path / "docs", {"webhooks.md": doc, "billing.md": "Invoices are emailed monthly."})
     proj = tmp_path / "proj"
     cli("project", "init", "-p", proj, "--embedder", "hashing", "--generator", "scripted",
         "--set", f"generator.params.script={json.dumps([reply])}")
@@ -50,7 +50,7 @@ def test_a_wrong_uncited_answer_is_unsupported_in_ask(tmp_path):
 
 
 @pytest.mark.parametrize("reply, reason", [
-    ("A failed webhook is retried 3 times [1].", "does not hold the number 3"),
+    ("A failed webhook is retried 3 times [1].", "does not hold: 3"),
     ("##begin_quote##retried 3 times##end_quote## [1]\n<ANSWER>: 9 [1]", "quote is not in the passage"),
 ])
 def test_a_cited_passage_that_does_not_hold_the_answer_leaves_it_unsupported(tmp_path, reply, reason):
@@ -65,7 +65,14 @@ def test_an_uncited_answer_gets_an_inferred_citation_only_when_that_passage_supp
     assert [(c["source"][-11:], c["inferred"]) for c in a["citations"]] == [("webhooks.md", True)]
     wrong = ask_json(project_answering(tmp_path / "w", "A failed webhook is retried 7 times."))
     assert wrong["supported"] is False and wrong["citations"] == []
-    assert "closest one does not support it" in wrong["reason"] and "number 7" in wrong["reason"]
+    assert "closest one does not support it" in wrong["reason"] and "does not hold: 7" in wrong["reason"]
+
+
+def test_a_number_spelled_out_in_the_passage_supports_its_digits(tmp_path):
+    spelled = "A failed webhook is retried nine times with backoff."
+    assert ask_json(project_answering(tmp_path / "a", "It is retried 9 times [1].", spelled))["supported"] is True
+    wrong = ask_json(project_answering(tmp_path / "b", "It is retried 8 times [1].", spelled))
+    assert wrong["supported"] is False and "does not hold: 8" in wrong["reason"]
 
 
 def test_a_cited_supported_answer_is_a_plain_answer(tmp_path):

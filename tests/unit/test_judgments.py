@@ -20,10 +20,11 @@ def _raft(quote: str, final: str, n: int = 1) -> str:
 
 
 @pytest.mark.parametrize("text, expected", [
-    # content words: webhooks retry failed deliveries twelve -> 4 of 5 in the passages = 0.8, enough
-    ("Webhooks retry failed deliveries twelve", True),
-    # webhooks retry twelve sundays (times, on: stop word / present) -> 2 of 4 missing
-    ("Webhooks retry twelve times on Sundays.", False),
+    # content words: webhooks retry failed deliveries slowly -> 4 of 5 in the passages = 0.8, enough
+    # (not "twelve": a number must be in the passages whatever the coverage, see test_support.py)
+    ("Webhooks retry failed deliveries slowly", True),
+    # webhooks retry slowly sundays (times, on: stop word / present) -> 2 of 4 missing
+    ("Webhooks retry slowly times on Sundays.", False),
     ("Purple elephants dance.", False),  # nothing in the passages
     ("Yes, eight times.", True),  # yes/no are not claims; eight times is
     ("Yes.", None),  # nothing to check

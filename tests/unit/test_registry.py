@@ -4,6 +4,7 @@ import pytest
 
 from ragtune.chunking import CHUNKERS
 from ragtune.config import ComponentSpec, ProjectConfig
+from ragtune.documents.loaders import LOADERS, loader_for
 from ragtune.embedding import EMBEDDERS
 from ragtune.errors import RagtuneError
 from ragtune.generation import GENERATORS
@@ -12,7 +13,7 @@ from ragtune.retrieval.rerank import RERANKERS
 from ragtune.stores import STORES
 
 REGISTRIES = {"embedder": EMBEDDERS, "chunker": CHUNKERS, "generator": GENERATORS, "store": STORES,
-              "reranker": RERANKERS}
+              "reranker": RERANKERS, "loader": LOADERS}
 
 # Non-default constructor values for the built-ins, so the round trip proves parameters survive.
 SAMPLE_PARAMS = {
@@ -43,6 +44,7 @@ def test_builtins_are_registered():
     assert {"scripted", "llamacpp", "openai"} <= set(GENERATORS.names())
     assert "chroma" in STORES.names()
     assert {"overlap", "cross-encoder"} <= set(RERANKERS.names())
+    assert {"text", "markdown", "html", "pdf", "beir"} <= set(LOADERS.names())
     assert set(SAMPLE_PARAMS) <= set(CASES)
 
 
@@ -130,3 +132,77 @@ def test_onnx_embedder_rejects_unknown_quantize_mode():
 
     with pytest.raises(RagtuneError, match="quantize"):
         OnnxEmbedder(quantize="fp8")
+
+
+@pytest.mark.parametrize("suffix, name", [(".txt", "text"), (".MD", "markdown"), (".htm", "html"), (".pdf", "pdf"),
+                                          (".jsonl", "beir"), (".docx", None)])
+def test_loaders_are_found_by_extension_through_the_registry(suffix, name, tmp_path):
+    loader = loader_for(tmp_path / f"a{suffix}")
+    assert (loader.to_dict()["type"] if loader else None) == name
+
+
+class _RstLoader:
+    """A third-party loader, as a plugin package would ship it."""
+
+    extensions = (".rst", ".md")  # takes .md over from the built-in
+
+    def load(self, path, doc_id):
+        from ragtune.documents.types import Document
+
+        yield Document(doc_id=doc_id, text=path.read_text(), source=str(path), title="rst")
+
+
+def test_a_loader_plugin_from_its_entry_point_group_claims_its_extensions(tmp_path, monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import ragtune.registry
+
+    groups = []
+
+    def entry_points(group):
+        groups.append(group)
+        return [EntryPoint("rst", f"{__name__}:_RstLoader", group)] if group == "ragtune.loader" else []
+
+    monkeypatch.setattr(ragtune.registry, "entry_points", entry_points)
+    monkeypatch.setattr(LOADERS, "_classes", dict(LOADERS._classes))
+    monkeypatch.setattr(LOADERS, "_plugins_loaded", False)
+    path = tmp_path / "guide.md"
+    path.write_text("Plugins are found by entry point.")
+    assert isinstance(loader_for(path), _RstLoader) and isinstance(loader_for(tmp_path / "x.rst"), _RstLoader)
+    assert [d.title for d in loader_for(path).load(path, "guide.md")] == ["rst"]
+    assert groups == ["ragtune.loader"] and "rst" in LOADERS.names()
+    assert type(loader_for(tmp_path / "x.txt")).__name__ == "TextLoader"
+
+
+def _protocol_methods(protocol: type) -> set[str]:
+    return {n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")}
+
+
+@pytest.mark.parametrize("kind, name", CASES, ids=[f"{k}-{n}" for k, n in CASES])
+def test_every_builtin_has_every_method_its_protocol_declares(kind, name):
+    """Callers use only what the protocols declare (mypy checks that), so every built-in must have it all."""
+    from ragtune.chunking.protocol import Chunker
+    from ragtune.documents.loaders import Loader
+    from ragtune.embedding.protocol import Embedder
+    from ragtune.generation.protocol import Generator
+    from ragtune.retrieval.rerank import Reranker
+    from ragtune.stores.protocol import VectorStore
+
+    protocol = {"embedder": Embedder, "chunker": Chunker, "generator": Generator, "store": VectorStore,
+                "reranker": Reranker, "loader": Loader}[kind]
+    cls = REGISTRIES[kind].get(name)
+    assert {"warm_up", "to_dict"} <= _protocol_methods(protocol) or kind in ("chunker", "loader")
+    assert not {m for m in _protocol_methods(protocol) if not callable(getattr(cls, m, None))}
+
+
+def test_warm_up_is_public_idempotent_and_cheap_for_the_fakes(tmp_path):
+    from ragtune.retrieval.bm25 import BM25Index
+
+    for component in (EMBEDDERS.create("hashing"), GENERATORS.create("scripted"), RERANKERS.create("overlap"),
+                      STORES.create("chroma").bind(tmp_path)):
+        component.warm_up()
+        component.warm_up()
+    index = BM25Index(tmp_path / "bm25")
+    index.rebuild([[]])
+    index.warm_up()
+    assert index.search("anything", 3) == []

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from ragtune.app.variants import resolve
 from ragtune.generation.fake import ScriptedGenerator
-from ragtune.generation.protocol import Completion, stream
+from ragtune.generation.protocol import Completion
 from ragtune.rag.answer import answer
 from ragtune.serve.chat import Params, Reply, complete, stream_reply
 
@@ -30,10 +30,10 @@ class Pieces:
 
 
 def test_a_generator_without_stream_yields_its_whole_completion_once():
-    pieces = list(stream(ScriptedGenerator(script=["one reply"]), [{"role": "user", "content": "hi"}]))
+    pieces = list(ScriptedGenerator(script=["one reply"]).stream([{"role": "user", "content": "hi"}]))
     assert [(p.text, p.completion_tokens) for p in pieces] == [("one reply", 2)]
     streaming = Pieces(["a", "b", "c"])
-    assert [p.text for p in stream(streaming, [{"role": "user", "content": "hi"}])] == ["a", "b", "c"]
+    assert [p.text for p in streaming.stream([{"role": "user", "content": "hi"}])] == ["a", "b", "c"]
 
 
 def run(indexed, monkeypatch, pieces: list[str]) -> tuple[list[str], Reply, Reply]:

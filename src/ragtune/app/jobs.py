@@ -5,6 +5,7 @@ over it; what differs between training here and at a provider is the backend's b
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
 import time
@@ -91,7 +92,7 @@ class Jobs:
         job = tuner.refresh(self.store, job)
         return job, tuner.progress(self.root, self.store, job)
 
-    def steps(self, job_id: str) -> list[dict[str, Any]]:
+    def steps(self, job_id: str) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         job = self.store.get(job_id)
         return self.backend(job).steps(self.store, job)
 

@@ -8,8 +8,9 @@ import json
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
-from ragtune.generation.protocol import Completion, Generator, Message
+from ragtune.generation.protocol import Completion, Generator, GeneratorBase, Message
 
 
 class GenerationCache:
@@ -35,12 +36,18 @@ class GenerationCache:
                              (key, c.text, c.prompt_tokens, c.completion_tokens, seconds))
 
 
-class CachedGenerator:
+class CachedGenerator(GeneratorBase):
     """A generator that answers from the cache when it can; ``seconds`` and ``hit`` describe the last call."""
 
     def __init__(self, inner: Generator, model: dict, cache: GenerationCache, repeat: int = 0):
         self.inner, self.model, self.cache, self.repeat = inner, model, cache, repeat
         self.seconds, self.hit = 0.0, False
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.inner.to_dict()  # the cache is no setting: what answers is the inner generator
 
     def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
                  stop: list[str] | None = None) -> Completion:

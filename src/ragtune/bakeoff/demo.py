@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from ragtune.app.reuse import finished_job
 from ragtune.jsonl import read_lines, write_jsonl
@@ -18,7 +19,7 @@ from ragtune.project import Project
 
 DEMO = files("ragtune") / "demo"
 # Small enough to tune on a laptop CPU in minutes.
-DEMO_TUNE = {"epochs": 2.0, "lr": 1e-3, "max_seq_len": 1024, "batch_size": 4, "grad_accum": 2}
+DEMO_TUNE: dict[str, Any] = {"epochs": 2.0, "lr": 1e-3, "max_seq_len": 1024, "batch_size": 4, "grad_accum": 2}
 _ANSWER, _SOURCE = "**Answer:**", "**Source:**"
 
 

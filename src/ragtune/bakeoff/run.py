@@ -11,14 +11,14 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+from ragtune.app.variants import Variant
 from ragtune.bakeoff.cache import CachedGenerator, GenerationCache
 from ragtune.bakeoff.judgments import citation_correct, supported
 from ragtune.bakeoff.results import BakeoffResults, Leakage, PricesUsed, QuestionSet
 from ragtune.bakeoff.scoring import paired_against, score_variant
-from ragtune.app.variants import Variant
 from ragtune.cost.prices import PriceBook
-from ragtune.evaluation.qa import QARow, Question, ask, to_row
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.qa import QARow, Question, ask, to_row
 from ragtune.jsonl import read_lines, write_jsonl
 from ragtune.raft.build import QA, locate_oracle
 from ragtune.rag.answer import Answer
@@ -77,7 +77,7 @@ def run_bakeoff(project, questions: list[Question], variants: list[Variant], out
     scores = {v.name: score_variant(rows[v.name], prices, v.model, v.retrieval) for v in variants if rows.get(v.name)}
     used = {v.model for v in variants}
     return BakeoffResults(
-        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         questions=QuestionSet(path=questions_path, n=len(questions), answerable=sum(q.answerable for q in questions),
                               unanswerable=sum(not q.answerable for q in questions)),
         prices=PricesUsed(as_of=prices.as_of, self_hosted_per_hour=prices.self_hosted_per_hour,

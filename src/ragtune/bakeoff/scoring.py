@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ragtune.bakeoff.results import MetricInterval, Paired, PairedComparison, QualityMetrics, VariantResult, \
-    Latency, Tokens
+from ragtune.bakeoff.results import Latency, MetricInterval, Paired, PairedComparison, QualityMetrics, Tokens, VariantResult
 from ragtune.bakeoff.statistics import mean_interval, paired_difference, ratio
 from ragtune.cost.prices import PriceBook
 from ragtune.evaluation.answer_metrics import percentile

@@ -51,7 +51,7 @@ def ratio(numerator: Sequence[float], denominator: Sequence[float]) -> dict:
 def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict:
     """mean(a - b) over the same questions: bootstrap interval, and a two-sided sign-flip
     permutation test's p-value."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)  # type: ignore[assignment]  # same numbers
     diff = interval(lambda x, y: np.mean(x - y), a, b)
     if len(a) < 2 or np.all(a == b):
         return {"diff": diff["mean"], "low": diff["low"], "high": diff["high"], "p_value": 1.0, "n": len(a)}

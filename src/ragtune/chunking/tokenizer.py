@@ -28,7 +28,7 @@ class WordPieceCounter:
         self._tok.no_padding()
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
-        return [o for o in self._tok.encode(text, add_special_tokens=False).offsets]
+        return list(self._tok.encode(text, add_special_tokens=False).offsets)
 
     def count(self, text: str) -> int:
         return len(self._tok.encode(text, add_special_tokens=False).ids)

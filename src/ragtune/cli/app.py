@@ -7,8 +7,27 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli import (ab, ask, bakeoff, cost, data, decide, demo, evaluate, export, ingest, keys, logs, project,
-                         raft, report, search, serve, store, tune)
+from ragtune.cli import (
+    ab,
+    ask,
+    bakeoff,
+    cost,
+    data,
+    decide,
+    demo,
+    evaluate,
+    export,
+    ingest,
+    keys,
+    logs,
+    project,
+    raft,
+    report,
+    search,
+    serve,
+    store,
+    tune,
+)
 from ragtune.cli.common import EXIT_ERROR, configure_logging, console, styled
 from ragtune.errors import RagtuneError
 

@@ -56,10 +56,13 @@ def field_docs(cls: type) -> dict[str, str]:
     the dataclass, and the CLI's flags take it from there."""
     import ast
     import inspect
+    from itertools import pairwise
 
-    body = ast.parse(inspect.getsource(cls)).body[0].body
-    return {node.target.id: nxt.value.value for node, nxt in zip(body, body[1:])
-            if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr)}
+    (class_def,) = ast.parse(inspect.getsource(cls)).body
+    assert isinstance(class_def, ast.ClassDef)
+    return {node.target.id: str(nxt.value.value) for node, nxt in pairwise(class_def.body)
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)}
 
 
 def open_project(path: Path) -> Project:

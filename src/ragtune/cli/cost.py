@@ -12,6 +12,7 @@ from ragtune.cli.options import BakeoffOpt, InputsOpt, PricesOpt, cost_inputs
 from ragtune.config import field_help
 from ragtune.cost.model import CostInputs
 
+
 def _o(name: str) -> Any:
     return typer.Option(help=field_help(CostInputs, name))
 

@@ -12,6 +12,7 @@ from ragtune.cli.options import AnswersOpt, BakeoffOpt, PricesOpt, collect_answe
 from ragtune.config import field_help
 from ragtune.decide.answers import Answers
 
+
 def _q(name: str) -> Any:
     return typer.Option(help=field_help(Answers, name))
 

@@ -8,8 +8,7 @@ import typer
 from rich.table import Table
 
 from ragtune.app.variants import resolve
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json,
-                                progress_bars, styled)
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars, styled
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.evaluation.datasets import read_jsonl, read_qrels

@@ -6,8 +6,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ragtune.cli.common import (DEFAULT_PROJECT, EXIT_PARTIAL, JsonOpt, ProjectOpt, console, open_project, out,
-                                print_json, progress_bars, styled)
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    EXIT_PARTIAL,
+    JsonOpt,
+    ProjectOpt,
+    console,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+    styled,
+)
 from ragtune.errors import RagtuneError
 from ragtune.rag.ingest import ingest
 from ragtune.stores.filters import parse_value

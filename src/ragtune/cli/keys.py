@@ -14,7 +14,7 @@ app = typer.Typer(no_args_is_help=True, help="API keys for `ragtune serve` (stor
 
 
 def _when(ts: float | None) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds") if ts else ""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds") if ts else ""
 
 
 def _row(k: KeyRecord) -> dict:

@@ -60,7 +60,7 @@ def parse_since(since: str | None) -> float | None:
         when = dt.datetime.fromisoformat(since)
     except ValueError:
         raise RagtuneError(f"--since expects a date like 2026-01-31, got {since!r}") from None
-    return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).timestamp()
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def open_log(project: Path) -> InteractionLog:
@@ -94,9 +94,9 @@ def collect_answers(path: Path | None, given: dict[str, Any]) -> Answers:
             continue
         try:
             if info.annotation is bool:  # no default: an empty line asks again rather than meaning "no"
-                data[name] = Confirm.ask(info.description, console=console)
+                data[name] = Confirm.ask(info.description or name, console=console)
             else:
-                data[name] = _count(info.description)
+                data[name] = _count(info.description or name)
         except EOFError:
             flag = "--" + name.replace("_", "-")
             raise RagtuneError(f"no answer to {info.description!r}: pass {flag} or --answers FILE") from None

@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from ragtune.app.variants import resolve
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, open_project, out, print_json,
-                                progress_bars)
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, open_project, out, print_json, progress_bars
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.errors import RagtuneError
 from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa

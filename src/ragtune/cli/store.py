@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, \
-    progress_bars
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars
 from ragtune.stores.url import parse_store_url, store_from_url
 
 app = typer.Typer(no_args_is_help=True, help="Inspect, migrate and switch the project's vector store.")

@@ -10,8 +10,7 @@ import typer
 from rich.table import Table
 
 from ragtune.app.jobs import Jobs, Launch, job_row
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, field_docs, out, print_json,
-                                progress_bars)
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, field_docs, out, print_json, progress_bars
 from ragtune.finetune.trainer import TuneConfig
 
 app = typer.Typer(no_args_is_help=True, help="LoRA fine-tuning jobs: start, watch, cancel, resume.")
@@ -160,6 +159,6 @@ def resume_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
 
 @app.command("export")
 def export_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
-               axolotl: Annotated[Path, typer.Option(help="write the job as an Axolotl config (YAML)")] = ...):
+               *, axolotl: Annotated[Path, typer.Option(help="write the job as an Axolotl config (YAML)")]):
     """The job's base model, LoRA and training settings and data as another trainer's config."""
     out.print(f"wrote {Jobs(project).export_axolotl(job_id, axolotl)}: axolotl train {axolotl}")

@@ -34,6 +34,7 @@ class BreakEven:
         """Whether the challenger costs less than the incumbent at this volume."""
         if self.kind in ("always", "never"):
             return self.kind == "always"
+        assert self.queries_per_month is not None  # "above" and "below" name their volume
         if self.kind == "above":
             return queries_per_month > self.queries_per_month
         return queries_per_month < self.queries_per_month

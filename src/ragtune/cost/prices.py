@@ -33,8 +33,9 @@ class ModelPrice(BaseModel):
         return self
 
     def per_query(self, input_tokens: float, output_tokens: float) -> float:
-        if self.input_per_m is not None:
+        if self.input_per_m is not None and self.output_per_m is not None:  # _one_kind: both or neither
             return (input_tokens * self.input_per_m + output_tokens * self.output_per_m) / 1e6
+        assert self.seconds_per_query is not None and self.hardware_per_hour is not None  # by _one_kind
         return self.seconds_per_query * self.hardware_per_hour / 3600
 
 
@@ -80,7 +81,8 @@ class PriceBook(BaseModel):
         price = self.models.get(name)
         if price is not None and price.input_per_m is not None:
             return price.per_query(input_tokens, output_tokens)
-        hourly = price.hardware_per_hour if price is not None else self.self_hosted_per_hour
+        hourly = price.hardware_per_hour if price is not None and price.hardware_per_hour is not None \
+            else self.self_hosted_per_hour
         return seconds * hourly / 3600
 
     def embedding(self, name: str) -> float:

@@ -37,7 +37,7 @@ def figures(costs: dict[str, ApproachCost], inputs: CostInputs) -> dict[str, str
 
     q, m = inputs.queries_per_month, inputs.months
     crossings = [b for b in break_evens(costs, m) if b.queries_per_month]
-    top = max([q * 10, 1e5] + [3 * b.queries_per_month for b in crossings])
+    top = max([q * 10, 1e5] + [3 * (b.queries_per_month or 0) for b in crossings])
     volumes = np.logspace(3, np.log10(top), 60)
     markers = [(b.queries_per_month, f"{LABELS[b.challenger]} = RAG: {b.queries_per_month:,.0f}/mo") for b in crossings]
     if q > 0:

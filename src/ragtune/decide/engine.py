@@ -66,7 +66,7 @@ def decide(answers: Answers, evidence: Evidence | None = None, rules: RuleBook |
     rules = rules or load_rules()
     facts = answer_facts(answers, rules.thresholds)
     text = _Text({**answers.model_dump(), **rules.thresholds, **(evidence.texts if evidence else {})})
-    chain = [Reason(Answers.model_fields[q.field].description, _shown(getattr(answers, q.field)),
+    chain = [Reason(Answers.model_fields[q.field].description or q.field, _shown(getattr(answers, q.field)),
                     (q.if_true if facts[q.fact] else q.if_false).format_map(text)) for q in rules.questions]
     rule = next(r for r in rules.rules if matches(r.when, facts))  # the last row matches everything
     facts |= {"recommendation": rule.recommend, "decided_by": rule.id}

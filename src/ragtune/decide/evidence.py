@@ -56,7 +56,7 @@ def paired_verdict(d: PairedComparison | None) -> str:
     """better / worse when the 95% interval of the paired difference excludes zero, else unclear."""
     if d is None or d.diff is None:
         return MISSING
-    return "better" if d.low > 0 else "worse" if d.high < 0 else "unclear"
+    return "better" if d.low > 0 else "worse" if d.high < 0 else "unclear"  # type: ignore[operator]  # set with diff
 
 
 def unpaired_verdict(a: MetricInterval | None, b: MetricInterval | None) -> str:
@@ -64,7 +64,7 @@ def unpaired_verdict(a: MetricInterval | None, b: MetricInterval | None) -> str:
     used where the bake-off reports no paired difference."""
     if a is None or b is None or a.mean is None or b.mean is None:
         return MISSING
-    return "better" if a.low > b.high else "worse" if a.high < b.low else "unclear"
+    return "better" if a.low > b.high else "worse" if a.high < b.low else "unclear"  # type: ignore[operator]  # set with mean
 
 
 def variant_per_query(v: VariantResult, book: PriceBook, bakeoff_prices: dict[str, dict]) -> float:
@@ -75,7 +75,7 @@ def variant_per_query(v: VariantResult, book: PriceBook, bakeoff_prices: dict[st
         price = book.models[v.model]
         if price.input_per_m is not None:
             return price.per_query(v.tokens.prompt_mean, v.tokens.completion_mean)
-        return v.seconds_per_query * price.hardware_per_hour / 3600
+        return v.seconds_per_query * price.hardware_per_hour / 3600  # type: ignore[operator]  # one kind of price is set
     if v.model in bakeoff_prices:
         return v.cost_per_1k_queries / 1000
     return v.seconds_per_query * book.self_hosted_per_hour / 3600

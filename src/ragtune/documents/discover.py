@@ -65,8 +65,8 @@ def discover(paths: Sequence[Path], include: Sequence[str] = (), exclude: Sequen
         else:
             candidates = []
             for p in _walk(root):
-                rel = p.relative_to(root)
-                candidates.append((p, rel.as_posix(), _names(p, len(rel.parts) + 1)))
+                relative = p.relative_to(root)
+                candidates.append((p, relative.as_posix(), _names(p, len(relative.parts) + 1)))
         for path, rel, names in candidates:
             if include and not _matches(rel, include):
                 continue

@@ -46,4 +46,5 @@ def embed_distributed(texts: Sequence[str], spec: dict, workers: int = 2, batch_
         if out is None:
             out = np.zeros((len(texts), batch["vector"].shape[1]), dtype=np.float32)
         out[batch["i"]] = batch["vector"]  # Ray Data may finish batches out of order: place them by index
+    assert out is not None  # texts is not empty, so a batch came back
     return out

@@ -47,7 +47,7 @@ class OnnxEmbedder(Component):
         if self.quantize not in ("dynamic-int8", "none"):
             raise RagtuneError(f"quantize must be 'dynamic-int8' or 'none', got {self.quantize!r}")
 
-    def _load(self):
+    def warm_up(self) -> None:
         if self._session is None:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -68,7 +68,6 @@ class OnnxEmbedder(Component):
             self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
             self._inputs = {i.name for i in self._session.get_inputs()}
             self._tok = tok
-        return self._session
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         enc = self._tok.encode_batch(texts)
@@ -80,7 +79,7 @@ class OnnxEmbedder(Component):
         return (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self._load()
+        self.warm_up()
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
@@ -91,6 +90,6 @@ class OnnxEmbedder(Component):
         else:  # onnxruntime releases the GIL in run(), and one session may serve several threads
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads or os.cpu_count() or 1)
-            for idx, vectors in zip(batches, self._pool.map(lambda b: self._batch([texts[i] for i in b]), batches)):
+            for idx, vectors in zip(batches, self._pool.map(lambda b: self._batch([texts[i] for i in b]), batches), strict=True):
                 out[idx] = vectors
         return normalise(out)

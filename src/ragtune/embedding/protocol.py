@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -16,6 +16,12 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
         ...
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first ``embed`` (idempotent)."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 EMBEDDERS: Registry[Embedder] = Registry("embedder")

@@ -23,7 +23,7 @@ class SentenceTransformerEmbedder(Component):
     """Vector size of the model."""
     _model: Any = field(default=None, init=False, repr=False)
 
-    def _load(self):
+    def warm_up(self) -> None:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
@@ -31,10 +31,10 @@ class SentenceTransformerEmbedder(Component):
 
             self._model = SentenceTransformer(self.model or str(minilm_dir()), device="cpu")
             self.dimension = self._model.get_embedding_dimension()
-        return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._load().encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+        self.warm_up()
+        return self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False).astype(np.float32)

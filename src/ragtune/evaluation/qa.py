@@ -44,8 +44,11 @@ def read_questions(rows: list[dict]) -> list[Question]:
 class Asker(Protocol):
     """How a question is put to the model: what the evaluator needs of a variant (``app.variants.Variant``)."""
 
-    retrieval: bool
-    system: str
+    @property
+    def retrieval(self) -> bool: ...
+
+    @property
+    def system(self) -> str: ...
 
     def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]: ...
 
@@ -153,7 +156,7 @@ def refusal_outcomes(rows: Iterable[QARow]) -> tuple[list[float], list[float], l
     groups = list(by_question(rows).values())
     refused = [float(np.mean([r.refused for r in rs])) for rs in groups]
     should = [float(not rs[0].answerable) for rs in groups]
-    return refused, should, [r * s for r, s in zip(refused, should)]
+    return refused, should, [r * s for r, s in zip(refused, should)]  # noqa: B905  (one row each; strict= would be an equivalent mutant)
 
 
 def _share(numerator: Sequence[float], denominator: Sequence[float]) -> float | None:
@@ -187,7 +190,7 @@ def summarize(rows: list[QARow]) -> QASummary:
         exact_match=float(np.mean(list(em.values()))) if em else 0.0,
         f1=float(np.mean(list(f1.values()))) if f1 else 0.0,
         refusal_rate=float(np.mean(refused)) if refused else 0.0,
-        false_refusal_rate=_share([r * a for r, a in zip(refused, answerable)], answerable) or 0.0,
+        false_refusal_rate=_share([r * a for r, a in zip(refused, answerable)], answerable) or 0.0,  # noqa: B905  (as above)
         refusal_precision=_share(both, refused), refusal_recall=_share(both, should),
         latency_p50=percentile(seconds, 50), latency_p95=percentile(seconds, 95),
         prompt_tokens_mean=float(np.mean([r.prompt_tokens for r in rows])) if rows else 0.0,

@@ -60,8 +60,7 @@ def completion_loss(generator: TransformersGenerator, examples: list[Example]) -
     rendered with the chat template used in training and inference."""
     import torch
 
-    model = generator._load()
-    tok = generator._tok
+    model, tok = generator.loaded()
     total, count = 0.0, 0
     for e in examples:
         prompt = tok.apply_chat_template(e.messages[:-1], add_generation_prompt=True, tokenize=True,
@@ -110,7 +109,7 @@ def _general(generator, rows: list[dict], progress) -> dict:
         answers.append(generator.generate([{"role": "user", "content": r["question"] + " Answer briefly."}],
                                           max_tokens=24).text)
         progress(1)
-    correct = [normalize(r["answer"]) in normalize(a) for r, a in zip(rows, answers)]
+    correct = [normalize(r["answer"]) in normalize(a) for r, a in zip(rows, answers, strict=True)]
     return {"accuracy": float(np.mean(correct)), "answers": answers}
 
 

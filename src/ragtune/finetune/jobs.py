@@ -3,6 +3,7 @@ killed trainer leaves a job that `tune resume` can pick up from its last checkpo
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -167,6 +168,6 @@ class JobStore:
             db.execute(f"insert into steps ({', '.join(keys)}) values ({', '.join('?' * len(keys))}) "
                        f"on conflict(job_id, step) do update set {updates}", (job_id, step, *values.values()))
 
-    def steps(self, job_id: str) -> list[dict]:
+    def steps(self, job_id: str) -> builtins.list[dict]:  # `list` here is the method above
         with self._db() as db:
             return [dict(r) for r in db.execute("select * from steps where job_id = ? order by step", (job_id,))]

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragtune.finetune.chat_tokens import ChatTokenCounter
-from ragtune.finetune.dataset import (MIN_EXAMPLES, RECOMMENDED_EXAMPLES, ChatFile, Finding, near_duplicates,
-                                      read_chat_file)
+from ragtune.finetune.dataset import MIN_EXAMPLES, RECOMMENDED_EXAMPLES, ChatFile, Finding, near_duplicates, read_chat_file
 
 
 @dataclass
@@ -63,7 +62,7 @@ def validate(train: Path, counter: ChatTokenCounter, val: Path | None = None, ma
     report = Report(files)
     report.stats = {"max_seq_len": max_seq_len,
                     "files": [_check_one(cf, counter, max_seq_len, role)
-                              for cf, role in zip(files, ("train", "val"))]}
+                              for cf, role in zip(files, ("train", "val"), strict=False)]}  # val is optional
     if val:
         train_keys = {e.key: e.line for e in files[0].examples}
         for e in files[1].examples:

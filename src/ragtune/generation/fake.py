@@ -3,15 +3,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ragtune.component import Component
-from ragtune.generation.protocol import GENERATORS, Completion, Message
+from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
 
 _CONTEXT_ITEM = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z)", re.MULTILINE | re.DOTALL)
 
 
 @GENERATORS.register("scripted")
 @dataclass
-class ScriptedGenerator(Component):
+class ScriptedGenerator(GeneratorBase):
     """Deterministic fake for tests and examples.
 
     With a ``script`` it replies with those texts in turn. Without one it answers extractively:
@@ -26,10 +25,7 @@ class ScriptedGenerator(Component):
                  stop: list[str] | None = None) -> Completion:
         self.calls.append(list(messages))
         prompt = "\n".join(m["content"] for m in messages)
-        if self.script:
-            text = self.script[(len(self.calls) - 1) % len(self.script)]
-        else:
-            text = self._extract(messages[-1]["content"])
+        text = self.script[(len(self.calls) - 1) % len(self.script)] if self.script else self._extract(messages[-1]["content"])
         return Completion(text, len(prompt.split()), len(text.split()))
 
     @staticmethod

@@ -7,15 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragtune.component import Component
 from ragtune.errors import RagtuneError
 from ragtune.generation.models import resolve_gguf
-from ragtune.generation.protocol import GENERATORS, Completion, Message
+from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
 
 
 @GENERATORS.register("llamacpp")
 @dataclass
-class LlamaCppGenerator(Component):
+class LlamaCppGenerator(GeneratorBase):
     """A GGUF model run in-process by llama.cpp (the xllamacpp wheels: no compiler needed).
 
     Measured here: about 7x faster than transformers for SmolLM2 on this CPU, so it is the default
@@ -33,7 +32,7 @@ class LlamaCppGenerator(Component):
     """Sampling seed (answers are greedy by default, so this matters only with temperature > 0)."""
     _server: Any = field(default=None, init=False, repr=False)
 
-    def _load(self):
+    def warm_up(self) -> None:
         if self._server is None:
             import xllamacpp as xlc
 
@@ -51,6 +50,10 @@ class LlamaCppGenerator(Component):
             params.verbosity = -1
             params.log_json = False
             self._server = xlc.Server(params)
+
+    @property
+    def server(self) -> Any:
+        self.warm_up()
         return self._server
 
     def _request(self, messages, max_tokens, temperature, stop) -> dict:
@@ -59,7 +62,7 @@ class LlamaCppGenerator(Component):
 
     def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
                  stop: list[str] | None = None) -> Completion:
-        result = self._load().handle_chat_completions(self._request(messages, max_tokens, temperature, stop))
+        result = self.server.handle_chat_completions(self._request(messages, max_tokens, temperature, stop))
         if "error" in result:
             raise RagtuneError(f"llama.cpp failed: {result['error']}")
         usage = result.get("usage", {})
@@ -72,7 +75,7 @@ class LlamaCppGenerator(Component):
         hands chunks to a callback, so it runs in a thread feeding a queue that this iterator drains."""
         request = {**self._request(messages, max_tokens, temperature, stop), "stream": True,
                    "stream_options": {"include_usage": True}}
-        server, chunks, done = self._load(), queue.Queue(), object()
+        server, chunks, done = self.server, queue.Queue[Any](), object()
 
         def run() -> None:
             try:

@@ -3,13 +3,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ragtune.generation.protocol import GENERATORS, Completion, Message
+from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
 from ragtune.openai_endpoint import OpenAIEndpoint
 
 
 @GENERATORS.register("openai")
 @dataclass
-class OpenAIChatGenerator(OpenAIEndpoint):
+class OpenAIChatGenerator(OpenAIEndpoint, GeneratorBase):
     """Any OpenAI-compatible /v1/chat/completions endpoint, through the official client."""
 
     model: str = "gpt-4o-mini"

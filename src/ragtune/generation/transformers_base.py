@@ -27,8 +27,8 @@ def load_base(base: str):
     if "gguf_file" in kw:
         # transformers dequantises GGUF weights to full precision on load, yet still flags the model as
         # GGUF-quantised, which its Trainer refuses to train; the weights are plain tensors, so unflag them
-        model.hf_quantizer = None
-        model.is_quantized = False
+        model.hf_quantizer = None  # type: ignore[assignment]  # transformers' stubs type attributes as submodules
+        model.is_quantized = False  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
     if tok.pad_token is None:

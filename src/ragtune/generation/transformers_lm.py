@@ -3,13 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragtune.component import Component
-from ragtune.generation.protocol import GENERATORS, Completion, Message
+from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
 
 
 @GENERATORS.register("transformers")
 @dataclass
-class TransformersGenerator(Component):
+class TransformersGenerator(GeneratorBase):
     """A base model in transformers, optionally with a LoRA adapter on top: how fine-tuned models
     (ft:<job-id>) answer, with the very chat template they were trained with."""
 
@@ -20,7 +19,7 @@ class TransformersGenerator(Component):
     _model: Any = field(default=None, init=False, repr=False)
     _tok: Any = field(default=None, init=False, repr=False)
 
-    def _load(self):
+    def warm_up(self) -> None:
         if self._model is None:
             from ragtune.generation.transformers_base import load_base
 
@@ -30,13 +29,17 @@ class TransformersGenerator(Component):
 
                 model = PeftModel.from_pretrained(model, self.adapter)
             self._model = model.eval()
-        return self._model
+
+    def loaded(self) -> tuple[Any, Any]:
+        """The model and its tokenizer, loaded (what a loss computation needs besides ``generate``)."""
+        self.warm_up()
+        return self._model, self._tok
 
     def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
                  stop: list[str] | None = None) -> Completion:
         import torch
 
-        model = self._load()
+        model, _ = self.loaded()
         inputs = self._tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                                return_dict=True)
         with torch.no_grad():

@@ -18,10 +18,10 @@ from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.evaluation.datasets import read_jsonl
 from ragtune.jsonl import write_jsonl
-from ragtune.rag.citations import content_words
-from ragtune.rag.prompts import grounded_messages
 from ragtune.raft.format import RAFT_SYSTEM, answer_target, cot_target, refusal_target
 from ragtune.raft.journal import append, read_journal
+from ragtune.rag.citations import content_words
+from ragtune.rag.prompts import grounded_messages
 
 TARGETS = ("cot", "answer")
 MAX_QUOTE = 240  # characters
@@ -200,7 +200,7 @@ def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
     write_jsonl(out, [r["example"] for r in records if "example" in r])
     write_jsonl(meta, [r["meta"] for r in records])
     part.unlink()
-    made = [r["meta"] for r in records if "example" in r]
-    return {"out": str(out), "meta": str(meta), "examples": len(made),
-            "with_oracle": sum(m["with_oracle"] for m in made), "skipped": len(records) - len(made),
+    metas = [r["meta"] for r in records if "example" in r]
+    return {"out": str(out), "meta": str(meta), "examples": len(metas),
+            "with_oracle": sum(m["with_oracle"] for m in metas), "skipped": len(records) - len(metas),
             "resumed_after": done}

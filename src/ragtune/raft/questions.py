@@ -11,9 +11,9 @@ from ragtune.documents.types import Chunk, Hit
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.finetune.dataset import jaccard
 from ragtune.generation.protocol import Generator, Message
-from ragtune.rag.citations import missing_terms
 from ragtune.raft.build import QA
 from ragtune.raft.journal import append, read_journal
+from ragtune.rag.citations import missing_terms
 
 _PAIR = re.compile(r"Question:\s*(.+?)\s*\n+\s*Answer:\s*(.+?)\s*(?=\n\s*Question:|\Z)", re.DOTALL | re.IGNORECASE)
 NEAR_DUPLICATE = 0.8

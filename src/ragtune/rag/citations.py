@@ -54,7 +54,7 @@ def missing_terms(text: str, hits: Sequence[Hit]) -> tuple[float, list[str]]:
     """The share of ``text``'s content words (stemmed) that the passages contain, and the words they
     lack. On a question it estimates whether the passages can answer it at all; on an answer it is a
     deterministic faithfulness proxy (words a model invents lower it)."""
-    words = {w: s for w, s in zip(*_stems(content_words(strip_markers(text))))}
+    words = dict(zip(*_stems(content_words(strip_markers(text))), strict=True))
     if not words:
         return 0.0, []
     context = set(_stems(content_words(" ".join(h.chunk.indexed_text for h in hits)))[1])

@@ -49,12 +49,13 @@ class DocIds:
             doc_id = max(known, key=lambda d: (d.count("/"), d))
             duplicates = [d for d in known if d != doc_id]
         else:
-            doc_id = next((n for n in item.names if n not in self._holder or n in self._gone), None)
+            free = next((n for n in item.names if n not in self._holder or n in self._gone), None)
             n = 2
-            while doc_id is None:  # every name, even the absolute path, is held by a document given as data
+            while free is None:  # every name, even the absolute path, is held by a document given as data
                 candidate = f"{item.names[-1]}~{n}"
-                doc_id = None if candidate in self._holder else candidate
+                free = None if candidate in self._holder else candidate
                 n += 1
+            doc_id = free
             duplicates = []
         for d in duplicates:
             del self._holder[d]

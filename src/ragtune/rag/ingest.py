@@ -80,7 +80,7 @@ def ingest(project: Project, paths: Sequence[Path], include: Sequence[str] = (),
     progress = progress or _quiet
     report = IngestReport()
     roots = [Path(p).resolve() for p in paths]
-    missing = [str(p) for p, r in zip(paths, roots) if not r.exists()]
+    missing = [str(p) for p, r in zip(paths, roots, strict=True) if not r.exists()]
     if missing:
         raise RagtuneError(f"no such file or directory: {', '.join(missing)}")
     files = _Files(roots)
@@ -99,7 +99,9 @@ def ingest(project: Project, paths: Sequence[Path], include: Sequence[str] = (),
             doc_id, duplicates = ids.assign(item)
             files.duplicates += duplicates
             problems = len(report.problems)
-            for doc in loader_for(item.path).load(item.path, doc_id):
+            loader = loader_for(item.path)
+            assert loader is not None  # discovery keeps only files a loader reads
+            for doc in loader.load(item.path, doc_id):
                 if isinstance(doc, Problem):
                     report.problems.append(doc)
                     continue

@@ -29,7 +29,7 @@ _QUOTE = re.compile(re.escape(BEGIN_QUOTE) + r"(.*?)" + re.escape(END_QUOTE), re
 
 def final_answer(text: str) -> str:
     """What follows the answer marker, when the model wrote one; otherwise the whole text."""
-    head, marker, tail = text.rpartition(ANSWER)
+    _, marker, tail = text.rpartition(ANSWER)
     return tail.strip() if marker else text.strip()
 
 

@@ -22,6 +22,9 @@ from ragtune.rag.prompts import final_answer, quotes
 SUPPORTED = 0.8
 _YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
 
 
 def _squash(text: str) -> str:
@@ -29,32 +32,35 @@ def _squash(text: str) -> str:
 
 
 def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}  # 1,000 and 1000 are one number
+    """1,000 and 1000 are one number, and "nine" is 9 (a passage and an answer often spell small ones
+    differently)."""
+    spelled = {str(_WORDS.index(w.lower())) for w in _NUMBER_WORD.findall(text)}
+    return {n.replace(",", "") for n in _NUMBER.findall(text)} | spelled
 
 
-def _verdict(answer_text: str, hits: Sequence[Hit]) -> tuple[bool | None, str]:
-    """The judgment and, when it fails, what the passages lack."""
+def _failure(answer_text: str, hits: Sequence[Hit]) -> str | None:
+    """Why ``hits`` do not support the answer: "" when they do, None when there is nothing to judge."""
     if not hits:
-        return None, "no passage to check it against"
+        return None
     passages = [_squash(h.chunk.indexed_text) for h in hits]
     quoted = quotes(answer_text)
     misquoted = [q for q in quoted if not any(_squash(q) in p for p in passages)]
     if misquoted:
-        return False, f"its quote is not in the passage: {misquoted[0]!r}"
+        return f"its quote is not in the passage: {misquoted[0]!r}"
     claim = _YES_NO.sub(" ", strip_markers(final_answer(answer_text)))
-    absent = sorted(_numbers(claim) - _numbers(" ".join(passages)))
+    numbers = _numbers(claim)
+    absent = sorted(numbers - set().union(*map(_numbers, passages)))
     if absent:
-        return False, f"the passage does not hold the number {', '.join(absent)}"
-    coverage, missing = missing_terms(claim, hits)
-    if coverage == 0.0 and not missing:  # nothing to check in the claim itself
-        return (True, "") if quoted else (None, "")
-    if coverage < SUPPORTED:
-        return False, f"the passage never mentions: {', '.join(missing)}"
-    return True, ""
+        return f"the passage does not hold: {', '.join(absent)}"
+    coverage, missing = missing_terms(_NUMBER.sub(" ", _NUMBER_WORD.sub(" ", claim)), hits)  # numbers: checked
+    if coverage == 0.0 and not missing:  # no words to check beyond the numbers and quotes
+        return "" if quoted or numbers else None
+    return "" if coverage >= SUPPORTED else f"the passage never mentions: {', '.join(missing)}"
 
 
 def supported(answer_text: str, hits: Sequence[Hit]) -> bool | None:
-    return _verdict(answer_text, hits)[0]
+    failure = _failure(answer_text, hits)
+    return None if failure is None else not failure
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,8 @@ def ground(answer_text: str, hits: Sequence[Hit]) -> Grounding:
     citations = resolve(answer_text, hits)
     if not citations:
         return Grounding([], "it cites no passage, and no passage holds its words")
-    verdict, why = _verdict(answer_text, [hits[c.n - 1] for c in citations])
-    if verdict is not False:
+    why = _failure(answer_text, [hits[c.n - 1] for c in citations])
+    if not why:  # supported, or nothing checkable (a bare yes/no): the citation is all it can have
         return Grounding(citations, "")
     if all(c.inferred for c in citations):
         return Grounding([], f"it cites no passage, and the closest one does not support it: {why}")

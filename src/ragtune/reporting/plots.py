@@ -6,24 +6,25 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: reports are written by CLIs and servers
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-_RC = {"svg.fonttype": "path",       # text as outlines: no font needed where the page is opened
-       "svg.hashsalt": "ragtune",     # stable element ids: the same data gives the same SVG
-       "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
+_RC: dict[str, Any] = {"svg.fonttype": "path",       # text as outlines: no font needed where the page is opened
+                       "svg.hashsalt": "ragtune",     # stable element ids: the same data gives the same SVG
+                       "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
 _SIZE = (6.4, 3.4)
 
 
 def to_svg(fig) -> str:
     """The figure as an ``<svg>`` element (no XML prolog or metadata, so it can sit inside HTML); closes it."""
     buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]  # the stubs type rc keys as a Literal
         fig.savefig(buf, format="svg", bbox_inches="tight",
                     metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     plt.close(fig)
@@ -35,7 +36,7 @@ def _styled(chart: Callable[..., str]) -> Callable[..., str]:
     """Runs a chart function under the house style, without touching the caller's matplotlib settings."""
     @functools.wraps(chart)
     def wrapper(*args, **kwargs) -> str:
-        with matplotlib.rc_context(_RC):
+        with matplotlib.rc_context(_RC):  # type: ignore[arg-type]  # the stubs type rc keys as a Literal
             return chart(*args, **kwargs)
     return wrapper
 
@@ -54,10 +55,10 @@ def bar_chart_with_intervals(names: Sequence[str], series: dict[str, Sequence[tu
     width = 0.8 / max(len(series), 1)
     for i, (label, values) in enumerate(series.items()):
         pos = x - 0.4 + width * (i + 0.5)
-        kept = [(p, m, lo, hi) for p, (m, lo, hi) in zip(pos, values) if m is not None]
+        kept = [(p, m, lo, hi) for p, (m, lo, hi) in zip(pos, values, strict=True) if m is not None]
         if not kept:
             continue
-        p, m, lo, hi = (np.array(c, dtype=float) for c in zip(*kept))
+        p, m, lo, hi = (np.array(c, dtype=float) for c in zip(*kept, strict=True))
         lo, hi = np.where(np.isnan(lo), m, lo), np.where(np.isnan(hi), m, hi)
         ax.bar(p, m, width, label=label)
         ax.errorbar(p, m, yerr=[m - lo, hi - m], fmt="none", ecolor="black", capsize=2, linewidth=0.8)
@@ -74,7 +75,7 @@ def scatter(xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], xla
     """Points labelled by name, e.g. quality against latency per variant."""
     fig, ax = _figure()
     ax.scatter(xs, ys)
-    for x, y, label in zip(xs, ys, labels):
+    for x, y, label in zip(xs, ys, labels, strict=True):
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -66,16 +66,17 @@ class BM25Index:
         self._model = None
         return len(ids)
 
-    def _load(self) -> bm25s.BM25 | None:
+    def warm_up(self) -> None:
+        """Read the index from disk now rather than on the first search; an empty index stays unloaded."""
         if self._model is None:
             self._ids = json.loads((self.folder / "ids.json").read_text())
             self._pos = {cid: i for i, cid in enumerate(self._ids)}
             if self._ids:
                 self._model = bm25s.BM25.load(str(self.folder), mmap=False, show_progress=False)
-        return self._model
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
-        model = self._load()
+        self.warm_up()
+        model = self._model
         if model is None or k <= 0:
             return []
         mask = None
@@ -88,4 +89,4 @@ class BM25Index:
         if not tokens.vocab or not any(tokens.ids):
             return []
         docs, scores = model.retrieve(tokens, k=min(k, len(self._ids)), show_progress=False, weight_mask=mask)
-        return [(self._ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return [(self._ids[d], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]

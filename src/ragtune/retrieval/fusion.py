@@ -10,7 +10,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60,
                            weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
     weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
-    for ranking, w in zip(rankings, weights):
+    for ranking, w in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + w / (k + rank)
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -14,6 +14,12 @@ from ragtune.registry import Registry
 class Reranker(Protocol):
     def rerank(self, query: str, hits: list[Hit]) -> list[Hit]: ...
 
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first query (idempotent)."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
 
 RERANKERS: Registry[Reranker] = Registry("reranker")
 
@@ -27,15 +33,18 @@ class CrossEncoderReranker(Component):
     """Pairs per forward pass."""
     _model: Any = field(default=None, init=False, repr=False)
 
-    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
-        if not hits:
-            return hits
+    def warm_up(self) -> None:
         if self._model is None:
             from sentence_transformers import CrossEncoder
 
             self._model = CrossEncoder(self.model, device="cpu")
+
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        if not hits:
+            return hits
+        self.warm_up()
         scores = self._model.predict([(query, h.chunk.indexed_text) for h in hits], batch_size=self.batch_size)
-        for h, s in zip(hits, scores):
+        for h, s in zip(hits, scores, strict=True):
             h.scores["rerank"] = float(s)
             h.score = float(s)
         return sorted(hits, key=lambda h: -h.score)

@@ -41,7 +41,7 @@ def report(rows: list[dict], assigned_only: bool = True) -> dict:
         if name == control:
             v["vs_control"] = None
             continue
-        c = variants[control]
+        c = variants[str(control)]  # there is a control when there are variants
         if v["up"] + v["down"] == 0 or c["up"] + c["down"] == 0:
             v["vs_control"] = {"p_value": None, "significant": False, "note": "no feedback on one side"}
             continue

@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ragtune.app.variants import Variant, available, check_weights, question_of, resolve
 from ragtune.errors import RagtuneError
+from ragtune.generation.protocol import Message
 from ragtune.project import Project
 from ragtune.serve import schemas as s
 from ragtune.serve.assignment import assign, subject_id
@@ -134,11 +135,11 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         interaction id to rate are in the `ragtune` field."""
         project, t0 = who.project, time.perf_counter()
         cfg = project.config
-        messages = [{"role": m.role, "content": m.text} for m in req.messages]
+        messages: list[Message] = [{"role": m.role, "content": m.text} for m in req.messages]
         too_long([m["content"] for m in messages], cfg.serve.max_message_chars)
         assigned = req.model in (None, "", "auto")
         subject = req.user or who.key_id or "anonymous"
-        v = variant(project, assign(subject, cfg.serve.variants) if assigned else req.model)
+        v = variant(project, assign(subject, cfg.serve.variants) if assigned else str(req.model))
         question_of(messages)  # no user message: the request's fault (400), found before any generation
         if v.retrieval and project.index_spec() is None:
             raise ApiError(400, f"variant {v.name} answers from the index, which is empty: POST /v1/ingest first",
@@ -293,9 +294,10 @@ async def _events(iid: str, v: Variant, pieces, done, failed, timeout: float):
         status, message = (504, f"generation took longer than {timeout:g} s") if isinstance(e, TimeoutError) \
             else (502, str(e))
         await anyio.to_thread.run_sync(failed, status, message)
-        body = json.loads(error_response(status, message).body)
+        body = json.loads(bytes(error_response(status, message).body))
         yield f"data: {json.dumps(body)}\n\n"
         return
+    assert reply is not None  # the pieces end with their Reply
     info, usage = await anyio.to_thread.run_sync(done, reply)
     yield event(choices=[s.ChunkChoice(delta=s.Delta(), finish_reason=reply.finish_reason)])
     yield event(choices=[], usage=usage, ragtune=info)

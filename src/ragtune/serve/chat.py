@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ragtune.app.variants import Variant, question_of
-from ragtune.generation.protocol import Completion, Message, stream
+from ragtune.generation.protocol import Completion, Message
 from ragtune.project import Project
 from ragtune.rag.answer import Answer, finish, prepare
 
@@ -75,8 +75,8 @@ def stream_reply(project: Project, variant: Variant, messages: list[Message], p:
     t = time.perf_counter()
     echo = _EchoFilter(a.question) if variant.retrieval else None
     parts, prompt_tokens, completion_tokens, sent = [], 0, 0, False
-    for piece in stream(project.generator(variant.generator), prompt, max_tokens=p.max_tokens,
-                        temperature=p.temperature, stop=_stops(variant, messages, p)):
+    for piece in project.generator(variant.generator).stream(prompt, max_tokens=p.max_tokens, temperature=p.temperature,
+                                                             stop=_stops(variant, messages, p)):
         parts.append(piece.text)
         prompt_tokens += piece.prompt_tokens
         completion_tokens += piece.completion_tokens

@@ -3,6 +3,8 @@ raises its usual exceptions (AuthenticationError, RateLimitError, NotFoundError.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,7 +19,7 @@ _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permi
           500: "server_error", 502: "upstream_error", 503: "unavailable", 504: "timeout"}
 
 # Every endpoint can answer these; listed in the OpenAPI spec so its responses are documented.
-RESPONSES = {code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 429)}
+RESPONSES: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 429)}
 
 
 class ApiError(Exception):

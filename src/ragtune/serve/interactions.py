@@ -3,13 +3,16 @@ own, the latest per interaction counting); the only deletion is retention's, of 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import stat
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ragtune.errors import RagtuneError
 
@@ -44,9 +47,9 @@ class Interaction:
     refused: bool = False
     chunk_ids: list[str] = field(default_factory=list)
     citations: list[dict] = field(default_factory=list)
-    request: list[dict] | None = None
+    request: Sequence[Mapping[str, Any]] | None = None
     """The client's messages (None when bodies are not logged)."""
-    prompt: list[dict] | None = None
+    prompt: Sequence[Mapping[str, Any]] | None = None
     """The messages the model was given: what a fine-tuning example repeats."""
     answer: str | None = None
     created: float = field(default_factory=time.time)
@@ -117,10 +120,8 @@ def _make_private(path: Path) -> None:
     """The log holds whole prompts and answers: owner-only, whatever the umask. SQLite gives the -wal and -shm
     files the database's own mode, so creating (or tightening, for a log from an older version) the database
     file first covers them; existing ones are tightened too."""
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         st = p.stat() if p.exists() else None
         if st and stat.S_IMODE(st.st_mode) & 0o077 and st.st_uid == os.getuid():  # only the owner may chmod

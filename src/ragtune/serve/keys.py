@@ -116,7 +116,7 @@ class KeyStore:
             while key_id in taken:
                 key_id = "key_" + secrets.token_hex(4)
             record = KeyRecord(key_id, name, digest(token), time.time(), None, rate_limit_per_minute, scopes, burst)
-            self._write(keys + [record])
+            self._write([*keys, record])
         return record, token
 
     def list(self) -> list[KeyRecord]:

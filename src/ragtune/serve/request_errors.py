@@ -6,7 +6,7 @@ really has it, so whatever else pydantic inserted drops out."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 # type-mismatch errors: what the field accepts, in JSON's words
 _EXPECTED = {"string_type": "a string", "list_type": "an array", "tuple_type": "an array", "int_type": "an integer",
@@ -34,7 +34,7 @@ def _path(loc: Sequence[str | int], body: Any, missing: bool) -> tuple[str | int
     for i, step in enumerate(loc):
         if (isinstance(here, dict) and isinstance(step, str) and step in here) or \
                 (isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here)):
-            here = here[step]
+            here = cast(Any, here)[step]  # a dict holding the key or a list holding the index, as tested
         elif not (missing and i == len(loc) - 1):
             continue  # a union branch or validator name
         steps.append(step)

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 
-from ragtune.component import Component
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.protocol import STORES, DocState, Page
+from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
 _DATE_SUFFIX = RESERVED_SUFFIX  # Chroma compares numbers only, so ISO dates get an ordered integer twin
@@ -38,7 +38,7 @@ def to_where(conditions: Sequence[Condition]) -> dict | None:
 
 @STORES.register("chroma")
 @dataclass
-class ChromaStore(Component):
+class ChromaStore(StoreBase):
     """Chroma, embedded and persisted on disk (the guide's quickstart engine), or a Chroma server
     (``chroma run``) when ``url`` is set.
 
@@ -53,13 +53,16 @@ class ChromaStore(Component):
     url: str = ""
     """A Chroma server (http://host:8000) instead of the embedded folder."""
     _col: Any = field(default=None, init=False, repr=False)
+    _root: Path | None = field(default=None, init=False, repr=False)  # the folder, once bound to a project
+    _max_batch: int = field(default=5000, init=False, repr=False)  # the client's request cap
 
-    def bind(self, root) -> "ChromaStore":
-        from pathlib import Path
-
+    def bind(self, root: Path) -> Self:
         p = Path(self.path)
         self._root = p if p.is_absolute() else Path(root) / p
         return self
+
+    def warm_up(self) -> None:
+        self.col  # noqa: B018  (the property opens the client)
 
     @property
     def col(self):
@@ -75,14 +78,14 @@ class ChromaStore(Component):
                 client = chromadb.HttpClient(host=u.hostname or "localhost", port=u.port or 8000,
                                              ssl=u.scheme == "https", settings=settings)
             else:
-                root = getattr(self, "_root", None) or self.path
+                root = self._root or self.path
                 client = chromadb.PersistentClient(path=str(root), settings=settings)
-            self._max_batch = client.get_max_batch_size()
+            self._max_batch = client.get_max_batch_size() or self._max_batch
             self._col = client.get_or_create_collection(self.collection, metadata={"hnsw:space": "cosine"})
         return self._col
 
     def _batches(self, n: int) -> Iterator[slice]:
-        step = getattr(self, "_max_batch", 5000) or 5000
+        step = self._max_batch
         for i in range(0, n, step):
             yield slice(i, i + step)
 
@@ -102,13 +105,13 @@ class ChromaStore(Component):
     def query(self, vector: np.ndarray, k: int, where: Sequence[Condition] = ()) -> list[tuple[str, float]]:
         r = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
                            where=to_where(where), include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(r["ids"][0], r["distances"][0])]
+        return [(i, 1.0 - d) for i, d in zip(r["ids"][0], r["distances"][0], strict=True)]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         if not chunk_ids:
             return []
         r = self.col.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        by_id = {i: to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])}
+        by_id = {i: to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"], strict=True)}
         return [by_id[i] for i in chunk_ids if i in by_id]
 
     def ids_matching(self, where: Sequence[Condition]) -> set[str]:
@@ -128,7 +131,7 @@ class ChromaStore(Component):
 
     def iter_chunks(self, batch_size: int = 5000) -> Iterator[list[Chunk]]:
         for r in self._pages(["documents", "metadatas"], batch_size):
-            yield [to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"])]
+            yield [to_chunk(i, d, m) for i, d, m in zip(r["ids"], r["documents"], r["metadatas"], strict=True)]
 
     def export(self, batch_size: int = 2000) -> Iterator[Page]:
         for r in self._pages(["documents", "metadatas", "embeddings"], batch_size):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from ragtune.documents.types import MetaValue
 from ragtune.errors import RagtuneError
@@ -28,7 +29,7 @@ class Condition:
         return typed + [r for r in self.raw if r not in typed]
 
 
-def is_date(value: object) -> bool:
+def is_date(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(_DATE.match(value))
 
 
@@ -69,7 +70,7 @@ def parse_filter(expr: str) -> Condition:
     if raw == "":
         raise RagtuneError(f"filter {expr!r} has no value")
     value = parse_value(raw)
-    if op in RANGE_OPS and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+    if op in RANGE_OPS and not ((isinstance(value, (int, float)) and not isinstance(value, bool))
                                 or is_date(value)):
         raise RagtuneError(f"filter {expr!r}: {op} compares numbers or ISO dates (YYYY-MM-DD), got {raw!r}")
     return Condition(key, op, value, () if op in RANGE_OPS else (raw.strip(),))

@@ -32,7 +32,7 @@ class Fingerprint:
     projection: np.ndarray | None = None
 
     def add(self, page: Page) -> None:
-        for chunk, vector in zip(page.chunks, page.vectors):
+        for chunk, vector in zip(page.chunks, page.vectors, strict=True):
             record = [chunk.chunk_id, chunk.doc_id, chunk.index, chunk.title, chunk.text,
                       sorted((k, _canon(v)) for k, v in chunk.metadata.items()),
                       page.doc_hashes[chunk.doc_id], page.doc_chunks[chunk.doc_id]]
@@ -47,12 +47,12 @@ class Fingerprint:
     def checksum(self) -> str:
         return f"{self.digest:064x}"
 
-    def mismatch(self, other: "Fingerprint") -> str | None:
+    def mismatch(self, other: Fingerprint) -> str | None:
         if self.count != other.count:
             return f"{other.count} chunks where the source has {self.count}"
         if self.digest != other.digest:
             return "chunk texts, metadata or bookkeeping differ (record checksums do not match)"
-        if self.count:
+        if self.projection is not None and other.projection is not None:  # both hold chunks (counts are equal)
             gap = float(np.max(np.abs(self.projection - other.projection)))
             if gap > 1e-5 * np.sqrt(self.count) + 1e-6:  # float32 round-trip error grows like sqrt(n)
                 return f"vectors differ (projection gap {gap:.2e})"
@@ -107,8 +107,5 @@ def migrate(source: VectorStore, target: VectorStore, batch_size: int = 2000,
     if len(moved) != len(states) or not all(s.complete for s in moved.values()):
         raise RagtuneError("the copy does not hold every document complete; the source is unchanged")
     return MigrateReport(chunks=want.count, documents=len(states), seconds=time.perf_counter() - started,
-                         checksum=want.checksum, verified=True, source=_spec(source), target=_spec(target))
+                         checksum=want.checksum, verified=True, source=source.to_dict(), target=target.to_dict())
 
-
-def _spec(store) -> dict:
-    return store.to_dict() if hasattr(store, "to_dict") else {"type": type(store).__name__}

@@ -9,15 +9,14 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
-from ragtune.component import Component
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.protocol import STORES, DocState, Page
+from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
 MAX_TEXT = 65535  # Milvus's VARCHAR limit, in bytes
@@ -57,7 +56,7 @@ def _ids_expr(field_name: str, ids: Sequence[str]) -> str:
 
 @STORES.register("milvus")
 @dataclass
-class MilvusStore(Component):
+class MilvusStore(StoreBase):
     """Milvus behind the VectorStore protocol; filters are evaluated inside the vector search."""
 
     uri: str = "milvus.db"
@@ -77,12 +76,16 @@ class MilvusStore(Component):
     """Rows per upsert request."""
     _client: Any = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)  # the collection exists and is loaded
+    _file: str = field(default="", init=False, repr=False)  # the Milvus Lite file, once bound to a project
 
-    def bind(self, root) -> "MilvusStore":
+    def bind(self, root: Path) -> Self:
         if not self._remote:
             p = Path(self.uri)
             self._file = str(p if p.is_absolute() else Path(root) / p)
         return self
+
+    def warm_up(self) -> None:
+        self._exists()
 
     @property
     def _remote(self) -> bool:
@@ -96,12 +99,12 @@ class MilvusStore(Component):
             if self._remote:
                 self._client = MilvusClient(uri=self.uri, token=os.environ.get(self.token_env, ""))
             else:
-                target = Path(getattr(self, "_file", None) or self.uri)
+                target = Path(self._file or self.uri)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self._client = MilvusClient(str(target))
         return self._client
 
-    def _load(self) -> None:
+    def _load_collection(self) -> None:
         if self._remote and self.replicas > 1:
             self._client.load_collection(self.collection, replica_number=self.replicas)
         else:
@@ -111,7 +114,7 @@ class MilvusStore(Component):
     def _exists(self) -> bool:
         # asked again while absent: another process (an ingest beside a server) may create it
         if not self._ready and self.client.has_collection(self.collection):
-            self._load()
+            self._load_collection()
         return self._ready
 
     def _create(self, dim: int) -> None:
@@ -129,7 +132,7 @@ class MilvusStore(Component):
         # Strong consistency: ingest reads back what it just wrote to decide what is complete
         c.create_collection(self.collection, schema=schema, index_params=index, consistency_level="Strong",
                             num_shards=self.shards)
-        self._load()
+        self._load_collection()
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str],
                doc_chunks: dict[str, int] | None = None) -> None:
@@ -143,7 +146,7 @@ class MilvusStore(Component):
             self._create(int(vectors.shape[1]))
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
         rows = [{"id": c.chunk_id, "doc_id": c.doc_id, "text": c.text, "meta": m, "vector": v}
-                for c, m, v in zip(chunks, metas, np.asarray(vectors, dtype=np.float32))]
+                for c, m, v in zip(chunks, metas, np.asarray(vectors, dtype=np.float32), strict=True)]
         for i in range(0, len(rows), self.batch_size):
             self.client.upsert(self.collection, rows[i:i + self.batch_size])
 

@@ -8,15 +8,14 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
-from ragtune.component import Component
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.protocol import STORES, DocState, Page
+from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
 
@@ -48,7 +47,7 @@ def to_sql(conditions: Sequence[Condition]) -> tuple[str, list[str]]:
 
 @STORES.register("pgvector")
 @dataclass
-class PgvectorStore(Component):
+class PgvectorStore(StoreBase):
     """pgvector behind the VectorStore protocol. Unfiltered queries use the HNSW index; filtered ones
     rank every matching row exactly, because pgvector 0.6's HNSW filters after its candidate list
     and would return fewer than k for a selective filter."""
@@ -63,15 +62,20 @@ class PgvectorStore(Component):
     """Rows per insert statement batch."""
     _conn: Any = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)  # the table exists
+    _root: Path | None = field(default=None, init=False, repr=False)  # the folder, once bound to a project
+    _server: Any = field(default=None, init=False, repr=False)  # the embedded server, when there is no dsn
 
     def __post_init__(self):
         if not self.table.replace("_", "").isalnum():  # it is spliced into SQL
             raise RagtuneError(f"pgvector table name {self.table!r} must be letters, digits and _")
 
-    def bind(self, root) -> "PgvectorStore":
+    def bind(self, root: Path) -> Self:
         p = Path(self.path)
         self._root = p if p.is_absolute() else Path(root) / p
         return self
+
+    def warm_up(self) -> None:
+        self.conn  # noqa: B018  (the property connects)
 
     @property
     def conn(self):
@@ -83,7 +87,7 @@ class PgvectorStore(Component):
             if not dsn:
                 import pgserver
 
-                folder = Path(getattr(self, "_root", None) or self.path)
+                folder = Path(self._root or self.path)
                 folder.mkdir(parents=True, exist_ok=True)
                 self._server = pgserver.get_server(folder)  # stopped when the last user exits
                 dsn = self._server.get_uri()
@@ -118,7 +122,7 @@ class PgvectorStore(Component):
             self._create(int(vectors.shape[1]))
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
         rows = [(c.chunk_id, c.doc_id, c.text, Jsonb(m), np.asarray(v, dtype=np.float32))
-                for c, m, v in zip(chunks, metas, vectors)]
+                for c, m, v in zip(chunks, metas, vectors, strict=True)]
         sql = (f"INSERT INTO {self.table} (id, doc_id, text, meta, embedding) VALUES (%s, %s, %s, %s, %s) "
                "ON CONFLICT (id) DO UPDATE SET doc_id = EXCLUDED.doc_id, text = EXCLUDED.text, "
                "meta = EXCLUDED.meta, embedding = EXCLUDED.embedding")

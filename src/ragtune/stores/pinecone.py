@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ragtune.component import Component
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.protocol import STORES, DocState, Page
+from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
 TEXT_KEY = "_text"  # Pinecone keeps no document text of its own: the chunk's text rides in its metadata
@@ -28,7 +27,7 @@ def _one(clauses: list[dict], joiner: str) -> dict:
 
 
 def to_filter(conditions: Sequence[Condition]) -> dict | None:
-    clauses = []
+    clauses: list[dict] = []
     for c in conditions:
         if c.op in RANGE_OPS:
             key, value = (c.key + RESERVED_SUFFIX, date_ordinal(c.value)) if is_date(c.value) else (c.key, c.value)
@@ -48,7 +47,7 @@ def _chunk(chunk_id: str, meta: dict) -> Chunk:
 
 @STORES.register("pinecone")
 @dataclass
-class PineconeStore(Component):
+class PineconeStore(StoreBase):
     """A Pinecone index (created beforehand with metric cosine and the embedder's dimension)."""
 
     index: str = ""
@@ -62,6 +61,9 @@ class PineconeStore(Component):
     batch_size: int = 100
     """Vectors per upsert request (Pinecone caps requests at 1000 vectors and 2 MB)."""
     _index: Any = field(default=None, init=False, repr=False)
+
+    def warm_up(self) -> None:
+        self.idx  # noqa: B018  (the property opens the index)
 
     @property
     def idx(self):
@@ -82,7 +84,7 @@ class PineconeStore(Component):
             return
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
         items = [{"id": c.chunk_id, "values": np.asarray(v, dtype=np.float32).tolist(),
-                  "metadata": {**m, TEXT_KEY: c.text}} for c, v, m in zip(chunks, vectors, metas)]
+                  "metadata": {**m, TEXT_KEY: c.text}} for c, v, m in zip(chunks, vectors, metas, strict=True)]
         for i in range(0, len(items), self.batch_size):
             self.idx.upsert(vectors=items[i:i + self.batch_size], namespace=self.namespace)
 

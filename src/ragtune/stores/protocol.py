@@ -1,14 +1,16 @@
 """The vector-store contract. Every backend (embedded Chroma, Chroma/Qdrant/Milvus servers, pgvector,
-Pinecone) implements the same methods and passes one conformance suite (tests/unit/test_store_conformance.py)."""
+Pinecone) implements the same methods and passes one conformance suite (``ragtune.testing``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol, Self
 
 import numpy as np
 
+from ragtune.component import Component
 from ragtune.documents.types import Chunk
 from ragtune.registry import Registry
 from ragtune.stores.filters import Condition
@@ -34,6 +36,16 @@ class Page:
 
 
 class VectorStore(Protocol):
+    def bind(self, root: Path) -> Self:
+        """Resolve the store's relative folders against the project folder ``root``; returns the store."""
+        ...
+
+    def warm_up(self) -> None:
+        """Open the client or connection now rather than on first use (idempotent)."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str],
                doc_chunks: dict[str, int] | None = None) -> None:
         """Write chunks with their vectors. Each document's chunk count is taken from this call
@@ -60,6 +72,14 @@ class VectorStore(Protocol):
         ...
 
     def count(self) -> int: ...
+
+
+class StoreBase(Component):
+    """What a backend inherits besides ``Component``: a store that keeps nothing in a local folder
+    (a server, a hosted index) has nothing to bind."""
+
+    def bind(self, root: Path) -> Self:
+        return self
 
 
 STORES: Registry[VectorStore] = Registry("store")

@@ -10,14 +10,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
-from ragtune.component import Component
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.protocol import STORES, DocState, Page
+from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
 _RANGE = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
@@ -46,7 +45,8 @@ def to_filter(conditions: Sequence[Condition]):
 
     if not conditions:
         return None
-    must, must_not = [], []
+    must: list[Any] = []  # field conditions and nested filters
+    must_not: list[Any] = []
     for c in conditions:
         if c.op in RANGE_OPS:
             key, value = (c.key + RESERVED_SUFFIX, date_ordinal(c.value)) if is_date(c.value) else (c.key, c.value)
@@ -62,7 +62,7 @@ def to_filter(conditions: Sequence[Condition]):
 
 @STORES.register("qdrant")
 @dataclass
-class QdrantStore(Component):
+class QdrantStore(StoreBase):
     """Qdrant behind the VectorStore protocol; filters run inside the HNSW search (pre-filtering)."""
 
     url: str = ""
@@ -81,11 +81,15 @@ class QdrantStore(Component):
     """Points per upsert request."""
     _client: Any = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)  # the collection exists
+    _root: Path | None = field(default=None, init=False, repr=False)  # the folder, once bound to a project
 
-    def bind(self, root) -> "QdrantStore":
+    def bind(self, root: Path) -> Self:
         p = Path(self.path)
         self._root = p if p.is_absolute() else Path(root) / p
         return self
+
+    def warm_up(self) -> None:
+        self.client  # noqa: B018  (the property opens the client)
 
     @property
     def client(self):
@@ -95,7 +99,7 @@ class QdrantStore(Component):
             if self.url:
                 self._client = QdrantClient(url=self.url, api_key=os.environ.get(self.api_key_env) or None)
             else:
-                self._client = QdrantClient(path=str(getattr(self, "_root", None) or self.path))
+                self._client = QdrantClient(path=str(self._root or self.path))
         return self._client
 
     def _exists(self) -> bool:
@@ -127,7 +131,7 @@ class QdrantStore(Component):
             points = [M.PointStruct(id=_point_id(c.chunk_id), vector=v.tolist(),
                                     payload={"id": c.chunk_id, "text": c.text, "m": m})
                       for c, v, m in zip(chunks[i:i + self.batch_size], vectors[i:i + self.batch_size],
-                                         metas[i:i + self.batch_size])]
+                                         metas[i:i + self.batch_size], strict=True)]
             self.client.upsert(self.collection, points=points, wait=True)
 
     def delete(self, doc_ids: Sequence[str]) -> None:

@@ -50,7 +50,7 @@ def to_chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
 
 
 def to_page(ids: Sequence[str], texts: Sequence[str], metas: Sequence[dict], vectors) -> Page:
-    return Page(chunks=[to_chunk(i, t, m) for i, t, m in zip(ids, texts, metas)],
+    return Page(chunks=[to_chunk(i, t, m) for i, t, m in zip(ids, texts, metas, strict=True)],
                 vectors=np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1),
                 doc_hashes={m["doc_id"]: m["doc_hash"] for m in metas},
                 doc_chunks={m["doc_id"]: m["doc_chunks"] for m in metas})

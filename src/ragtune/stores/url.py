@@ -58,4 +58,4 @@ def store_from_url(url: str, root):
         store = STORES.from_dict(spec.model_dump())
     except TypeError as e:  # a query parameter the store does not take
         raise RagtuneError(f"store URL {url!r}: {e}") from e
-    return store.bind(root) if hasattr(store, "bind") else store
+    return store.bind(root)

@@ -2,16 +2,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from ragtune.documents.loaders.protocol import Problem, flat_metadata, register
+from ragtune.component import Component
+from ragtune.documents.loaders.protocol import LOADERS, Problem, flat_metadata
 from ragtune.documents.types import Document
 
 
-@register(".jsonl")
-class BeirLoader:
+@LOADERS.register("beir")
+@dataclass
+class BeirLoader(Component):
     """A BEIR-layout corpus: one ``{"_id", "title", "text", ...}`` object a line; the other fields
     become metadata. A bad line is reported with its number and the rest of the file still loads."""
+
+    extensions: ClassVar[tuple[str, ...]] = (".jsonl",)
 
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
         first_line: dict[str, int] = {}

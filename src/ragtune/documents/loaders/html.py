@@ -2,19 +2,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from bs4 import BeautifulSoup
 
-from ragtune.documents.loaders.protocol import Problem, read_text, register
+from ragtune.component import Component
+from ragtune.documents.loaders.protocol import LOADERS, Problem, read_text
 from ragtune.documents.types import Document
 
 # Page furniture repeats on every page and answers nothing.
 _DROP = ["script", "style", "noscript", "nav", "header", "footer", "template", "svg"]
 
 
-@register(".html", ".htm")
-class HtmlLoader:
+@LOADERS.register("html")
+@dataclass
+class HtmlLoader(Component):
+    extensions: ClassVar[tuple[str, ...]] = (".html", ".htm")
+
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
         raw = read_text(path)
         if isinstance(raw, Problem):

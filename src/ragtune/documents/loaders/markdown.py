@@ -2,20 +2,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import frontmatter
 import yaml
 
-from ragtune.documents.loaders.protocol import Problem, flat_metadata, read_text, register
+from ragtune.component import Component
+from ragtune.documents.loaders.protocol import LOADERS, Problem, flat_metadata, read_text
 from ragtune.documents.types import Document
 
 _HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
 
 
-@register(".md", ".markdown")
-class MarkdownLoader:
+@LOADERS.register("markdown")
+@dataclass
+class MarkdownLoader(Component):
     """YAML front matter becomes metadata; the title is front matter's, else the first heading."""
+
+    extensions: ClassVar[tuple[str, ...]] = (".md", ".markdown")
 
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
         text = read_text(path)

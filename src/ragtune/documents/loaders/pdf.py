@@ -3,12 +3,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from ragtune.documents.loaders.protocol import Problem, register
+from ragtune.component import Component
+from ragtune.documents.loaders.protocol import LOADERS, Problem
 from ragtune.documents.types import Document
 
 log = logging.getLogger(__name__)
@@ -38,8 +41,11 @@ def _pypdf_notes() -> Iterator[list[str]]:
         pypdf_log.removeHandler(notes)
 
 
-@register(".pdf")
-class PdfLoader:
+@LOADERS.register("pdf")
+@dataclass
+class PdfLoader(Component):
+    extensions: ClassVar[tuple[str, ...]] = (".pdf",)
+
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
         with _pypdf_notes() as notes:
             try:

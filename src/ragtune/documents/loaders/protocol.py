@@ -8,11 +8,10 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ragtune.documents.types import Document, MetaValue
-
-LOADERS: dict[str, "Loader"] = {}
+from ragtune.registry import Registry
 
 
 @dataclass
@@ -29,22 +28,25 @@ class Problem:
 
 
 class Loader(Protocol):
+    extensions: ClassVar[tuple[str, ...]]
+    """File extensions (lower case, with the dot) this loader reads."""
+
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
         """Yield the documents in ``path``; ``doc_id`` is the id a single-document file gets."""
         ...
 
 
-def register(*extensions: str):
-    def decorate(cls):
-        for ext in extensions:
-            LOADERS[ext] = cls()
-        return cls
-
-    return decorate
+LOADERS: Registry[Loader] = Registry("loader")
 
 
 def loader_for(path: Path) -> Loader | None:
-    return LOADERS.get(path.suffix.lower())
+    """The loader for a file, by its extension: the one registered last among those claiming it, so a
+    plugin can take an extension over from a built-in."""
+    ext = path.suffix.lower()
+    for name, cls in reversed(LOADERS.classes().items()):
+        if ext in cls.extensions:
+            return LOADERS.create(name)
+    return None
 
 
 def read_text(path: Path) -> str | Problem:

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from ragtune.documents.loaders.protocol import Problem, read_text, register
+from ragtune.component import Component
+from ragtune.documents.loaders.protocol import LOADERS, Problem, read_text
 from ragtune.documents.types import Document
 
 
-@register(".txt", ".text")
-class TextLoader:
+@LOADERS.register("text")
+@dataclass
+class TextLoader(Component):
+    extensions: ClassVar[tuple[str, ...]] = (".txt", ".text")
+
     def load(self, path: Path, doc_id: str) -> Iterator[Document | Problem]:
         text = read_text(path)
         if isinstance(text, Problem):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ragtune.finetune.backends.hosted import HostedBackend, Remote
 from ragtune.finetune.backends.protocol import TUNE_BACKENDS
@@ -19,8 +19,8 @@ from ragtune.openai_endpoint import OpenAIEndpoint
 class OpenAIBackend(HostedBackend):
     provider = "openai"
     api_key_env = "OPENAI_API_KEY"
-    statuses = {"validating_files": "queued", "queued": "queued", "running": "running", "succeeded": "succeeded",
-                "failed": "failed", "cancelled": "cancelled"}
+    statuses: ClassVar[dict[str, str]] = {"validating_files": "queued", "queued": "queued", "running": "running",
+                                          "succeeded": "succeeded", "failed": "failed", "cancelled": "cancelled"}
     ignored = ("lr", "lora_r", "lora_alpha", "lora_dropout", "max_seq_len", "save_steps", "merge")
 
     def _make_client(self):

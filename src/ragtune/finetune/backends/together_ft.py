@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ragtune.errors import RagtuneError
 from ragtune.finetune.backends.hosted import HostedBackend, Remote
@@ -22,7 +22,7 @@ class TogetherBackend(HostedBackend):
     provider = "together"
     api_key_env = "TOGETHER_API_KEY"
     chat_url = "https://api.together.xyz/v1"
-    statuses = {"pending": "queued", "queued": "queued", "running": "running", "compressing": "running",
+    statuses: ClassVar[dict[str, str]] = {"pending": "queued", "queued": "queued", "running": "running", "compressing": "running",
                 "uploading": "running", "cancel_requested": "running", "cancelled": "cancelled", "error": "failed",
                 "completed": "succeeded"}
     ignored = ("save_steps", "merge")
