@@ -58,15 +58,21 @@ def prose(n_chars: int, seed: int) -> str:
 
 # --- child side -----------------------------------------------------------------------------------
 def child_ingest(project_dir: Path, docs: Path) -> None:
+    import psutil
+
     from ragtune.rag.ingest import ingest
 
     t0 = time.perf_counter()
     first: list[float] = []
     reports = 0
+    proc = psutil.Process()
+    stage_rss: dict[str, float] = {}  # the largest RSS seen at a progress report of each stage
 
     def progress(stage: str, n: int, total: int | None = None) -> None:
         nonlocal reports
         reports += 1
+        key = stage.split()[0]
+        stage_rss[key] = max(stage_rss.get(key, 0), round(proc.memory_info().rss / 2**20, 1))
         if not first:
             first.append(time.perf_counter() - t0)
         if stage.startswith(("chunking", "embedding")):
@@ -79,7 +85,7 @@ def child_ingest(project_dir: Path, docs: Path) -> None:
         print("interrupted", flush=True)
         sys.exit(130)
     emit_result({**report.to_dict(), "seconds": report.seconds, "first_progress_s": round(first[0], 2),
-                 "progress_reports": reports, "store_chunks": project.store.count()})
+                 "progress_reports": reports, "store_chunks": project.store.count(), "stage_rss_mib": stage_rss})
 
 
 # --- parent side ----------------------------------------------------------------------------------
@@ -144,9 +150,14 @@ def table(p: dict) -> str:
         x = p["runs"][key]
         rows.append([label, x["mb"], x["chunks"], round(x["seconds"], 1), x["mb_per_s"], x["first_progress_s"],
                      x["progress_reports"], x["peak_rss_mib"]])
+    stages = ["chunking", "embedding", "bm25"]
+    rss = [[label] + [p["runs"][key]["stage_rss_mib"].get(s) for s in stages]
+           for key, label in (("small", "baseline"), ("big", f"{p['size_mb']:g} MB file"))]
     i = p["interrupt"]
     return (md_table(["run", "MB", "chunks", "ingest s", "MB/s", "first progress report s", "progress reports",
                       "peak RSS MiB"], rows) + "\n\n"
+            + md_table(["largest RSS MiB at a progress report of", "chunking the big file",
+                        "embedding and writing it", "rebuilding BM25"], rss) + "\n\n"
             + md_table(["Ctrl-C while the big file is chunked", "exit code", "signal to exit s",
                         "documents in the index after"],
                        [["SIGINT after 3 sections", i["exit_code"], i["signal_to_exit_s"],
