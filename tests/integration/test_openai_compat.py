@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def server_url():
     local = LlamaCppGenerator(context=2048)
-    server = local._load()
+    server = local.server
     address = server.listening_address
     assert address.startswith("http://127.0.0.1:")
     yield f"{address}/v1"

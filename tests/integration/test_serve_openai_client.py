@@ -204,7 +204,7 @@ def test_generator_streams_match_their_whole_greedy_completions():
     from ragtune.generation.openai_compat import OpenAIChatGenerator
 
     local = LlamaCppGenerator(context=1024)
-    remote = OpenAIChatGenerator(model="smollm2", base_url=f"{local._load().listening_address}/v1")
+    remote = OpenAIChatGenerator(model="smollm2", base_url=f"{local.server.listening_address}/v1")
     messages = [{"role": "user", "content": "Name three colours."}]
     for gen in (local, remote):
         whole = gen.generate(messages, max_tokens=16)

@@ -51,6 +51,6 @@ def test_a_few_lora_steps_on_smollm2(tmp_path):
 
 
 def _first_token_logprobs(gen, messages) -> dict[int, float]:
-    r = gen._load().handle_chat_completions({**gen._request(messages, 1, 0.0, None), "logprobs": True,
+    r = gen.server.handle_chat_completions({**gen._request(messages, 1, 0.0, None), "logprobs": True,
                                              "top_logprobs": 5})
     return {t["id"]: t["logprob"] for t in r["choices"][0]["logprobs"]["content"][0]["top_logprobs"]}

@@ -40,14 +40,14 @@ HITS = [Hit(Chunk("a#0", "a", 0, "Webhooks retry failed deliveries eight times."
     ("##begin_quote##Refunds take five business days.##end_quote## [2]\n<ANSWER>: yes", True),
 ])
 def test_supported(text, expected):
-    assert supported(text, HITS) is expected
+    assert supported(text, HITS, "") is expected
 
 
 def test_supported_needs_passages_and_citation_correctness_checks_only_the_cited_ones():
-    assert supported("eight times", []) is None
-    assert citation_correct("eight times [1]", [1], HITS) is True
-    assert citation_correct("eight times [2]", [2], HITS) is False
-    assert citation_correct("eight times", [], HITS) is None
+    assert supported("eight times", [], "") is None
+    assert citation_correct("eight times [1]", [1], HITS, "") is True
+    assert citation_correct("eight times [2]", [2], HITS, "") is False
+    assert citation_correct("eight times", [], HITS, "") is None
 
 
 # --- statistics ------------------------------------------------------------------------------------

@@ -27,31 +27,51 @@ HITS = [WEBHOOKS, REFUNDS]
     ("Refunds take 5.5 business days [2]", False),
 ])
 def test_every_number_must_be_in_the_passages(text, expected):
-    assert supported(text, HITS) is expected
+    assert supported(text, HITS, "") is expected
 
 
 def test_ground_keeps_what_the_model_cited_and_says_why_it_fails():
-    ok = ground("Webhooks retry nine times [1]", HITS)
+    ok = ground("Webhooks retry nine times [1]", HITS, "")
     assert [c.n for c in ok.citations] == [1] and ok.reason == ""
-    wrong = ground("Refunds take business days [1]", HITS)  # true, but not what [1] says
+    wrong = ground("Refunds take business days [1]", HITS, "")  # true, but not what [1] says
     assert [c.n for c in wrong.citations] == [1]
     assert wrong.reason == ("the cited passage [1] does not support it: "
                             "the passage never mentions: business, days, refunds, take")
-    number = ground("Webhooks retry 3 times [1][2]", HITS)
+    number = ground("Webhooks retry 3 times [1][2]", HITS, "")
     assert number.reason == "the cited passage [1], [2] does not support it: the passage does not hold: 3"
-    two = ground("Webhooks retry 3 times, up to 10,000 events [1]", HITS)
+    two = ground("Webhooks retry 3 times, up to 10,000 events [1]", HITS, "")
     assert two.reason.endswith("the passage does not hold: 10000, 3")
-    quote = ground("##begin_quote##Webhooks retry ten times##end_quote## [1]\n<ANSWER>: nine [1]", HITS)
+    quote = ground("##begin_quote##Webhooks retry ten times##end_quote## [1]\n<ANSWER>: nine [1]", HITS, "")
     assert quote.reason.endswith("its quote is not in the passage: 'Webhooks retry ten times'")
 
 
 def test_an_inferred_citation_stands_only_when_its_passage_supports_the_answer():
-    inferred = ground("Webhooks retry failed deliveries nine times.", HITS)
+    inferred = ground("Webhooks retry failed deliveries nine times.", HITS, "")
     assert [(c.n, c.inferred) for c in inferred.citations] == [(1, True)] and inferred.reason == ""
-    wrong = ground("Webhooks retry failed deliveries eight times.", HITS)
+    wrong = ground("Webhooks retry failed deliveries eight times.", HITS, "")
     assert wrong.citations == []
     assert wrong.reason == ("it cites no passage, and the closest one does not support it: "
                             "the passage does not hold: 8")
-    assert ground("The answer is: 3", HITS) == ground("Purple elephants.", HITS)
-    assert ground("Purple elephants.", HITS) == Grounding([], "it cites no passage, and no passage holds its words")
-    assert ground("Yes [2]", HITS).reason == ""  # nothing checkable: a citation is all it can have
+    assert ground("The answer is: 3", HITS, "") == ground("Purple elephants.", HITS, "")
+    assert ground("Purple elephants.", HITS, "") == Grounding([], "it cites no passage, and no passage holds its words")
+    assert ground("Yes [2]", HITS, "").reason == ""  # nothing checkable: a citation is all it can have
+
+
+@pytest.mark.parametrize("text, question, expected", [
+    # restating the question is no claim: only the answer's own words and numbers are checked
+    ("The maximum retry count for webhooks is nine [1]", "What is the maximum retry count for webhooks?", True),
+    ("The maximum retry count for webhooks is nine [1]", "", False),  # without the question: "maximum", "count"
+    ("The maximum retry count for webhooks is three [1]", "What is the maximum retry count for webhooks?", False),
+    ("Version 2 webhooks retry nine times [1]", "How often do version 2 webhooks retry?", True),  # 2 is the question's
+    ("Version 2 webhooks retry nine times [1]", "How often do webhooks retry?", False),
+    ("The answer is: 9 [1]", "", True),  # the preamble is no claim
+    ("The answer is: 3 [1]", "", False),
+    ("The reply is: 9 [1]", "", False),  # only the answer preamble is dropped
+])
+def test_the_question_and_the_answer_preamble_are_not_claims(text, question, expected):
+    assert supported(text, HITS, question) is expected
+    assert (ground(text, HITS, question).reason == "") is expected
+
+
+def test_a_restated_question_alone_has_nothing_to_judge():
+    assert supported("webhooks retry [1]", HITS, "Do webhooks retry?") is None

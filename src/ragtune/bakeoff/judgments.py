@@ -15,9 +15,9 @@ from ragtune.rag.support import supported
 __all__ = ["citation_correct", "supported"]
 
 
-def citation_correct(answer_text: str, cited: Sequence[int], hits: Sequence[Hit]) -> bool | None:
+def citation_correct(answer_text: str, cited: Sequence[int], hits: Sequence[Hit], question: str) -> bool | None:
     """None when the answer cites nothing (explicitly)."""
     chosen = [hits[n - 1] for n in cited if 1 <= n <= len(hits)]
     if not chosen:
         return None
-    return bool(supported(answer_text, chosen))
+    return bool(supported(answer_text, chosen, question))

@@ -43,7 +43,7 @@ def make_unanswerable(questions: list[Question], n: int, search, seed: int) -> l
 def judge(a: Answer) -> tuple[bool | None, bool | None]:
     """The bake-off's deterministic judgments: faithfulness to the passages, and to the cited ones."""
     cited = [c.n for c in a.citations if not c.inferred]
-    return supported(a.text, a.contexts), citation_correct(a.text, cited, a.contexts)
+    return supported(a.text, a.contexts, a.question), citation_correct(a.text, cited, a.contexts, a.question)
 
 
 def answer_all(project, questions: list[Question], variants: list[Variant], cache: GenerationCache,

@@ -95,7 +95,7 @@ def finish(a: Answer, out: Completion, generate_seconds: float) -> Answer:
     if refused:
         reason = "the model found no answer in the passages"
     elif a.contexts:
-        g = ground(text, a.contexts)
+        g = ground(text, a.contexts, a.question)
         citations, supported, reason = g.citations, not g.reason, g.reason
     return Answer(a.question, text if text else REFUSAL, refused, citations=citations, contexts=a.contexts,
                   supported=supported, reason=reason, prompt_tokens=out.prompt_tokens,

@@ -50,11 +50,15 @@ def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
-def missing_terms(text: str, hits: Sequence[Hit]) -> tuple[float, list[str]]:
+def missing_terms(text: str, hits: Sequence[Hit], given: str = "") -> tuple[float, list[str]]:
     """The share of ``text``'s content words (stemmed) that the passages contain, and the words they
     lack. On a question it estimates whether the passages can answer it at all; on an answer it is a
-    deterministic faithfulness proxy (words a model invents lower it)."""
+    deterministic faithfulness proxy (words a model invents lower it). Words of ``given`` (the question,
+    for an answer) are not counted either way."""
     words = dict(zip(*_stems(content_words(strip_markers(text))), strict=True))
+    if given:
+        known = set(_stems(content_words(given))[1])
+        words = {w: s for w, s in words.items() if s not in known}
     if not words:
         return 0.0, []
     context = set(_stems(content_words(" ".join(h.chunk.indexed_text for h in hits)))[1])

@@ -25,6 +25,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
           "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
+_PREAMBLE = re.compile(r"\b(?:the\s+)?answer\s+is\b", re.IGNORECASE)  # "The answer is: 9" claims only 9
 
 
 def _squash(text: str) -> str:
@@ -38,8 +39,9 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)} | spelled
 
 
-def _failure(answer_text: str, hits: Sequence[Hit]) -> str | None:
-    """Why ``hits`` do not support the answer: "" when they do, None when there is nothing to judge."""
+def _failure(answer_text: str, hits: Sequence[Hit], question: str) -> str | None:
+    """Why ``hits`` do not support the answer: "" when they do, None when there is nothing to judge. Words
+    and numbers the question states are not claims: an answer may restate its question."""
     if not hits:
         return None
     passages = [_squash(h.chunk.indexed_text) for h in hits]
@@ -47,19 +49,20 @@ def _failure(answer_text: str, hits: Sequence[Hit]) -> str | None:
     misquoted = [q for q in quoted if not any(_squash(q) in p for p in passages)]
     if misquoted:
         return f"its quote is not in the passage: {misquoted[0]!r}"
-    claim = _YES_NO.sub(" ", strip_markers(final_answer(answer_text)))
-    numbers = _numbers(claim)
+    claim = _YES_NO.sub(" ", _PREAMBLE.sub(" ", strip_markers(final_answer(answer_text))))
+    numbers = _numbers(claim) - _numbers(question)
     absent = sorted(numbers - set().union(*map(_numbers, passages)))
     if absent:
         return f"the passage does not hold: {', '.join(absent)}"
-    coverage, missing = missing_terms(_NUMBER.sub(" ", _NUMBER_WORD.sub(" ", claim)), hits)  # numbers: checked
+    words = _NUMBER.sub(" ", _NUMBER_WORD.sub(" ", claim))  # numbers: checked above
+    coverage, missing = missing_terms(words, hits, given=question)
     if coverage == 0.0 and not missing:  # no words to check beyond the numbers and quotes
         return "" if quoted or numbers else None
     return "" if coverage >= SUPPORTED else f"the passage never mentions: {', '.join(missing)}"
 
 
-def supported(answer_text: str, hits: Sequence[Hit]) -> bool | None:
-    failure = _failure(answer_text, hits)
+def supported(answer_text: str, hits: Sequence[Hit], question: str) -> bool | None:
+    failure = _failure(answer_text, hits, question)
     return None if failure is None else not failure
 
 
@@ -71,13 +74,13 @@ class Grounding:
     """Why no cited passage supports the answer; empty when one does."""
 
 
-def ground(answer_text: str, hits: Sequence[Hit]) -> Grounding:
+def ground(answer_text: str, hits: Sequence[Hit], question: str) -> Grounding:
     """The answer's citations resolved to ``hits``, and whether the cited passages support it. An answer
     with nothing checkable (a bare yes/no) is grounded by any citation it makes."""
     citations = resolve(answer_text, hits)
     if not citations:
         return Grounding([], "it cites no passage, and no passage holds its words")
-    why = _failure(answer_text, [hits[c.n - 1] for c in citations])
+    why = _failure(answer_text, [hits[c.n - 1] for c in citations], question)
     if not why:  # supported, or nothing checkable (a bare yes/no): the citation is all it can have
         return Grounding(citations, "")
     if all(c.inferred for c in citations):
