@@ -93,10 +93,13 @@ def test_metadata_filter_on_real_index(demo_project):
 def test_smollm2_answers_with_citations_and_refuses_the_unanswerable(demo_project):
     gen = demo_project.generator(ComponentSpec(type="llamacpp", params={"model": "smollm2-135m"}))
     cfg = ProjectConfig().answer
-    answerable = next(q for q in QUESTIONS if q["answer"] and q["_id"] == "q13")
+    # q18: SmolLM2 answers it in one sentence; on others it often appends an invented one, which the
+    # support check rightly marks unsupported (and drops the inferred citation)
+    answerable = next(q for q in QUESTIONS if q["answer"] and q["_id"] == "q18")
     a = answer(answerable["question"], demo_project.retriever, gen, cfg)
-    assert not a.refused and a.text.strip()
+    assert not a.refused and answerable["answer"] in a.text
     assert a.completion_tokens > 0 and a.prompt_tokens > 100
+    assert a.supported is True and a.reason == ""
     assert a.citations and all(c.doc_id.startswith("kb/") for c in a.citations)
     unanswerable = [q for q in QUESTIONS if not q["answer"]]
     refused = sum(answer(q["question"], demo_project.retriever, gen, cfg).refused for q in unanswerable)

@@ -72,6 +72,3 @@ def test_the_question_and_the_answer_preamble_are_not_claims(text, question, exp
     assert supported(text, HITS, question) is expected
     assert (ground(text, HITS, question).reason == "") is expected
 
-
-def test_a_restated_question_alone_has_nothing_to_judge():
-    assert supported("webhooks retry [1]", HITS, "Do webhooks retry?") is None

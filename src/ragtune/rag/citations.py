@@ -54,14 +54,11 @@ def missing_terms(text: str, hits: Sequence[Hit], given: str = "") -> tuple[floa
     """The share of ``text``'s content words (stemmed) that the passages contain, and the words they
     lack. On a question it estimates whether the passages can answer it at all; on an answer it is a
     deterministic faithfulness proxy (words a model invents lower it). Words of ``given`` (the question,
-    for an answer) are not counted either way."""
+    for an answer) count as found: an answer may restate its question."""
     words = dict(zip(*_stems(content_words(strip_markers(text))), strict=True))
-    if given:
-        known = set(_stems(content_words(given))[1])
-        words = {w: s for w, s in words.items() if s not in known}
     if not words:
         return 0.0, []
-    context = set(_stems(content_words(" ".join(h.chunk.indexed_text for h in hits)))[1])
+    context = set(_stems(content_words(" ".join([*(h.chunk.indexed_text for h in hits), given])))[1])
     missing = sorted(w for w, s in words.items() if s not in context)
     return 1 - len(missing) / len(words), missing
 
