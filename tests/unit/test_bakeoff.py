@@ -155,9 +155,13 @@ def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):
     assert code == 2 and "unknown variant(s) gpt5" in err
     code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "ft", "-p", project)
     assert code == 2 and "--ft-model" in err
-    code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "fewshot", "-p", project,
-                            "--fewshot", q)
-    assert code == 2 and "--shots needs 3" in err
+    for name in ("fewshot", "fewshot+rag"):  # an evaluation question shown as a worked example is refused
+        code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", name, "-p", project,
+                                "--fewshot", q)
+        assert code == 2 and "3 few-shot example(s)" in err and "(nearly) evaluation questions" in err
+    code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "fewshot+rag", "-p",
+                            project, "--fewshot", shots, "--shots", "9")
+    assert code == 2 and "has 2 answered questions; --shots needs 9" in err
 
 
 def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkeypatch, capsys):
@@ -202,7 +206,9 @@ def test_bakeoff_without_arguments_runs_the_whole_demo_loop(tmp_path, tiny_base,
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
-    assert list(res["variants"]) == ["base", "fewshot", "rag", "ft", "ft+rag"]
+    assert list(res["variants"]) == ["base", "fewshot", "rag", "fewshot+rag", "ft", "ft+rag"]
+    assert res["best_untrained"] in ("base", "fewshot", "rag", "fewshot+rag")
+    assert set(res["paired_vs_best_untrained"]) == set(res["variants"]) - {res["best_untrained"]}
     assert res["questions"]["n"] == 24 and res["questions"]["unanswerable"] == 4  # the shipped demo questions
     assert set(res["stages_seconds"]) == {"ingest", "raft_build", "tune", "evaluate"}
     raft = [json.loads(x) for x in (out / "raft.jsonl").read_text().splitlines()]

@@ -115,6 +115,25 @@ def test_fewshot_sends_its_examples_and_is_not_served(served, tmp_path):
         resolve(project, "fewshot")  # a request carries no examples, so the server cannot offer it
 
 
+def test_fewshot_rag_sends_worked_examples_with_their_passages_and_is_not_served(served, tmp_path):
+    project, _, recorder = served
+    shots = (("How many times do webhooks retry?", "eight times"), ("What is the capital of Mars?", "none"))
+    variant = resolve(project, "fewshot+rag", shots=shots)
+    messages, stop = bakeoff_sends(project, variant, recorder, tmp_path / "bo")
+    rag, _ = bakeoff_sends(project, resolve(project, "rag"), recorder, tmp_path / "rag")
+    # the rag prompt, with each example between its rules and the question: the example's own passages and
+    # question, then its answer citing the first passage holding it (uncited when no passage holds it)
+    assert messages[0] == rag[0] == {"role": "system", "content": SYSTEM} and messages[-1] == rag[-1]
+    assert stop == STOP and [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant",
+                                                             "user"]
+    assert messages[1]["content"].startswith("[1] ") and messages[1]["content"].endswith(f"Question: {shots[0][0]}")
+    cited = int(messages[2]["content"].removeprefix("eight times [").removesuffix("]"))
+    assert "eight times" in messages[1]["content"].split(f"[{cited}]")[1].split("\n\n")[0].lower()
+    assert messages[3]["content"].endswith(f"Question: {shots[1][0]}") and messages[4]["content"] == "none"
+    with pytest.raises(RagtuneError, match="fewshot\\+rag variant needs worked examples"):
+        resolve(project, "fewshot+rag")  # a request carries no examples, so the server cannot offer it
+
+
 def test_a_client_system_message_replaces_the_variants_rules(served):
     project, (job, _), _ = served
     conversation = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": QUESTION}]

@@ -3,7 +3,8 @@ resolver that turns a name into it. ``ask``, ``eval qa``, ``bakeoff``, ``tune ev
 through here, so a variant measured in a bake-off is the variant served under the same name.
 
 Names: ``base`` (the project's generator, told to answer briefly or refuse), ``fewshot`` (it, with worked
-examples first), ``rag`` (it, answering from the index with citations), ``ft:<job-id>`` and
+examples first), ``rag`` (it, answering from the index with citations), ``fewshot+rag`` (``rag`` with worked
+examples first: each a question, its retrieved passages and a short cited answer), ``ft:<job-id>`` and
 ``ft+rag:<job-id>`` (a fine-tuned model without and with retrieval), and the remotes in ``serve.remotes``."""
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from dataclasses import dataclass, replace
 from ragtune.config import ComponentSpec
 from ragtune.documents.types import Hit
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.answer_metrics import normalize
 from ragtune.generation.protocol import Message
 from ragtune.project import Project
-from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, grounded_messages
+from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_messages, grounded_user
 
 # The rules of a variant without retrieval: it must still say when it does not know, or refusals cannot be
 # measured (bake-off) nor expected (server) of it.
 BASE_SYSTEM = f"Answer the question briefly. If you do not know the answer, reply exactly: {REFUSAL}"
 TUNED_PREFIXES = (("ft+rag:", True), ("ft:", False))
+UNTRAINED = {"base": False, "fewshot": False, "rag": True, "fewshot+rag": True}
+"""The variants of the project's own generator, by whether they retrieve; the ``fewshot`` ones need examples."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,8 @@ class Variant:
     model: str
     """Shown name of the model, which prices are looked up by: a packaged model, an endpoint's model, ft:<id>."""
     shots: tuple[tuple[str, str], ...] = ()
-    """Worked (question, answer) pairs sent before the conversation."""
+    """Worked (user message, answer) pairs sent before the conversation; with retrieval the user message holds
+    the example's passages and its question, as the grounded prompt puts them."""
     owned_by: str = "ragtune"
 
     def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]:
@@ -44,13 +49,10 @@ class Variant:
         and the last user message. Without: the rules and worked examples, then the conversation; a client
         that sent its own system message keeps it in their place."""
         if self.retrieval:
-            return grounded_messages(question_of(conversation), hits, self.system)
+            return grounded_messages(question_of(conversation), hits, self.system, self.shots)
         if _client_rules(conversation) or not self.system:
             return list(conversation)
-        head: list[Message] = [{"role": "system", "content": self.system}]
-        for q, a in self.shots:
-            head += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
-        return head + list(conversation)
+        return [{"role": "system", "content": self.system}, *example_turns(self.shots), *conversation]
 
     def stop(self, conversation: Sequence[Message]) -> list[str]:
         """Stop sequences: ragtune's when its own rules frame the prompt (small models run on into a question
@@ -77,19 +79,22 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
     """The variant called ``name``; a RagtuneError says why it cannot answer (unknown, or a job not usable).
 
     ``model`` / ``base_url`` (the CLI's --model / --base-url) replace the project's generator of ``base``,
-    ``fewshot`` and ``rag``; ``--model ft:<id>`` makes them that tuned model, asked with its trained rules."""
+    ``fewshot``, ``rag`` and ``fewshot+rag``; ``--model ft:<id>`` makes them that tuned model, asked with its
+    trained rules. ``shots`` are (question, answer) pairs, which ``fewshot+rag`` retrieves passages for."""
     cfg = project.config
-    if name in ("base", "fewshot", "rag"):
-        retrieval = name == "rag"
-        if name == "fewshot" and not shots:
-            raise RagtuneError("the fewshot variant needs worked examples: pass --fewshot FILE.jsonl of "
+    if name in UNTRAINED:
+        retrieval = UNTRAINED[name]
+        if name.startswith("fewshot") and not shots:
+            raise RagtuneError(f"the {name} variant needs worked examples: pass --fewshot FILE.jsonl of "
                                "{question, answer}")
         if model and model.startswith("ft:") and not base_url:
             tuned = _tuned(project, model[len("ft:"):], retrieval, name)
         else:
             spec = _override(project, model, base_url) or cfg.generator
             tuned = Variant(name, spec, retrieval, SYSTEM if retrieval else BASE_SYSTEM, model or _model_name(spec))
-        return replace(tuned, shots=tuple(shots) if name == "fewshot" else ())
+        if not name.startswith("fewshot"):
+            return replace(tuned, shots=())
+        return replace(tuned, shots=_grounded_shots(project, shots) if retrieval else tuple(shots))
     for prefix, retrieval in TUNED_PREFIXES:
         if name.startswith(prefix) and len(name) > len(prefix):
             return _tuned(project, name[len(prefix):], retrieval, name)
@@ -97,7 +102,7 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
         remote = cfg.serve.remotes[name]
         return Variant(name, remote.generator, remote.rag, SYSTEM if remote.rag else "",
                        str(remote.generator.params.get("model") or name), owned_by="remote")
-    raise RagtuneError(f"unknown model {name!r}; known: base, fewshot, rag, ft:<job-id>, ft+rag:<job-id>"
+    raise RagtuneError(f"unknown model {name!r}; known: base, fewshot, rag, fewshot+rag, ft:<job-id>, ft+rag:<job-id>"
                        + "".join(f", {r}" for r in cfg.serve.remotes))
 
 
@@ -111,7 +116,7 @@ def untuned(variant: Variant) -> Variant:
 
 def available(project: Project) -> list[Variant]:
     """Every variant a server can answer with now: base, rag, both forms of each succeeded fine-tuning job,
-    remotes (``fewshot`` needs examples a request does not carry)."""
+    remotes (``fewshot`` and ``fewshot+rag`` need examples a request does not carry)."""
     names = ["base", "rag"]
     from ragtune.finetune.jobs import list_jobs
 
@@ -135,6 +140,19 @@ def check_weights(project: Project) -> None:
         raise RagtuneError("serve.variants needs at least one variant with a weight above 0")
     for name in weights:
         resolve(project, name)
+
+
+def _grounded_shots(project: Project, shots: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Each example as ``rag`` would be asked it: its question's retrieved passages, and its answer citing the
+    first passage that contains it (uncited when none does: a citation the passages do not back would teach
+    the model to cite anything)."""
+    cfg = project.config
+    made = []
+    for question, reply in shots:
+        hits = project.retriever.search(question, k=cfg.answer.k, mode=cfg.retrieval.mode)
+        n = next((i for i, h in enumerate(hits, start=1) if normalize(reply) in normalize(h.chunk.text)), None)
+        made.append((grounded_user(question, hits), f"{reply} [{n}]" if n else reply))
+    return tuple(made)
 
 
 def _tuned(project: Project, job_id: str, retrieval: bool, name: str) -> Variant:

@@ -23,15 +23,28 @@ def trained_questions(path: Path) -> list[str]:
     return out
 
 
+def overlapping(questions: list[str], seen: list[str]) -> list[str]:
+    """The ``questions`` that are (nearly: word Jaccard >= NEAR) one of ``seen``."""
+    exact = {normalize(q) for q in seen}
+    words_seen = [set(normalize(q).split()) for q in seen]
+    return [q for q in questions if normalize(q) in exact
+            or any(jaccard(set(normalize(q).split()), w) >= NEAR for w in words_seen)]
+
+
+def check_shots(shots: list[str], questions: list[str], source: Path) -> None:
+    """Worked examples must not be evaluation questions: a variant shown the answer scores what it was shown."""
+    leaks = overlapping(shots, questions)
+    if leaks:
+        shown = "\n".join(f"  - {q}" for q in leaks[:5])
+        raise RagtuneError(f"{len(leaks)} few-shot example(s) in {source} are (nearly) evaluation questions, so "
+                           f"the few-shot variants would be shown the answers:\n{shown}\nremove them from one "
+                           "of the two files")
+
+
 def check_leakage(questions: list[str], training_files: list[Path]) -> dict:
     """Raise when an evaluation question is (nearly) a training question; else report what was checked."""
-    seen = [(str(f), q, set(normalize(q).split())) for f in training_files for q in trained_questions(f)]
-    exact = {normalize(q) for _, q, _ in seen}
-    leaks = []
-    for q in questions:
-        words = set(normalize(q).split())
-        if normalize(q) in exact or any(jaccard(words, w) >= NEAR for _, _, w in seen):
-            leaks.append(q)
+    seen = [q for f in training_files for q in trained_questions(f)]
+    leaks = overlapping(questions, seen)
     if leaks:
         shown = "\n".join(f"  - {q}" for q in leaks[:5])
         raise RagtuneError(f"{len(leaks)} evaluation question(s) appear in the fine-tuning data "

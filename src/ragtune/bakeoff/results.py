@@ -33,13 +33,15 @@ class MetricInterval(BaseModel):
 
 class PairedComparison(BaseModel):
     """mean(variant - baseline) over the same questions, its bootstrap 95% interval and a sign-flip
-    permutation test's two-sided p-value."""
+    permutation test's two-sided p-value, and that p-value Holm-adjusted over every comparison of the run
+    (None in results written before it was recorded)."""
 
     diff: float | None
     low: float | None
     high: float | None
     p_value: float
     n: int
+    p_holm: float | None = None
 
     def text(self) -> str:
         return "–" if self.diff is None else f"{self.diff:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
@@ -84,7 +86,8 @@ class VariantResult(BaseModel):
 
 
 class Paired(BaseModel):
-    """One variant against RAG on the metrics that have a per-question value."""
+    """One variant against a baseline (RAG, or the strongest untrained variant) on the metrics that have a
+    per-question value."""
 
     f1: PairedComparison
     exact_match: PairedComparison
@@ -119,6 +122,10 @@ class BakeoffResults(BaseModel):
     prices: PricesUsed
     variants: dict[str, VariantResult]
     paired_vs_rag: dict[str, Paired] = {}
+    best_untrained: str | None = None
+    """The variant without training (base, fewshot, rag, fewshot+rag) with the highest mean F1 in this run."""
+    paired_vs_best_untrained: dict[str, Paired] = {}
+    """Every other variant against ``best_untrained``."""
     leakage: Leakage = Leakage()
     stages_seconds: dict[str, float] = {}
 

@@ -15,7 +15,7 @@ from ragtune.app.variants import Variant
 from ragtune.bakeoff.cache import CachedGenerator, GenerationCache
 from ragtune.bakeoff.judgments import citation_correct, supported
 from ragtune.bakeoff.results import BakeoffResults, Leakage, PricesUsed, QuestionSet
-from ragtune.bakeoff.scoring import paired_against, score_variant
+from ragtune.bakeoff.scoring import compare, score_variant
 from ragtune.cost.prices import PriceBook
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.qa import QARow, Question, ask, to_row
@@ -76,13 +76,15 @@ def run_bakeoff(project, questions: list[Question], variants: list[Variant], out
     write_jsonl(out / ANSWERS_FILE, [r.model_dump(mode="json") for rs in rows.values() for r in rs])
     scores = {v.name: score_variant(rows[v.name], prices, v.model, v.retrieval) for v in variants if rows.get(v.name)}
     used = {v.model for v in variants}
+    paired = compare(rows)
     return BakeoffResults(
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         questions=QuestionSet(path=questions_path, n=len(questions), answerable=sum(q.answerable for q in questions),
                               unanswerable=sum(not q.answerable for q in questions)),
         prices=PricesUsed(as_of=prices.as_of, self_hosted_per_hour=prices.self_hosted_per_hour,
                           models={m: p.model_dump(exclude_none=True) for m, p in prices.models.items() if m in used}),
-        variants=scores, paired_vs_rag=paired_against(rows), leakage=leakage or Leakage(), stages_seconds=stages or {})
+        variants=scores, paired_vs_rag=paired.vs_rag, best_untrained=paired.best_untrained,
+        paired_vs_best_untrained=paired.vs_best_untrained, leakage=leakage or Leakage(), stages_seconds=stages or {})
 
 
 def read_answers(bakeoff_dir: Path) -> list[QARow]:

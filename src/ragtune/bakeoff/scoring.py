@@ -1,15 +1,17 @@
 """A bake-off's scores from its answer rows: each variant's metrics with bootstrap intervals, refusal
-precision and recall, latency, tokens and cost, and every variant paired against a baseline on the same
-questions. Per-question values average a question's repeats first, so repeats add precision, not weight."""
+precision and recall, latency, tokens and cost, and every variant paired against RAG and against the strongest
+untrained variant on the same questions, with Holm-adjusted p-values. Per-question values average a question's
+repeats first, so repeats add precision, not weight."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ragtune.bakeoff.results import Latency, MetricInterval, Paired, PairedComparison, QualityMetrics, Tokens, VariantResult
-from ragtune.bakeoff.statistics import mean_interval, paired_difference, ratio
+from ragtune.bakeoff.statistics import holm, mean_interval, paired_difference, ratio
 from ragtune.cost.prices import PriceBook
 from ragtune.evaluation.answer_metrics import percentile
 from ragtune.evaluation.qa import QARow, per_question, refusal_outcomes
@@ -18,6 +20,8 @@ METRIC_OF: dict[str, Callable[[QARow], float | bool | None]] = {
     "exact_match": lambda r: r.exact_match, "f1": lambda r: r.f1,
     "faithfulness": lambda r: r.supported, "citation_correctness": lambda r: r.citation_correct}
 PAIRED = ("f1", "exact_match")
+UNTRAINED = ("base", "fewshot", "rag", "fewshot+rag")
+"""The variants that need no training: a tuned model is worth it only when it beats the best of them."""
 
 
 def metric_interval(rows: list[QARow], metric: str) -> MetricInterval:
@@ -65,3 +69,37 @@ def paired_against(rows_by_variant: dict[str, list[QARow]], baseline: str = "rag
     base = rows_by_variant[baseline]
     return {name: Paired(**{m: paired(rows, base, m) for m in PAIRED})
             for name, rows in rows_by_variant.items() if name != baseline}
+
+
+def best_untrained(rows_by_variant: dict[str, list[QARow]]) -> str | None:
+    """The untrained variant of this run with the highest mean F1 (a tie goes to the first in ``UNTRAINED``,
+    the simpler one); None when none of them was run or scored."""
+    f1 = {n: per_question(rows_by_variant[n], METRIC_OF["f1"]) for n in UNTRAINED if n in rows_by_variant}
+    means = {n: float(np.mean(list(v.values()))) for n, v in f1.items() if v}
+    return max(means, key=lambda n: means[n], default=None)
+
+
+@dataclass
+class Comparisons:
+    vs_rag: dict[str, Paired]
+    best_untrained: str | None
+    vs_best_untrained: dict[str, Paired]
+
+
+def compare(rows_by_variant: dict[str, list[QARow]]) -> Comparisons:
+    """Every variant against RAG and against the strongest untrained variant. p-values are Holm-adjusted over
+    the distinct comparisons: one stored twice (RAG is the strongest) or mirrored (RAG against base, base
+    against RAG) is one test, counted once."""
+    best = best_untrained(rows_by_variant)
+    made = Comparisons(paired_against(rows_by_variant), best,
+                       paired_against(rows_by_variant, best) if best else {})
+    family: dict[tuple[frozenset[str], str], list[PairedComparison]] = {}
+    for baseline, group in (("rag", made.vs_rag), (best, made.vs_best_untrained)):
+        for name, p in group.items():
+            for m in PAIRED:
+                family.setdefault((frozenset((name, str(baseline))), m), []).append(getattr(p, m))
+    tests = list(family.values())
+    for same, adjusted in zip(tests, holm([t[0].p_value for t in tests]), strict=True):
+        for c in same:
+            c.p_holm = adjusted
+    return made

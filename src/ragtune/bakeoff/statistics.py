@@ -48,6 +48,19 @@ def ratio(numerator: Sequence[float], denominator: Sequence[float]) -> dict:
     return interval(stat, numerator, denominator)
 
 
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given: the i-th smallest (from 0) of m is multiplied by
+    m - i, kept at least the previous one's adjusted value, and capped at 1. Written out because scipy has
+    only Benjamini-Hochberg (``false_discovery_control``) and statsmodels is not a dependency for one line."""
+    m = len(p_values)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda j: p_values[j])):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
 def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict:
     """mean(a - b) over the same questions: bootstrap interval, and a two-sided sign-flip
     permutation test's p-value."""

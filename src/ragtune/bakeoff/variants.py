@@ -10,7 +10,7 @@ from ragtune.app.variants import Variant, resolve
 from ragtune.errors import RagtuneError
 from ragtune.project import Project
 
-NAMES = ("base", "fewshot", "rag", "ft", "ft+rag")
+NAMES = ("base", "fewshot", "rag", "fewshot+rag", "ft", "ft+rag")
 
 
 def parse_names(text: str) -> list[str]:
@@ -23,7 +23,7 @@ def parse_names(text: str) -> list[str]:
 
 def build_variants(project: Project, names: list[str], ft_model: str | None, shots: Sequence[tuple[str, str]],
                    model: str | None = None, base_url: str | None = None) -> list[Variant]:
-    """The variants called ``names``; --model / --base-url replace the generator of base, fewshot and rag."""
+    """The variants called ``names``; --model / --base-url replace the generator of the untrained ones."""
     if any(n.startswith("ft") for n in names) and not ft_model:
         raise RagtuneError("the ft and ft+rag variants need --ft-model ft:<job-id> (a succeeded tuning job)")
     job = (ft_model or "").removeprefix("ft:")

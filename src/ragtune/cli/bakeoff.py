@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ragtune.bakeoff.leakage import check_tuned_model
+from ragtune.bakeoff.leakage import check_shots, check_tuned_model
 from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
 from ragtune.bakeoff.run import make_unanswerable, run_bakeoff
 from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
@@ -65,7 +65,8 @@ def bakeoff_cmd(
             raise RagtuneError(f"{questions} holds no questions")
         qs = read_questions(rows)
         qs += make_unanswerable(qs, unanswerable, lambda q: p.retriever.search(q, k=20), seed)
-        shot_pairs = _shots(fewshot, shots, {q.question for q in qs}) if "fewshot" in names else []
+        few = any(n.startswith("fewshot") for n in names)
+        shot_pairs = _shots(fewshot, shots, [q.question for q in qs]) if few else []
         built = build_variants(p, names, ft_model, shot_pairs, model, base_url)
         leakage = Leakage()
         if ft_model and any(n.startswith("ft") for n in names):
@@ -99,11 +100,12 @@ def write_reports(results: BakeoffResults, out_dir: Path) -> None:
         tmp.replace(out_dir / name)
 
 
-def _shots(path: Path | None, k: int, evaluated: set[str]) -> list[tuple[str, str]]:
+def _shots(path: Path | None, k: int, evaluated: list[str]) -> list[tuple[str, str]]:
+    """The first ``k`` answered questions of ``path``; refused when one of them is an evaluation question."""
     if path is None:
-        raise RagtuneError("the fewshot variant needs --fewshot FILE.jsonl of {question, answer}")
-    rows = [r for r in read_jsonl(path, ("question", "answer")) if r["answer"] and r["question"] not in evaluated]
+        raise RagtuneError("the fewshot variants need --fewshot FILE.jsonl of {question, answer}")
+    rows = [r for r in read_jsonl(path, ("question", "answer")) if r["answer"]][:k]
     if len(rows) < k:
-        raise RagtuneError(f"{path} has {len(rows)} answered questions that are not evaluation questions; "
-                           f"--shots needs {k}")
-    return [(r["question"], str(r["answer"])) for r in rows[:k]]
+        raise RagtuneError(f"{path} has {len(rows)} answered questions; --shots needs {k}")
+    check_shots([r["question"] for r in rows], evaluated, path)
+    return [(r["question"], str(r["answer"])) for r in rows]

@@ -50,6 +50,9 @@ class Asker(Protocol):
     @property
     def system(self) -> str: ...
 
+    @property
+    def shots(self) -> tuple[tuple[str, str], ...]: ...
+
     def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]: ...
 
     def stop(self, conversation: Sequence[Message]) -> list[str]: ...
@@ -99,7 +102,8 @@ def ask(q: Question, how: Asker, retriever: Retriever | None, generator: Generat
         if retriever is None:
             raise ValueError("a retrieval variant needs a retriever")
         where = [Condition("doc_id", "!=", q.hidden_doc)] if q.hidden_doc else []
-        return answer(q.question, retriever, generator, cfg, mode=mode, where=where, system=how.system)
+        return answer(q.question, retriever, generator, cfg, mode=mode, where=where, system=how.system,
+                      shots=how.shots)
     asked: list[Message] = [{"role": "user", "content": q.question}]  # a client's single question, as served
     t = time.perf_counter()
     out = generator.generate(how.messages(asked), max_tokens=cfg.max_tokens, temperature=cfg.temperature,

@@ -51,13 +51,14 @@ class Answer:
 
 
 def answer(question: str, retriever: Retriever, generator: Generator, cfg: AnswerConfig, mode: str = "hybrid",
-           where: Sequence[Condition] = (), system: str = SYSTEM) -> Answer:
-    """``system`` is the rules the model follows; a tuned model gets the one it was trained with."""
+           where: Sequence[Condition] = (), system: str = SYSTEM, shots: Sequence[tuple[str, str]] = ()) -> Answer:
+    """``system`` is the rules the model follows; a tuned model gets the one it was trained with. ``shots``:
+    worked examples sent before the question (``grounded_messages``)."""
     a = prepare(question, retriever, cfg, mode, where)
     if a.refused:
         return a
     t = time.perf_counter()
-    out = generator.generate(grounded_messages(question, a.contexts, system), max_tokens=cfg.max_tokens,
+    out = generator.generate(grounded_messages(question, a.contexts, system, shots), max_tokens=cfg.max_tokens,
                              temperature=cfg.temperature, stop=STOP)
     return finish(a, out, time.perf_counter() - t)
 

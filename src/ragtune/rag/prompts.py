@@ -69,8 +69,23 @@ def format_context(hits: Sequence[Hit]) -> str:
     return "\n\n".join(parts)
 
 
-def grounded_messages(question: str, hits: Sequence[Hit], system: str = SYSTEM) -> list[Message]:
-    """The system rules, then the numbered passages and the question; with no passages, the question alone."""
+def grounded_user(question: str, hits: Sequence[Hit]) -> str:
+    """The numbered passages and the question; with no passages, the question alone."""
     question = defang(question)
-    user = f"{format_context(hits)}\n\nQuestion: {question}" if hits else f"Question: {question}"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return f"{format_context(hits)}\n\nQuestion: {question}" if hits else f"Question: {question}"
+
+
+def example_turns(shots: Sequence[tuple[str, str]]) -> list[Message]:
+    """Worked examples as the conversation's earlier turns: each (user message, answer) pair."""
+    turns: list[Message] = []
+    for user, reply in shots:
+        turns += [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
+    return turns
+
+
+def grounded_messages(question: str, hits: Sequence[Hit], system: str = SYSTEM,
+                      shots: Sequence[tuple[str, str]] = ()) -> list[Message]:
+    """The system rules, the worked examples (each a ``grounded_user`` message and its cited answer), then the
+    numbered passages and the question."""
+    return [{"role": "system", "content": system}, *example_turns(shots),
+            {"role": "user", "content": grounded_user(question, hits)}]
