@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragtune.bakeoff.scoring import paired_against, score_variant
+from ragtune.bakeoff.scoring import UNTRAINED, best_untrained, compare, paired_against, score_variant
 from ragtune.cost.prices import load_prices
 from ragtune.documents.types import Chunk, Hit
 from ragtune.evaluation.qa import QARow, Question, summarize, to_row
@@ -98,3 +98,43 @@ def test_paired_is_the_variant_minus_the_baseline():
     got = paired_against({"rag": rag, "ft": variant})["ft"]
     assert got.f1.diff == pytest.approx(1.5 / 4) and got.f1.n == 4 and got.exact_match.diff == 0.0
     assert 0 <= got.f1.low < got.f1.diff < got.f1.high <= 1.0  # no difference is negative
+
+
+def _scored(f1s) -> list[QARow]:
+    return [_row(str(i), "x", False, f1, f1) for i, f1 in enumerate(f1s)]
+
+
+def test_the_strongest_untrained_variant_is_the_best_mean_f1_of_those_run():
+    tuned = _scored([1.0, 1.0])  # a tuned variant is never the untrained baseline, however good
+    for name in UNTRAINED:
+        assert best_untrained({name: _scored([0.0, 0.5]), "ft+rag": tuned}) == name
+    assert best_untrained({"base": _scored([0.5, 0.0]), "rag": _scored([0.0, 0.5]), "fewshot": _scored([0.0, 0.25])}) \
+        == "base"  # a tie goes to the simpler variant
+    assert best_untrained({"ft": tuned}) is None
+    assert best_untrained({"rag": [_row("u", "", True)], "base": _scored([0.0])}) == "base"  # rag scored nothing
+
+
+def test_comparisons_against_the_strongest_untrained_variant_with_holm_adjusted_p_values():
+    rows = {"base": _scored([0.0] * 8), "rag": _scored([0, 0, 0, 0, 1, 1, 0, 0]),
+            "fewshot+rag": _scored([1, 1, 0, 0, 1, 1, 0, 0]), "ft+rag": _scored([1.0] * 8)}
+    made = compare(rows)
+    assert made.best_untrained == "fewshot+rag"  # mean F1 0.5 against rag's 0.25 and base's 0
+    assert set(made.vs_rag) == {"base", "fewshot+rag", "ft+rag"}
+    best = made.vs_best_untrained
+    assert set(best) == {"base", "rag", "ft+rag"}
+    assert best["ft+rag"].f1.diff == pytest.approx(0.5) and best["rag"].f1.diff == pytest.approx(-0.25)
+    assert best["base"].exact_match.diff == pytest.approx(-0.5)
+    # ft+rag against rag differs on 6 of 8 questions, all one way: the exact sign-flip p is 2 / 2^6. The run makes
+    # 10 distinct tests (3 + 3 variants, 2 metrics; rag against fewshot+rag is fewshot+rag against rag), so
+    # Holm multiplies the smallest p-value (this one, on both metrics) by 10
+    top = made.vs_rag["ft+rag"]
+    assert top.f1.p_value == pytest.approx(2 / 64) and top.exact_match.p_value == pytest.approx(2 / 64)
+    assert top.f1.p_holm == pytest.approx(10 * 2 / 64) and top.exact_match.p_holm == pytest.approx(10 * 2 / 64)
+    assert best["rag"].f1.p_holm == made.vs_rag["fewshot+rag"].f1.p_holm
+    every = [getattr(p, m) for g in (made.vs_rag, best) for p in g.values() for m in ("f1", "exact_match")]
+    assert all(c.p_value <= c.p_holm <= 1.0 for c in every)
+
+
+def test_no_untrained_variant_no_comparison_against_it():
+    made = compare({"ft": _scored([1.0, 0.0]), "ft+rag": _scored([0.0, 1.0])})
+    assert (made.vs_rag, made.best_untrained, made.vs_best_untrained) == ({}, None, {})

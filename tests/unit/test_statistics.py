@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ragtune.bakeoff.statistics import interval, mean_interval, paired_difference, ratio
+from ragtune.bakeoff.statistics import holm, interval, mean_interval, paired_difference, ratio
 
 EMPTY = {"mean": None, "low": None, "high": None, "n": 0}
 
@@ -170,3 +170,10 @@ def test_paired_difference_without_evidence():
     # one question cannot be tested (scipy needs two): no evidence, not an error
     assert paired_difference([1.0], [0.0]) == {"diff": 1.0, "low": 1.0, "high": 1.0, "p_value": 1.0, "n": 1}
     assert paired_difference([], []) == {"diff": None, "low": None, "high": None, "p_value": 1.0, "n": 0}
+
+
+def test_holm_hand_computed():
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1: 0.02, 0.03, 0.06, 0.04 -> kept non-decreasing: 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.7, 0.8]) == [1.0, 1.0]  # 1.4 capped at 1
+    assert holm([0.2]) == [0.2] and holm([]) == []

@@ -62,7 +62,7 @@ def paired(rows: list[QARow], baseline: list[QARow], metric: str) -> PairedCompa
     return PairedComparison(**paired_difference([a[q] for q in common], [b[q] for q in common]))
 
 
-def paired_against(rows_by_variant: dict[str, list[QARow]], baseline: str = "rag") -> dict[str, Paired]:
+def paired_against(rows_by_variant: dict[str, list[QARow]], baseline: str | None = "rag") -> dict[str, Paired]:
     """Every other variant against ``baseline``; empty when the baseline was not run."""
     if baseline not in rows_by_variant:
         return {}
@@ -91,15 +91,15 @@ def compare(rows_by_variant: dict[str, list[QARow]]) -> Comparisons:
     the distinct comparisons: one stored twice (RAG is the strongest) or mirrored (RAG against base, base
     against RAG) is one test, counted once."""
     best = best_untrained(rows_by_variant)
-    made = Comparisons(paired_against(rows_by_variant), best,
-                       paired_against(rows_by_variant, best) if best else {})
+    made = Comparisons(paired_against(rows_by_variant), best, paired_against(rows_by_variant, best))
     family: dict[tuple[frozenset[str], str], list[PairedComparison]] = {}
     for baseline, group in (("rag", made.vs_rag), (best, made.vs_best_untrained)):
         for name, p in group.items():
             for m in PAIRED:
                 family.setdefault((frozenset((name, str(baseline))), m), []).append(getattr(p, m))
     tests = list(family.values())
-    for same, adjusted in zip(tests, holm([t[0].p_value for t in tests]), strict=True):
+    adjusted = holm([t[0].p_value for t in tests])
+    for i, same in enumerate(tests):
         for c in same:
-            c.p_holm = adjusted
+            c.p_holm = adjusted[i]
     return made

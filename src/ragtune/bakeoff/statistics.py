@@ -53,12 +53,12 @@ def holm(p_values: Sequence[float]) -> list[float]:
     m - i, kept at least the previous one's adjusted value, and capped at 1. Written out because scipy has
     only Benjamini-Hochberg (``false_discovery_control``) and statsmodels is not a dependency for one line."""
     m = len(p_values)
-    adjusted = [0.0] * m
+    adjusted = {}
     running = 0.0
     for rank, i in enumerate(sorted(range(m), key=lambda j: p_values[j])):
         running = max(running, min(1.0, (m - rank) * p_values[i]))
         adjusted[i] = running
-    return adjusted
+    return [adjusted[i] for i in range(m)]
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict:
