@@ -1,12 +1,9 @@
 """The one QA evaluator: its rows, its summary and refusal accounting (known answers), and the held-out
 chat examples of ``tune eval`` turned into its questions."""
 
-from dataclasses import dataclass
-
 import pytest
 
-from ragtune.config import AnswerConfig
-from ragtune.evaluation.qa import QARow, Question, ask, read_questions, reply_answer, summarize, to_row
+from ragtune.evaluation.qa import QARow, Question, read_questions, reply_answer, summarize, to_row
 from ragtune.finetune.dataset import Example
 from ragtune.finetune.evaluate import question_of
 from ragtune.generation.protocol import Completion
@@ -47,32 +44,3 @@ def test_tune_eval_examples_become_questions_scored_on_their_final_answers():
     assert (row.exact_match, row.f1, row.refused, row.seconds) == (1.0, 1.0, False, 0.2)
     refusing = Example(raft.messages[:-1] + [{"role": "assistant", "content": f"<ANSWER>: {REFUSAL}"}], "v.jsonl", 4)
     assert not question_of(refusing).answerable  # a taught refusal: refusing is the right answer
-
-
-@dataclass(frozen=True)
-class _Grounded:
-    """A retrieval asker with one worked example (what ``fewshot+rag`` is to the evaluator)."""
-
-    retrieval: bool = True
-    system: str = "Rules."
-    shots: tuple[tuple[str, str], ...] = (("[1] Passage\n\nQuestion: Example?", "Example answer [1]"),)
-
-    def messages(self, conversation, hits=()):
-        raise AssertionError("a retrieval question goes through answer(), which builds the grounded prompt")
-
-    def stop(self, conversation):
-        return []
-
-
-def test_a_retrieval_question_is_sent_with_the_askers_worked_examples(indexed):
-    from ragtune.generation.fake import ScriptedGenerator
-
-    project, _ = indexed
-    gen = ScriptedGenerator(script=["Eight times [1]."])
-    a = ask(Question("1", "How many times do webhooks retry?", "eight"), _Grounded(), project.retriever, gen,
-            AnswerConfig(min_relevance=-1.0, min_coverage=0.0), "hybrid")
-    [sent] = gen.calls
-    assert sent[:3] == [{"role": "system", "content": "Rules."}, {"role": "user", "content": _Grounded.shots[0][0]},
-                        {"role": "assistant", "content": _Grounded.shots[0][1]}]
-    assert sent[3]["role"] == "user" and sent[3]["content"].endswith("Question: How many times do webhooks retry?")
-    assert len(sent) == 4 and a.text == "Eight times [1]."
