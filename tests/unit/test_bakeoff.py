@@ -293,6 +293,13 @@ def test_intervals_render_mean_then_low_then_high():
     assert PairedComparison(diff=-0.1, low=-0.18, high=-0.02, p_value=0.01, n=20).text() == "-0.10 [-0.18, -0.02]"
 
 
+@pytest.mark.parametrize("low, high, apart", [(-0.18, -0.02, True), (0.01, 0.2, True), (-0.1, 0.1, False),
+                                              (0.0, 0.2, False), (-0.2, 0.0, False), (None, None, False)])
+def test_variants_are_told_apart_only_when_the_interval_excludes_zero(low, high, apart):
+    diff = None if low is None else (low + high) / 2
+    assert PairedComparison(diff=diff, low=low, high=high, p_value=0.5, n=20).told_apart is apart
+
+
 # --- progress and Ctrl-C ---------------------------------------------------------------------------
 def test_progress_is_reported_per_variant_and_per_question(indexed, tmp_path):
     from bakeoff_fixture import QUESTIONS, variants

@@ -112,3 +112,19 @@ def test_paired_is_the_variant_minus_the_baseline():
     got = paired_against({"rag": rag, "ft": variant})["ft"]
     assert got.f1.diff == pytest.approx(1.5 / 4) and got.f1.n == 4 and got.exact_match.diff == 0.0
     assert 0 <= got.f1.low < got.f1.diff < got.f1.high <= 1.0  # no difference is negative
+    # sd of 1, 0.5, 0, 0 (n - 1) = sqrt(0.6875 / 3); (1.959964 + 0.841621) * 0.478714 / sqrt(4)
+    assert got.f1.mdd == pytest.approx(0.670578, abs=1e-5)
+    assert got.exact_match.mdd is None  # every EM difference 0: no spread to estimate
+
+
+def test_variant_recall_and_containment_are_means_over_answerable_questions():
+    rows = [_row("1", "x", False, 0.4, 0.0, recall=1.0, contained=1.0),
+            _row("2", "x", False, 0.2, 0.0, recall=0.5, contained=0.0),
+            _row("2", "x", False, 0.2, 0.0, recall=1.0, contained=1.0),  # a repeat: question 2 averages 0.75, 0.5
+            _row("3", "x", False, 0.0, 0.0, recall=0.0, contained=0.0),
+            _row("4", "", True)]
+    m = score_variant(rows, load_prices(), "m", True).metrics
+    assert m.reference_recall.mean == pytest.approx(1.75 / 3) and m.reference_recall.n == 3
+    assert m.containment.mean == pytest.approx(1.5 / 3) and m.containment.n == 3
+    assert m.reference_recall.low < m.reference_recall.mean < m.reference_recall.high
+    assert m.get("containment") == m.containment and m.get("reference_recall") == m.reference_recall
