@@ -147,6 +147,7 @@ def test_bakeoff_end_to_end_on_the_fakes(kb, tmp_path):
     assert json.loads(r.stdout)["variants"]["rag"]["metrics"] == rag["metrics"]
     r = runner.invoke(app, args[:-1])  # the terminal table prints brackets as text, not as rich markup
     assert r.exit_code == 0 and "[bootstrap 95% interval]" in r.stdout and "| rag |" in r.stdout
+    assert "What this run can tell apart" in r.stdout and "| recall | contains |" in r.stdout
 
 
 def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):
