@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ragtune.bakeoff.statistics import (interval, mean_interval, minimum_detectable_difference, paired_difference,
-                                       questions_needed, ratio)
+from ragtune.bakeoff.statistics import (
+    interval,
+    mean_interval,
+    minimum_detectable_difference,
+    paired_difference,
+    questions_needed,
+    ratio,
+)
 
 EMPTY = {"mean": None, "low": None, "high": None, "n": 0}
 

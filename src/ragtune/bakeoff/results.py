@@ -16,7 +16,8 @@ SCHEMA_NAME = "ragtune.bakeoff"
 SCHEMA_VERSION = 1
 SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
 RESULTS_FILE = "results.json"
-QUALITY = ("exact_match", "f1", "reference_recall", "containment", "faithfulness", "citation_correctness", "refusal_precision", "refusal_recall")
+QUALITY = ("exact_match", "f1", "reference_recall", "containment", "faithfulness", "citation_correctness",
+           "refusal_precision", "refusal_recall")
 
 
 class MetricInterval(BaseModel):
