@@ -161,6 +161,28 @@ def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):
     assert code == 2 and "--shots needs 3" in err
 
 
+def test_min_effect_warns_before_the_run_when_the_questions_are_too_few(kb, tmp_path, monkeypatch, capsys):
+    project, q, _ = kb
+    args = ("bakeoff", "--questions", q, "--variants", "rag", "-p", project, "--out", tmp_path / "bo", "--json")
+    # 3 answerable questions; (2.801585 * 0.5 / 0.5)^2 = 7.85 -> 8 needed at the assumed sd 0.5
+    code, _, err = run_main(monkeypatch, capsys, *args, "--min-effect", "0.5")
+    assert code == 0 and ("warning: 3 answerable questions are too few to detect an F1 difference of 0.5 (80% power, "
+                          "two-sided alpha 0.05, paired, assuming the per-question differences have sd 0.5): about 8 "
+                          "are needed") in err
+    # (2.801585 * 0.2 / 0.5)^2 = 1.26 -> 2 needed: 3 are enough, so no warning
+    code, _, err = run_main(monkeypatch, capsys, *args, "--min-effect", "0.5", "--assumed-sd", "0.2")
+    assert code == 0 and "warning" not in err
+    # (2.801585 * 0.3 / 0.5)^2 = 2.83 -> 3 needed: exactly enough
+    code, _, err = run_main(monkeypatch, capsys, *args, "--min-effect", "0.5", "--assumed-sd", "0.3")
+    assert code == 0 and "warning" not in err
+    # (2.801585 * 0.3 / 0.45)^2 = 3.49 -> 4 needed: one short
+    code, _, err = run_main(monkeypatch, capsys, *args, "--min-effect", "0.45", "--assumed-sd", "0.3")
+    assert code == 0 and "3 answerable questions are too few" in err and "about 4 are needed" in err
+    for bad in (["--min-effect", "0"], ["--min-effect", "1.5"], ["--min-effect", "0.2", "--assumed-sd", "0"]):
+        code, _, err = run_main(monkeypatch, capsys, *args, *bad)
+        assert code == 2 and "--min-effect must be in (0, 1]" in err
+
+
 def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkeypatch, capsys):
     project, q, _ = kb
     train = tmp_path / "raft.jsonl"
