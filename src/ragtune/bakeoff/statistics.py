@@ -62,7 +62,7 @@ def minimum_detectable_difference(diffs: Sequence[float], power: float = POWER, 
     (z_{1-alpha/2} + z_{power}) * sd(diffs) / sqrt(n), sd with n - 1 degrees of freedom (1.96 + 0.84 = 2.80
     at the defaults). None below two questions or when every difference is the same: with no spread to
     estimate, the approximation would claim any difference detectable."""
-    d = np.asarray(diffs, dtype=float)
+    d = np.asarray(diffs)
     sd = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
     if sd == 0.0:
         return None
