@@ -13,8 +13,7 @@ from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
 from ragtune.bakeoff.run import make_unanswerable, run_bakeoff
 from ragtune.bakeoff.statistics import questions_needed
 from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
-from ragtune.cli.common import (DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json,
-                                progress_bars, styled)
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars, styled
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
