@@ -147,6 +147,7 @@ def test_bakeoff_end_to_end_on_the_fakes(kb, tmp_path):
     assert json.loads(r.stdout)["variants"]["rag"]["metrics"] == rag["metrics"]
     r = runner.invoke(app, args[:-1])  # the terminal table prints brackets as text, not as rich markup
     assert r.exit_code == 0 and "[bootstrap 95% interval]" in r.stdout and "| rag |" in r.stdout
+    assert "What this run can tell apart" in r.stdout and "| recall | contains |" in r.stdout
 
 
 def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):
@@ -162,6 +163,28 @@ def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):
     code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "fewshot+rag", "-p",
                             project, "--fewshot", shots, "--shots", "9")
     assert code == 2 and "has 2 answered questions; --shots needs 9" in err
+
+
+def test_min_effect_warns_before_the_run_when_the_questions_are_too_few(kb, tmp_path, monkeypatch, capsys):
+    project, q, _ = kb
+    args = ("bakeoff", "--questions", q, "--variants", "rag", "-p", project, "--out", tmp_path / "bo", "--json")
+    # 3 answerable questions; (2.801585 * 0.5 / 0.5)^2 = 7.85 -> 8 needed at the assumed sd 0.5
+    code, _, err = run_main(monkeypatch, capsys, *args, "--min-effect", "0.5")
+    assert code == 0 and ("warning: 3 answerable questions are too few to detect an F1 difference of 0.5 (80% power, "
+                          "two-sided alpha 0.05, paired, assuming the per-question differences have sd 0.5): about 8 "
+                          "are needed") in err
+    # (2.801585 * 0.2 / 0.5)^2 = 1.26 -> 2 needed: 3 are enough, so no warning
+    code, _, err = run_main(monkeypatch, capsys, *args, "--min-effect", "0.5", "--assumed-sd", "0.2")
+    assert code == 0 and "warning" not in err
+    # (2.801585 * 0.3 / 0.5)^2 = 2.83 -> 3 needed: exactly enough
+    code, _, err = run_main(monkeypatch, capsys, *args, "--min-effect", "0.5", "--assumed-sd", "0.3")
+    assert code == 0 and "warning" not in err
+    # (2.801585 * 0.3 / 0.45)^2 = 3.49 -> 4 needed: one short
+    code, _, err = run_main(monkeypatch, capsys, *args, "--min-effect", "0.45", "--assumed-sd", "0.3")
+    assert code == 0 and "3 answerable questions are too few" in err and "about 4 are needed" in err
+    for bad in (["--min-effect", "0"], ["--min-effect", "1.5"], ["--min-effect", "0.2", "--assumed-sd", "0"]):
+        code, _, err = run_main(monkeypatch, capsys, *args, *bad)
+        assert code == 2 and "--min-effect must be in (0, 1]" in err
 
 
 def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkeypatch, capsys):
@@ -297,6 +320,13 @@ def test_intervals_render_mean_then_low_then_high():
     assert MetricInterval(mean=0.5, low=0.3, high=0.7, n=20).text() == "0.50 [0.30, 0.70]"
     assert MetricInterval(mean=None, low=None, high=None, n=0).text() == "–"
     assert PairedComparison(diff=-0.1, low=-0.18, high=-0.02, p_value=0.01, n=20).text() == "-0.10 [-0.18, -0.02]"
+
+
+@pytest.mark.parametrize("low, high, apart", [(-0.18, -0.02, True), (0.01, 0.2, True), (-0.1, 0.1, False),
+                                              (0.0, 0.2, False), (-0.2, 0.0, False), (None, None, False)])
+def test_variants_are_told_apart_only_when_the_interval_excludes_zero(low, high, apart):
+    diff = None if low is None else (low + high) / 2
+    assert PairedComparison(diff=diff, low=low, high=high, p_value=0.5, n=20).told_apart is apart
 
 
 # --- progress and Ctrl-C ---------------------------------------------------------------------------

@@ -20,11 +20,32 @@ def _bench_report():
     return module
 
 
+def _with_later_fields(bakeoff: dict) -> dict:
+    """A version-1 file as written before reference recall, containment, the minimum detectable difference, the
+    Holm-adjusted p-values and the comparisons against the strongest untrained variant."""
+    empty = {"mean": None, "low": None, "high": None, "n": 0}
+    out = json.loads(json.dumps(bakeoff))
+    for v in out["variants"].values():
+        v["metrics"] = {**{k: v["metrics"][k] for k in ("exact_match", "f1")}, "reference_recall": empty,
+                        "containment": empty, **v["metrics"]}
+    for comparison in out["paired_vs_rag"].values():
+        for metric in comparison.values():
+            metric["p_holm"] = None
+            metric["mdd"] = None
+    out["best_untrained"] = None
+    out["paired_vs_best_untrained"] = {}
+    return out
+
+
 def test_the_recorded_bakeoff_reads_through_the_models_and_the_readme_is_current():
     payload = json.loads((BENCH / "results" / "bakeoff_miniwiki.json").read_text())
     results = parse_results(payload["runs"][0]["bakeoff"], "bakeoff_miniwiki.json")
     assert results.schema_version == 1 and list(results.variants) == ["base", "fewshot", "rag", "ft", "ft+rag"]
-    assert results.to_dict() == payload["runs"][0]["bakeoff"]  # nothing lost or renamed in a round trip
+    # nothing lost or renamed in a round trip; the fields added since read as not measured
+    assert results.to_dict() == _with_later_fields(payload["runs"][0]["bakeoff"])
+    assert results.variants["rag"].metrics.containment.mean is None
+    assert results.paired_vs_rag["ft"].f1.mdd is None and results.paired_vs_rag["ft"].f1.p_holm is None
+    assert results.best_untrained is None and results.paired_vs_best_untrained == {}
     readme = (BENCH / "README.md").read_text(encoding="utf-8")
     assert _bench_report().render(readme) == readme
 

@@ -9,7 +9,7 @@ import pytrec_eval
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ragtune.evaluation.answer_metrics import exact_match, normalize, percentile, token_f1
+from ragtune.evaluation.answer_metrics import containment, exact_match, normalize, percentile, reference_recall, token_f1
 from ragtune.evaluation.retrieval_metrics import mrr_at_k, ndcg_at_k, recall_at_k
 
 # --- hand-computed ranking metrics --------------------------------------------------------------
@@ -179,6 +179,52 @@ def test_answer_metrics_match_the_official_squad_script(prediction, reference):
     assert normalize(prediction) == _squad_normalize(prediction)
     assert exact_match(prediction, reference) == float(_squad_normalize(prediction) == _squad_normalize(reference))
     assert token_f1(prediction, reference) == pytest.approx(_squad_f1(reference, prediction))
+
+
+def test_a_right_answer_said_in_a_sentence_keeps_its_recall_and_containment():
+    answer, reference = "Refunds are accepted within 14 days [1].", "14 days"
+    # normalised: "refunds are accepted within 14 days 1" (7 tokens), both reference tokens in it:
+    # P = 2/7, R = 1 -> F1 = 2 * (2/7) / (2/7 + 1) = 4/9, while recall and containment are 1
+    assert token_f1(answer, reference) == pytest.approx(4 / 9)
+    assert reference_recall(answer, reference) == 1.0
+    assert containment(answer, reference) == 1.0
+    assert exact_match(answer, reference) == 0.0
+
+
+def test_reference_recall_and_containment_hand_computed():
+    # 1 of 2 reference tokens found ("days" is missing)
+    assert reference_recall("within 14 weeks", "14 days") == 0.5
+    assert containment("within 14 weeks", "14 days") == 0.0
+    # all tokens there but not as one contiguous run, or in another order
+    assert reference_recall("days 14", "14 days") == 1.0
+    assert containment("days 14", "14 days") == 0.0
+    assert containment("14 or more days", "14 days") == 0.0
+    # a repeated reference token counts as often as the answer has it: 2 of 3
+    assert reference_recall("yes", "yes yes no") == pytest.approx(1 / 3)
+    assert reference_recall("yes yes", "yes yes no") == pytest.approx(2 / 3)
+    # the reference at the very start and very end of the answer
+    assert containment("14 days it is", "14 days") == 1.0
+    assert containment("it is 14 days", "14 days") == 1.0
+    assert containment("14", "14 days") == 0.0
+    # "The" is an article: normalised away on both sides
+    assert containment("It is the Eiffel Tower.", "Eiffel Tower") == 1.0
+    # a reference that normalises to nothing is matched only by an answer that does too (as EM and F1)
+    assert reference_recall("the", "a") == 1.0 and containment("the", "a") == 1.0
+    assert reference_recall("cat", "the") == 0.0 and containment("cat", "the") == 0.0
+    assert reference_recall("", "cat") == 0.0 and containment("", "cat") == 0.0
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(_ANSWERS, _ANSWERS)
+def test_recall_and_containment_match_independent_oracles(prediction, reference):
+    pred, ref = _squad_normalize(prediction), _squad_normalize(reference)
+    gold = ref.split()
+    # the official script's recall (num_same / len(gold)); a contiguous run is a substring on word boundaries
+    recall = sum((collections.Counter(gold) & collections.Counter(pred.split())).values()) / len(gold) if gold \
+        else float(not pred)
+    contained = f" {ref} " in f" {pred} " if gold else not pred
+    assert reference_recall(prediction, reference) == pytest.approx(recall)
+    assert containment(prediction, reference) == float(contained)
 
 
 def test_percentile():

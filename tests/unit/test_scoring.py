@@ -33,7 +33,8 @@ def test_a_row_carries_the_answer_and_its_judgments():
     assert r.model_dump() == {
         "id": "7", "question": "How often?", "reference": "eight times", "answerable": True, "hidden_doc": None,
         "variant": "rag", "repeat": 2, "answer": "Eight times [1]", "final": "Eight times", "refused": False,
-        "reason": "", "exact_match": 1.0, "f1": 1.0, "supported": True, "citation_correct": False,
+        "reason": "", "exact_match": 1.0, "f1": 1.0, "reference_recall": 1.0, "containment": 1.0, "supported": True,
+        "citation_correct": False,
         "contexts": ["a#0", "b#0"], "cited": [1], "citations": ["a#0", "b#0"], "prompt_tokens": 120,
         "completion_tokens": 9, "seconds": 0.75, "cached": True}
     assert seen == ["Eight times [1]"]
@@ -47,21 +48,33 @@ def test_a_refusal_is_scored_by_whether_it_should_have_refused():
     r = to_row(hidden, _answer("I don't know", True, reason="no passage"), judge=lambda a: (True, True))
     assert (r.hidden_doc, r.answerable, r.refused, r.reason, r.final) == ("a", False, True, "no passage", "")
     assert r.exact_match is None and r.f1 is None and r.supported is None and r.citation_correct is None
+    assert r.reference_recall is None and r.containment is None
 
 
-def _row(qid, reference, refused, f1=None, em=None, seconds=1.0, prompt=10, completion=2) -> QARow:
+def test_a_row_scores_a_sentence_by_recall_and_containment_too():
+    q = Question("9", "How long?", "14 days")
+    r = to_row(q, _answer("Refunds are accepted within 14 days [1]."))
+    # final "Refunds are accepted within 14 days." -> 6 tokens, P = 2/6, R = 1: F1 = (2/3) / (4/3) = 1/2
+    assert (r.exact_match, r.f1, r.reference_recall, r.containment) == (0.0, pytest.approx(0.5), 1.0, 1.0)
+    r = to_row(q, _answer("Within 14 weeks [1]."))
+    assert (r.reference_recall, r.containment) == (0.5, 0.0)
+
+
+def _row(qid, reference, refused, f1=None, em=None, seconds=1.0, prompt=10, completion=2, recall=None,
+         contained=None) -> QARow:
     return QARow(id=qid, question="q", reference=reference, answerable=bool(reference), answer="a", final="a",
-                 refused=refused, exact_match=em, f1=f1, prompt_tokens=prompt, completion_tokens=completion,
-                 seconds=seconds)
+                 refused=refused, exact_match=em, f1=f1, reference_recall=recall, containment=contained,
+                 prompt_tokens=prompt, completion_tokens=completion, seconds=seconds)
 
 
 def test_summary_hand_computed():
-    rows = [_row("1", "x", False, 1.0, 1.0, 0.1, 10, 1), _row("2", "x", True, 0.0, 0.0, 0.2, 20, 2),
-            _row("3", "x", True, 0.0, 0.0, 0.4, 30, 3), _row("4", "x", False, 0.5, 0.0, 0.8, 40, 4),
+    rows = [_row("1", "x", False, 1.0, 1.0, 0.1, 10, 1, 1.0, 1.0), _row("2", "x", True, 0.0, 0.0, 0.2, 20, 2, 0.0, 0.0),
+            _row("3", "x", True, 0.0, 0.0, 0.4, 30, 3, 0.0, 0.0), _row("4", "x", False, 0.5, 0.0, 0.8, 40, 4, 0.75, 1.0),
             _row("5", "", True, seconds=1.6, prompt=50, completion=5), _row("6", "", False, seconds=3.2, prompt=60,
                                                                             completion=6)]
     s = summarize(rows)
     assert s.questions == 6 and s.exact_match == pytest.approx(1 / 4) and s.f1 == pytest.approx(1.5 / 4)
+    assert s.reference_recall == pytest.approx(1.75 / 4) and s.containment == pytest.approx(2 / 4)
     assert s.refusal_rate == pytest.approx(3 / 6)
     assert s.false_refusal_rate == pytest.approx(2 / 4)  # 2 and 3 of the 4 answerable ones
     assert s.refusal_precision == pytest.approx(1 / 3) and s.refusal_recall == pytest.approx(1 / 2)
@@ -78,7 +91,9 @@ def test_summary_without_refusals_or_questions_is_zero_not_undefined():
     assert only_unanswerable.exact_match == 0.0 and only_unanswerable.f1 == 0.0
     assert only_unanswerable.false_refusal_rate == 0.0 and only_unanswerable.refusal_recall == 1.0
     empty = summarize([])
-    assert empty.model_dump() == {"questions": 0, "exact_match": 0.0, "f1": 0.0, "refusal_rate": 0.0,
+    assert only_unanswerable.reference_recall == 0.0 and only_unanswerable.containment == 0.0
+    assert empty.model_dump() == {"questions": 0, "exact_match": 0.0, "f1": 0.0, "reference_recall": 0.0,
+                                  "containment": 0.0, "refusal_rate": 0.0,
                                   "false_refusal_rate": 0.0, "refusal_precision": None, "refusal_recall": None,
                                   "latency_p50": 0.0, "latency_p95": 0.0, "prompt_tokens_mean": 0.0,
                                   "completion_tokens_mean": 0.0}
@@ -98,6 +113,22 @@ def test_paired_is_the_variant_minus_the_baseline():
     got = paired_against({"rag": rag, "ft": variant})["ft"]
     assert got.f1.diff == pytest.approx(1.5 / 4) and got.f1.n == 4 and got.exact_match.diff == 0.0
     assert 0 <= got.f1.low < got.f1.diff < got.f1.high <= 1.0  # no difference is negative
+    # sd of 1, 0.5, 0, 0 (n - 1) = sqrt(0.6875 / 3); (1.959964 + 0.841621) * 0.478714 / sqrt(4)
+    assert got.f1.mdd == pytest.approx(0.670578, abs=1e-5)
+    assert got.exact_match.mdd is None  # every EM difference 0: no spread to estimate
+
+
+def test_variant_recall_and_containment_are_means_over_answerable_questions():
+    rows = [_row("1", "x", False, 0.4, 0.0, recall=1.0, contained=1.0),
+            _row("2", "x", False, 0.2, 0.0, recall=0.5, contained=0.0),
+            _row("2", "x", False, 0.2, 0.0, recall=1.0, contained=1.0),  # a repeat: question 2 averages 0.75, 0.5
+            _row("3", "x", False, 0.0, 0.0, recall=0.0, contained=0.0),
+            _row("4", "", True)]
+    m = score_variant(rows, load_prices(), "m", True).metrics
+    assert m.reference_recall.mean == pytest.approx(1.75 / 3) and m.reference_recall.n == 3
+    assert m.containment.mean == pytest.approx(1.5 / 3) and m.containment.n == 3
+    assert m.reference_recall.low < m.reference_recall.mean < m.reference_recall.high
+    assert m.get("containment") == m.containment and m.get("reference_recall") == m.reference_recall
 
 
 def _scored(f1s) -> list[QARow]:

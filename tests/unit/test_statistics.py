@@ -5,12 +5,21 @@ exact sign-flip test enumerated with itertools, and scipy's documented Monte-Car
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from ragtune.bakeoff.statistics import holm, interval, mean_interval, paired_difference, ratio
+from ragtune.bakeoff.statistics import (
+    holm,
+    interval,
+    mean_interval,
+    minimum_detectable_difference,
+    paired_difference,
+    questions_needed,
+    ratio,
+)
 
 EMPTY = {"mean": None, "low": None, "high": None, "n": 0}
 
@@ -166,10 +175,56 @@ def test_paired_difference_of_yes_no_outcomes():
 
 def test_paired_difference_without_evidence():
     assert paired_difference([0.2, 0.4, 0.6], [0.2, 0.4, 0.6]) == {
-        "diff": 0.0, "low": 0.0, "high": 0.0, "p_value": 1.0, "n": 3}
+        "diff": 0.0, "low": 0.0, "high": 0.0, "p_value": 1.0, "n": 3, "mdd": None}
     # one question cannot be tested (scipy needs two): no evidence, not an error
-    assert paired_difference([1.0], [0.0]) == {"diff": 1.0, "low": 1.0, "high": 1.0, "p_value": 1.0, "n": 1}
-    assert paired_difference([], []) == {"diff": None, "low": None, "high": None, "p_value": 1.0, "n": 0}
+    assert paired_difference([1.0], [0.0]) == {"diff": 1.0, "low": 1.0, "high": 1.0, "p_value": 1.0, "n": 1,
+                                                 "mdd": None}
+    assert paired_difference([], []) == {"diff": None, "low": None, "high": None, "p_value": 1.0, "n": 0,
+                                         "mdd": None}
+
+
+# --- what a run of this size could detect ----------------------------------------------------------
+Z_80_05 = 1.959964 + 0.841621  # z_{0.975} + z_{0.80}, from a normal table
+
+
+def test_minimum_detectable_difference_hand_computed():
+    # diffs 1, 0, 0, -1: sd (n - 1) = sqrt(2/3), n = 4 -> 2.801585 * 0.816497 / 2
+    assert minimum_detectable_difference([1, 0, 0, -1]) == pytest.approx(Z_80_05 * math.sqrt(2 / 3) / 2, abs=1e-5)
+    assert minimum_detectable_difference([1, 0, 0, -1]) == pytest.approx(1.143742, abs=1e-5)
+    # two questions: sd of (0, 1) is sqrt(1/2), sqrt(n) = sqrt(2) -> half the z sum
+    assert minimum_detectable_difference([0.0, 1.0]) == pytest.approx(Z_80_05 / 2, abs=1e-5)
+    # 90% power at alpha 0.10: z_{0.95} + z_{0.90} = 1.644854 + 1.281552
+    assert minimum_detectable_difference([0.0, 1.0], power=0.9, alpha=0.1) == pytest.approx(
+        (1.644854 + 1.281552) / 2, abs=1e-5)
+    # no spread to estimate: one question, or every difference the same
+    assert minimum_detectable_difference([0.3]) is None
+    assert minimum_detectable_difference([]) is None
+    assert minimum_detectable_difference([0.5, 0.5, 0.5]) is None
+
+
+def test_the_minimum_detectable_difference_is_found_80_percent_of_the_time():
+    """Simulation oracle: runs of n paired differences whose true mean is the reported minimum detectable
+    difference, tested two-sided at 5% with the spread known; about 80% of them must find it."""
+    rng = np.random.default_rng(12)
+    diffs = rng.normal(0.1, 0.3, 50)
+    mdd, sd = minimum_detectable_difference(diffs), np.std(diffs, ddof=1)
+    runs = rng.normal(mdd, sd, (40_000, 50))
+    found = np.abs(runs.mean(axis=1)) / (sd / math.sqrt(50)) > stats.norm.ppf(0.975)
+    assert found.mean() == pytest.approx(0.80, abs=0.01)
+
+
+def test_paired_difference_reports_its_minimum_detectable_difference():
+    got = paired_difference([2, 1, 1, 0], [1, 1, 1, 1])
+    assert got["mdd"] == pytest.approx(1.143742, abs=1e-5)
+    assert got["diff"] == 0.0 and got["low"] <= 0 <= got["high"]
+
+
+def test_questions_needed_hand_computed():
+    # (2.801585 * 0.4 / 0.1)^2 = 125.58 -> 126 questions to detect 0.1 when the differences' sd is 0.4
+    assert questions_needed(0.1, 0.4) == 126
+    # (2.801585 * 0.5 / 0.5)^2 = 7.85 -> 8
+    assert questions_needed(0.5, 0.5) == 8
+    assert questions_needed(0.1, 0.4, power=0.9, alpha=0.1) == math.ceil(((1.644854 + 1.281552) * 4) ** 2)
 
 
 def test_holm_hand_computed():

@@ -16,7 +16,8 @@ SCHEMA_NAME = "ragtune.bakeoff"
 SCHEMA_VERSION = 1
 SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
 RESULTS_FILE = "results.json"
-QUALITY = ("exact_match", "f1", "faithfulness", "citation_correctness", "refusal_precision", "refusal_recall")
+QUALITY = ("exact_match", "f1", "reference_recall", "containment", "faithfulness", "citation_correctness",
+           "refusal_precision", "refusal_recall")
 
 
 class MetricInterval(BaseModel):
@@ -31,6 +32,9 @@ class MetricInterval(BaseModel):
         return "–" if self.mean is None else f"{self.mean:.2f} [{self.low:.2f}, {self.high:.2f}]"
 
 
+NOT_MEASURED = MetricInterval(mean=None, low=None, high=None, n=0)
+
+
 class PairedComparison(BaseModel):
     """mean(variant - baseline) over the same questions, its bootstrap 95% interval and a sign-flip
     permutation test's two-sided p-value, and that p-value Holm-adjusted over every comparison of the run
@@ -42,14 +46,27 @@ class PairedComparison(BaseModel):
     p_value: float
     n: int
     p_holm: float | None = None
+    mdd: float | None = None
+    """The smallest true difference these n questions would detect with 80% power at two-sided alpha 0.05
+    ((z_0.975 + z_0.8) * sd(differences) / sqrt(n)); None when it cannot be estimated (fewer than two
+    questions, no spread) or the file predates it."""
 
     def text(self) -> str:
         return "–" if self.diff is None else f"{self.diff:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
+
+    @property
+    def told_apart(self) -> bool:
+        """Whether the interval excludes 0: otherwise the two variants cannot be told apart at this size."""
+        return self.low is not None and self.high is not None and not self.low <= 0 <= self.high
 
 
 class QualityMetrics(BaseModel):
     exact_match: MetricInterval
     f1: MetricInterval
+    reference_recall: MetricInterval = NOT_MEASURED
+    """Share of the reference's tokens in the answer (results written before it was measured lack it)."""
+    containment: MetricInterval = NOT_MEASURED
+    """Share of answers holding the reference as a contiguous run of tokens (as above)."""
     faithfulness: MetricInterval
     citation_correctness: MetricInterval
     refusal_precision: MetricInterval

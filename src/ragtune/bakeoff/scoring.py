@@ -18,6 +18,7 @@ from ragtune.evaluation.qa import QARow, per_question, refusal_outcomes
 
 METRIC_OF: dict[str, Callable[[QARow], float | bool | None]] = {
     "exact_match": lambda r: r.exact_match, "f1": lambda r: r.f1,
+    "reference_recall": lambda r: r.reference_recall, "containment": lambda r: r.containment,
     "faithfulness": lambda r: r.supported, "citation_correctness": lambda r: r.citation_correct}
 PAIRED = ("f1", "exact_match")
 UNTRAINED = ("base", "fewshot", "rag", "fewshot+rag")
@@ -45,6 +46,8 @@ def score_variant(rows: list[QARow], prices: PriceBook, model: str, retrieval: b
     return VariantResult(
         model=model, retrieval=retrieval, n=len({r.id for r in rows}),
         metrics=QualityMetrics(exact_match=metric_interval(rows, "exact_match"), f1=metric_interval(rows, "f1"),
+                               reference_recall=metric_interval(rows, "reference_recall"),
+                               containment=metric_interval(rows, "containment"),
                                faithfulness=metric_interval(rows, "faithfulness"),
                                citation_correctness=metric_interval(rows, "citation_correctness"),
                                refusal_precision=precision, refusal_recall=recall),

@@ -11,8 +11,9 @@ import typer
 from ragtune.bakeoff.leakage import check_shots, check_tuned_model
 from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
 from ragtune.bakeoff.run import make_unanswerable, run_bakeoff
+from ragtune.bakeoff.statistics import questions_needed
 from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars
+from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars, styled
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
@@ -36,6 +37,13 @@ def bakeoff_cmd(
                                                     "(see ragtune cost --print-prices)")] = None,
     limit: Annotated[int | None, typer.Option(help="only the first N questions")] = None,
     seed: Annotated[int, typer.Option(help="seed for the questions made unanswerable")] = 0,
+    min_effect: Annotated[float | None, typer.Option(help="the smallest F1 difference between two variants you care "
+                                                          "about: warns before the run when the answerable "
+                                                          "questions are too few to detect it (80% power, paired)")]
+    = None,
+    assumed_sd: Annotated[float, typer.Option(help="standard deviation of per-question F1 differences assumed by "
+                                                   "--min-effect (0.5: about the largest the recorded mini-wiki "
+                                                   "bake-off showed, 0.14 to 0.51)")] = 0.5,
     tune_base: Annotated[str, typer.Option(help="base model the no-argument demo loop tunes")] = "smollm2-135m",
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -49,6 +57,8 @@ def bakeoff_cmd(
     names = parse_names(variants)
     if repeats < 1 or shots < 0 or unanswerable < 0:
         raise RagtuneError("--repeats must be at least 1, --shots and --unanswerable at least 0")
+    if min_effect is not None and not (0 < min_effect <= 1 and assumed_sd > 0):
+        raise RagtuneError("--min-effect must be in (0, 1] (an F1 difference) and --assumed-sd above 0")
     p = open_project(project)
     stages: dict[str, float] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -65,6 +75,8 @@ def bakeoff_cmd(
             raise RagtuneError(f"{questions} holds no questions")
         qs = read_questions(rows)
         qs += make_unanswerable(qs, unanswerable, lambda q: p.retriever.search(q, k=20), seed)
+        if min_effect is not None:
+            _warn_if_too_few(sum(q.answerable for q in qs), min_effect, assumed_sd)
         few = any(n.startswith("fewshot") for n in names)
         shot_pairs = _shots(fewshot, shots, [q.question for q in qs]) if few else []
         built = build_variants(p, names, ft_model, shot_pairs, model, base_url)
@@ -98,6 +110,16 @@ def write_reports(results: BakeoffResults, out_dir: Path) -> None:
         tmp = out_dir / (name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out_dir / name)
+
+
+def _warn_if_too_few(answerable: int, effect: float, sd: float) -> None:
+    """Paired F1 comparisons use the answerable questions only; the sd is assumed, since none is measured yet."""
+    needed = questions_needed(effect, sd)
+    if answerable < needed:
+        console.print(styled("warning:", "yellow", f"{answerable} answerable questions are too few to detect an F1 "
+                             f"difference of {effect:g} (80% power, two-sided alpha 0.05, paired, assuming the "
+                             f"per-question differences have sd {sd:g}): about {needed} are needed; a smaller run "
+                             "may report variants that cannot be told apart"))
 
 
 def _shots(path: Path | None, k: int, evaluated: list[str]) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
-from ragtune.evaluation.answer_metrics import exact_match, percentile, token_f1
+from ragtune.evaluation.answer_metrics import containment, exact_match, percentile, reference_recall, token_f1
 from ragtune.generation.protocol import Completion, Generator, Message
 from ragtune.rag.answer import Answer, answer, finish
 from ragtune.retrieval.retriever import Retriever
@@ -80,6 +80,11 @@ class QARow(BaseModel):
     exact_match: float | None
     """None on an unanswerable question (there the refusal is what is scored)."""
     f1: float | None
+    reference_recall: float | None = None
+    """Share of the reference's tokens in the final answer; None on an unanswerable question (and in rows
+    written before it was measured)."""
+    containment: float | None = None
+    """1.0 when the final answer holds the reference as a contiguous run of tokens; None as above."""
     supported: bool | None = None
     citation_correct: bool | None = None
     contexts: list[str] = []
@@ -125,6 +130,8 @@ def to_row(q: Question, a: Answer, seconds: float | None = None, judge: Judge | 
                  hidden_doc=q.hidden_doc or None, answer=a.text, final=final, refused=a.refused, reason=a.reason,
                  exact_match=exact_match(final, q.answer) if q.answerable else None,
                  f1=token_f1(final, q.answer) if q.answerable else None,
+                 reference_recall=reference_recall(final, q.answer) if q.answerable else None,
+                 containment=containment(final, q.answer) if q.answerable else None,
                  supported=supported, citation_correct=citation,
                  contexts=[h.chunk.chunk_id for h in a.contexts],
                  cited=[c.n for c in a.citations if not c.inferred],
@@ -167,12 +174,19 @@ def _share(numerator: Sequence[float], denominator: Sequence[float]) -> float | 
     return float(np.sum(numerator) / np.sum(denominator)) if np.sum(denominator) else None
 
 
+def _mean_per_question(rows: list[QARow], metric: Callable[[QARow], float | bool | None]) -> float:
+    values = list(per_question(rows, metric).values())
+    return float(np.mean(values)) if values else 0.0
+
+
 class QASummary(BaseModel):
     """Plain means over questions (``eval qa``); the bake-off adds intervals to the same quantities."""
 
     questions: int
     exact_match: float
     f1: float
+    reference_recall: float = 0.0
+    containment: float = 0.0
     refusal_rate: float
     false_refusal_rate: float
     """Refusals among answerable questions."""
@@ -187,12 +201,13 @@ class QASummary(BaseModel):
 def summarize(rows: list[QARow]) -> QASummary:
     refused, should, both = refusal_outcomes(rows)
     answerable = [1.0 - s for s in should]
-    em, f1 = per_question(rows, lambda r: r.exact_match), per_question(rows, lambda r: r.f1)
     seconds = [r.seconds for r in rows]
     return QASummary(
         questions=len(refused),
-        exact_match=float(np.mean(list(em.values()))) if em else 0.0,
-        f1=float(np.mean(list(f1.values()))) if f1 else 0.0,
+        exact_match=_mean_per_question(rows, lambda r: r.exact_match),
+        f1=_mean_per_question(rows, lambda r: r.f1),
+        reference_recall=_mean_per_question(rows, lambda r: r.reference_recall),
+        containment=_mean_per_question(rows, lambda r: r.containment),
         refusal_rate=float(np.mean(refused)) if refused else 0.0,
         false_refusal_rate=_share([r * a for r, a in zip(refused, answerable)], answerable) or 0.0,  # noqa: B905  (as above)
         refusal_precision=_share(both, refused), refusal_recall=_share(both, should),
