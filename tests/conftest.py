@@ -9,7 +9,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ["COLUMNS"] = "200"  # rich wraps CLI messages at the console width; keep test output on one line
 
-from collections.abc import Sequence  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -46,6 +48,38 @@ def make_project(root: Path, **overrides) -> Project:
     p = Project(root, fake_config(**overrides))
     p.save()
     return p
+
+
+def store_snapshot(p: Project) -> dict:
+    """Every stored chunk (text, metadata, rounded vector) by id; fails on a duplicate id."""
+    r = p.store.col.get(include=["documents", "metadatas", "embeddings"])
+    assert len(r["ids"]) == len(set(r["ids"])) == p.store.count()
+    return {i: (d, m, np.asarray(e).round(5).tolist())
+            for i, d, m, e in zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"], strict=True)}
+
+
+def run_child(args: Sequence[str], stop_when: Callable[[list[str]], bool],
+              stop: Callable[[subprocess.Popen], None]) -> tuple[int, list[str], str]:
+    """A Python child that reports progress on stdout, one line a report: once ``stop_when(lines so far)``
+    holds, ``stop(proc)`` signals it. Returns its exit code, its report lines and its stderr."""
+    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    lines: list[str] = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.strip())
+            if stop_when(lines):
+                stop(proc)
+                break
+        proc.wait(timeout=60)  # a liveness bound, not a measurement
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    return proc.returncode, lines, err
 
 
 def write_files(folder: Path, files: dict[str, str | bytes]) -> Path:

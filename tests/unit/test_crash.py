@@ -6,19 +6,18 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ragtune.config import ComponentSpec
 from ragtune.project import Project
 from ragtune.rag.ingest import ingest
 
-from conftest import make_project, write_files
+from conftest import make_project, run_child, write_files
+from conftest import store_snapshot as snapshot
 
 N_FILES = 400
 # fast whitespace token windows: the chunker is not what is under test here
@@ -49,43 +48,22 @@ def corpus(version: int) -> dict[str, str]:
     return files
 
 
-def snapshot(p: Project) -> dict:
-    col = p.store.col
-    r = col.get(include=["documents", "metadatas", "embeddings"])
-    assert len(r["ids"]) == len(set(r["ids"])) == p.store.count()
-    return {i: (d, m, np.asarray(e).round(5).tolist())
-            for i, d, m, e in zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"])}
-
-
 def run_driver(tmp: Path, proj: Path, docs: Path, kill_at: tuple[str, int, float] | None
                ) -> tuple[int, list[str]]:
     """Run an ingest in a child process; SIGKILL it ``delay`` seconds after its n-th ``stage`` report."""
     script = tmp / "driver.py"
     script.write_text(DRIVER)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, str(script), str(proj), str(docs)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    seen: dict[str, int] = {}
-    lines = []
-    try:
-        for line in proc.stdout:
-            lines.append(line.strip())
-            stage = line.split()[0]
-            seen[stage] = seen.get(stage, 0) + 1
-            if kill_at and seen.get(kill_at[0], 0) >= kill_at[1]:
-                time.sleep(kill_at[2])
-                os.kill(proc.pid, signal.SIGKILL)
-                break
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    err = proc.stderr.read()
-    proc.stdout.close()
-    proc.stderr.close()
-    assert proc.returncode in (0, -signal.SIGKILL), err
-    return proc.returncode, lines
+
+    def reached(lines: list[str]) -> bool:
+        return bool(kill_at) and [line.split()[0] for line in lines].count(kill_at[0]) >= kill_at[1]
+
+    def kill(proc: subprocess.Popen) -> None:
+        time.sleep(kill_at[2])
+        os.kill(proc.pid, signal.SIGKILL)
+
+    code, lines, err = run_child([str(script), str(proj), str(docs)], reached, kill)
+    assert code in (0, -signal.SIGKILL), err
+    return code, lines
 
 
 @pytest.fixture(scope="module")

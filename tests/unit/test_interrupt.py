@@ -3,18 +3,16 @@ with a message) and a re-run leaves exactly what a clean ingest does."""
 
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 
-import numpy as np
 import pytest
 
 from ragtune.config import ComponentSpec
 from ragtune.project import Project
 from ragtune.rag.ingest import ingest
 
-from conftest import make_project, write_files
+from conftest import make_project, run_child, write_files
+from conftest import store_snapshot as snapshot
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
 CHUNKER = ComponentSpec(type="token", params={"max_tokens": 64, "overlap": 8, "tokenizer": "whitespace"})
@@ -48,13 +46,6 @@ def big_text() -> str:
     return "\n\n".join(paras)  # about 4 MB: many sections, many chunk batches
 
 
-def snapshot(p: Project) -> dict:
-    r = p.store.col.get(include=["documents", "metadatas", "embeddings"])
-    assert len(r["ids"]) == len(set(r["ids"])) == p.store.count()
-    return {i: (d, m, np.asarray(e).round(5).tolist())
-            for i, d, m, e in zip(r["ids"], r["documents"], r["metadatas"], r["embeddings"])}
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("interrupt")
@@ -72,25 +63,11 @@ def test_ctrl_c_stops_ingest_and_a_rerun_equals_a_clean_ingest(setup, stage):
     tmp, docs, expected = setup
     proj = tmp / f"interrupted-{stage}"
     make_project(proj, chunker=CHUNKER)
-    proc = subprocess.Popen([sys.executable, str(tmp / "driver.py"), str(docs), "-p", str(proj)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    reports = []
-    try:
-        for line in proc.stdout:
-            reports.append(line.split()[0])
-            if reports.count(stage) == 3:  # well into this stage of the big file
-                proc.send_signal(signal.SIGINT)
-                break
-        proc.wait(timeout=60)  # a liveness bound, not a measurement: bench/ingest_bigfile.py times it
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    err = proc.stderr.read()
-    proc.stdout.close()
-    proc.stderr.close()
-    assert proc.returncode == 130, err
+    code, _, err = run_child([str(tmp / "driver.py"), str(docs), "-p", str(proj)],
+                             # well into this stage of the big file
+                             lambda lines: [line.split()[0] for line in lines].count(stage) == 3,
+                             lambda proc: proc.send_signal(signal.SIGINT))
+    assert code == 130, err
     assert "interrupted" in err
     p = Project(proj)
     documents = p.store.documents() if (proj / "store").exists() else {}
