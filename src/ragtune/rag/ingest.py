@@ -175,9 +175,9 @@ def _write(project: Project, make_documents: Callable[[dict[str, DocState]], Ite
             if stale:
                 store.delete(stale)
             chunks = [c for d in pending for c in chunker.split(d)]
+            hashes, counts = {d.doc_id: d.content_hash for d in pending}, chunk_counts(chunks)
             for i in range(0, len(chunks), batch_chunks):
-                part = chunks[i:i + batch_chunks]
-                write(part, {d.doc_id: d.content_hash for d in pending}, chunk_counts(chunks))
+                write(chunks[i:i + batch_chunks], hashes, counts)
             pending.clear()
 
         def write_large(doc: Document) -> None:
