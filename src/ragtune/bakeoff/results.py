@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ragtune.errors import RagtuneError
+from ragtune.errors import RagtuneError, validation_problems
 
 SCHEMA_NAME = "ragtune.bakeoff"
 SCHEMA_VERSION = 1
@@ -169,7 +169,7 @@ def parse_results(data: object, source: str) -> BakeoffResults:
     try:
         return BakeoffResults.model_validate(data)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
+        problems = validation_problems(e, most=5)
         raise RagtuneError(f"{source}: not a valid bake-off result ({SCHEMA}): {problems}") from None
 
 

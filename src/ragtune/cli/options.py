@@ -14,7 +14,7 @@ from rich.text import Text
 from ragtune.cli.common import console, open_project, out, styled
 from ragtune.cost.model import CostInputs
 from ragtune.decide.answers import Answers, read_answers_file, validate_answers
-from ragtune.errors import RagtuneError
+from ragtune.errors import RagtuneError, validation_problems
 from ragtune.rag.answer import Answer
 from ragtune.serve.interactions import InteractionLog, log_path
 from ragtune.yaml_file import read_mapping
@@ -115,5 +115,5 @@ def cost_inputs(path: Path | None, given: dict[str, Any]) -> CostInputs:
     try:
         return CostInputs.model_validate(data)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        problems = validation_problems(e)
         raise RagtuneError(f"invalid cost inputs: {problems}") from None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ragtune.errors import RagtuneError
+from ragtune.errors import RagtuneError, validation_problems
 from ragtune.yaml_file import read_mapping
 
 
@@ -40,5 +40,5 @@ def validate_answers(data: dict) -> Answers:
     try:
         return Answers.model_validate(data)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        problems = validation_problems(e)
         raise RagtuneError(f"invalid answers: {problems}") from None
