@@ -113,7 +113,7 @@ def ask(q: Question, how: Asker, retriever: Retriever | None, generator: Generat
     t = time.perf_counter()
     out = generator.generate(how.messages(asked), max_tokens=cfg.max_tokens, temperature=cfg.temperature,
                              stop=how.stop(asked))
-    return finish(Answer(q.question, "", False), out, time.perf_counter() - t)
+    return reply_answer(q.question, out, time.perf_counter() - t)
 
 
 def reply_answer(question: str, out: Completion, seconds: float) -> Answer:
