@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +17,7 @@ from ragtune.generation.fake import ScriptedGenerator
 from ragtune.raft.build import QA, RaftBuilder, RaftConfig, build, locate_oracle
 from ragtune.raft.format import ANSWER, BEGIN_QUOTE, END_QUOTE, RAFT_SYSTEM
 from ragtune.raft.questions import generate_questions, parse_pairs
-from ragtune.rag.prompts import REFUSAL, final_answer, quotes
+from ragtune.rag.prompts import REFUSAL, SYSTEM, final_answer, quotes
 
 runner = CliRunner()
 
@@ -86,6 +85,15 @@ def test_without_the_oracle_the_context_keeps_its_size_and_the_target_refuses():
 def test_answer_targets_are_the_short_answer_and_its_citation():
     example, meta = builder(p_oracle=1.0, target="answer").example(0, QA3)
     assert example["messages"][2]["content"] == f"shade3 [{meta['context'].index('c3') + 1}]"
+
+
+def test_plain_data_is_the_oracle_alone_and_the_short_cited_answer_under_the_grounded_rules():
+    b = RaftBuilder(RaftConfig.plain(), search, lambda ids: [CHUNKS[i] for i in ids], sorted(CHUNKS))
+    examples = [b.example(i, QA3) for i in range(20)]
+    assert all(meta["context"] == ["c3"] and meta["with_oracle"] for _, meta in examples)
+    msgs = examples[0][0]["messages"]
+    assert msgs[0]["content"] == SYSTEM and passages(examples[0][0]) == {1: CHUNKS["c3"].text}
+    assert msgs[2]["content"] == "shade3 [1]"
 
 
 @pytest.mark.parametrize("p", [0.0, 0.3, 0.8, 1.0])
@@ -189,6 +197,13 @@ def test_cli_builds_data_that_validates(tmp_path, monkeypatch, capsys):
     assert [m["oracle"] for m in meta[:3]] == ["docs/kb/webhooks.md#0", "docs/kb/sso.md#0", "docs/kb/refunds.md#0"]
     v = runner.invoke(app, ["data", "validate", str(out), "--json"])
     assert json.loads(v.stdout)["ok"], v.stdout
+    plain = tmp_path / "plain.jsonl"
+    r = runner.invoke(app, ["raft", "build", "--qa", str(qa), "--out", str(plain), "-p", str(project), "--json",
+                            "--plain"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["config"]["distractors"] == 0, r.output
+    first = json.loads(plain.read_text().splitlines()[0])["messages"]
+    assert first[1]["content"].startswith("[1] ") and "[2] " not in first[1]["content"]
+    assert first[2]["content"] == "eight times [1]"
     code, _, err = run_main(monkeypatch, capsys, "raft", "build", "--out", out, "-p", project)
     assert code == 2 and "give either --qa QA.jsonl or --generate-questions N" in err
 

@@ -35,6 +35,9 @@ def build_cmd(
     mode: Annotated[str, typer.Option(help=_DOCS["mode"])] = _D.mode,
     seed: Annotated[int, typer.Option(help=_DOCS["seed"])] = _D.seed,
     limit: Annotated[int | None, typer.Option(help="only the first N questions")] = None,
+    plain: Annotated[bool, typer.Option("--plain", help="plain fine-tuning data instead of RAFT, to compare them: "
+                                                        "the oracle passage alone and the short cited answer "
+                                                        "(--distractors 0 --p-oracle 1 --target answer)")] = False,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     project: ProjectOpt = DEFAULT_PROJECT,
@@ -45,7 +48,9 @@ def build_cmd(
     interrupted build continues where it stopped."""
     if (qa is None) == (generate_questions <= 0):
         raise RagtuneError("give either --qa QA.jsonl or --generate-questions N")
-    cfg = RaftConfig(distractors, p_oracle, distractor_source, target, candidates, mode, seed)
+    settings = {"distractor_source": distractor_source, "candidates": candidates, "mode": mode, "seed": seed}
+    cfg = (RaftConfig.plain(**settings) if plain
+           else RaftConfig(distractors, p_oracle, target=target, **settings))
     p = open_project(project)
     require_index(p)
     builder = raft_builder(p, cfg)

@@ -21,7 +21,7 @@ from ragtune.jsonl import write_jsonl
 from ragtune.raft.format import RAFT_SYSTEM, answer_target, cot_target, refusal_target
 from ragtune.raft.journal import append, read_journal
 from ragtune.rag.citations import content_words
-from ragtune.rag.prompts import grounded_messages
+from ragtune.rag.prompts import SYSTEM, grounded_messages
 
 TARGETS = ("cot", "answer")
 MAX_QUOTE = 240  # characters
@@ -37,7 +37,8 @@ class RaftConfig:
     distractor_source: str = "hard"
     """hard: the retriever's best-ranked wrong chunks for the question; random: any other chunks."""
     target: str = "cot"
-    """cot: quote the passage, cite it, then '<ANSWER>: ...'; answer: the short answer and its citation."""
+    """cot: quote the passage, cite it, then '<ANSWER>: ...' (asked with the RAFT rules); answer: the short
+    answer and its citation (asked with ragtune's grounded rules, as plain RAG asks)."""
     candidates: int = 20
     """Chunks retrieved per question to locate its oracle and mine hard distractors."""
     mode: str = "hybrid"
@@ -53,8 +54,16 @@ class RaftConfig:
                                f"got {self.distractor_source!r}")
         if not 0 <= self.p_oracle <= 1:
             raise RagtuneError(f"--p-oracle must be between 0 and 1, got {self.p_oracle}")
-        if self.distractors < 1:
-            raise RagtuneError(f"--distractors must be at least 1, got {self.distractors}")
+        if self.distractors < 0:
+            raise RagtuneError(f"--distractors must be 0 or more, got {self.distractors}")
+        if self.distractors == 0 and self.p_oracle < 1:
+            raise RagtuneError("--distractors 0 leaves nothing to refuse from: use --p-oracle 1 (or --plain)")
+
+    @classmethod
+    def plain(cls, **overrides) -> RaftConfig:
+        """Plain fine-tuning data from the same questions, the comparison that isolates RAFT's construction:
+        the oracle passage alone, always present, and the short cited answer (no distractors, no quote)."""
+        return cls(**{"distractors": 0, "p_oracle": 1.0, "target": "answer", **overrides})
 
 
 @dataclass
@@ -151,7 +160,7 @@ class RaftBuilder:
                       else answer_target(qa.answer, n))
         else:
             target = refusal_target(cot)
-        messages = grounded_messages(qa.question, context, system=RAFT_SYSTEM)
+        messages = grounded_messages(qa.question, context, system=RAFT_SYSTEM if cot else SYSTEM)
         messages.append({"role": "assistant", "content": target})
         meta = {"index": index, **asdict(qa), "oracle": oracle.chunk.chunk_id, "with_oracle": with_oracle,
                 "context": [h.chunk.chunk_id for h in context]}
