@@ -48,9 +48,9 @@ def build_cmd(
     interrupted build continues where it stopped."""
     if (qa is None) == (generate_questions <= 0):
         raise RagtuneError("give either --qa QA.jsonl or --generate-questions N")
-    settings = {"distractor_source": distractor_source, "candidates": candidates, "mode": mode, "seed": seed}
-    cfg = (RaftConfig.plain(**settings) if plain
-           else RaftConfig(distractors, p_oracle, target=target, **settings))
+    cfg = RaftConfig(distractors, p_oracle, distractor_source, target, candidates, mode, seed)
+    if plain:
+        cfg = RaftConfig.plain(distractor_source=distractor_source, candidates=candidates, mode=mode, seed=seed)
     p = open_project(project)
     require_index(p)
     builder = raft_builder(p, cfg)
