@@ -1,9 +1,11 @@
 """The whole RAFT loop on mini-wiki, through the CLI a user would run: split the dev questions
 (seeded) into a training part and an evaluation part that is never trained on, `raft build` from
-the training part, `tune start` on the RAFT data, then `bakeoff` over every variant on the
-evaluation part (plus questions made unanswerable by hiding their source document).
+the training part twice (RAFT, and `--plain` fine-tuning data from the same questions, which isolates
+what RAFT's construction adds), `tune start` on each, then `bakeoff` over every variant on the
+evaluation part (plus questions made unanswerable by hiding their source document), both tuned models
+side by side.
 
-    .venv/bin/python bench/bakeoff_miniwiki.py [--models smollm2-135m] [--eval 100] [--epochs 1]
+    .venv/bin/python bench/bakeoff_miniwiki.py [--models smollm2-135m] [--eval 100] [--epochs 1] [--until tune]
 
 Every stage is reused when it is already complete: the index, the RAFT file, a succeeded job on the
 same data and settings, and cached generations. Wall time is recorded per stage.
@@ -20,7 +22,10 @@ import time
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
 
 ROOT = WORK / "bakeoff_miniwiki"
-VARIANTS = "base,fewshot,rag,ft,ft+rag"
+VARIANTS = "base,fewshot,rag,fewshot+rag,ft,ft+rag"
+RECIPES = {"raft": [], "plain": ["--plain"]}
+"""Training data built from the same questions: RAFT (oracle among hard distractors, quote then answer, 20%
+without the oracle teaching refusal) and plain fine-tuning (the oracle alone, the short cited answer)."""
 
 
 def split(n_eval: int, seed: int) -> tuple[list[dict], list[dict]]:
@@ -47,27 +52,34 @@ def run_model(model: str, args, stages: dict) -> dict:
     write(work / "train.jsonl", training)
     p = ["-p", str(project)]
 
-    raft = work / "raft.jsonl"
-    t = time.perf_counter()
-    built = None if raft.exists() else ragtune_json("raft", "build", "--qa", str(work / "train.jsonl"), "--out", str(raft),
-                                              "--seed", str(args.seed), *p)
-    stages["raft_build"] = time.perf_counter() - t
-    examples = sum(1 for _ in raft.open())
-    print(f"[{model}] RAFT: {examples} examples ({stages['raft_build']:.0f}s)", flush=True)
+    built, jobs = {}, {}
+    for recipe, flags in RECIPES.items():
+        data = work / f"{recipe}.jsonl"
+        t = time.perf_counter()
+        built[recipe] = None if data.exists() else ragtune_json(
+            "raft", "build", "--qa", str(work / "train.jsonl"), "--out", str(data), "--seed", str(args.seed), *flags, *p)
+        stages[f"{recipe}_build"] = time.perf_counter() - t
+        built[recipe] = built[recipe] or {"examples": sum(1 for _ in data.open())}
+        print(f"[{model}] {recipe}: {built[recipe]['examples']} examples", flush=True)
+    for recipe in RECIPES:
+        t = time.perf_counter()
+        jobs[recipe] = ragtune_json("tune", "start", "--reuse", "--train", str(work / f"{recipe}.jsonl"), "--base", model,
+                                    "--epochs", str(args.epochs), "--lr", str(args.lr), "--max-seq-len",
+                                    str(args.max_seq_len), *p)
+        stages[f"{recipe}_tune"] = time.perf_counter() - t
+        print(f"[{model}] tuned {recipe}: {jobs[recipe]['model']} ({stages[f'{recipe}_tune']:.0f}s)", flush=True)
+    if args.until == "tune":
+        return {}
 
     t = time.perf_counter()
-    job = ragtune_json("tune", "start", "--reuse", "--train", str(raft), "--base", model, "--epochs", str(args.epochs),
-                       "--lr", str(args.lr), "--max-seq-len", str(args.max_seq_len), *p)
-    stages["tune"] = time.perf_counter() - t
-    print(f"[{model}] tuned {job['model']} ({stages['tune']:.0f}s)", flush=True)
-
-    t = time.perf_counter()
-    result = ragtune_json("bakeoff", "--questions", str(work / "eval.jsonl"), "--variants", VARIANTS, "--ft-model",
-                     job["model"], "--fewshot", str(work / "train.jsonl"), "--unanswerable", str(args.unanswerable),
-                     "--model", model, "--out", str(work / "bakeoff"), *p)
+    tuned = [a for recipe, job in jobs.items() for a in ("--ft-model", f"{recipe}={job['model']}")]
+    result = ragtune_json("bakeoff", "--questions", str(work / "eval.jsonl"), "--variants", VARIANTS, *tuned,
+                          "--fewshot", str(work / "train.jsonl"), "--unanswerable", str(args.unanswerable),
+                          "--model", model, "--out", str(work / "bakeoff"), *p)
     stages["bakeoff"] = time.perf_counter() - t
     print(f"[{model}] bake-off ({stages['bakeoff']:.0f}s)", flush=True)
-    return {"model": model, "job": job["id"], "tune_config": job["config"], "raft": built or {"examples": examples},
+    return {"model": model, "jobs": {r: j["id"] for r, j in jobs.items()},
+            "tune_config": {r: j["config"] for r, j in jobs.items()}, "data": built,
             "eval_questions": args.eval, "train_questions": len(training), "stages_seconds": dict(stages),
             "bakeoff": result}
 
@@ -81,8 +93,11 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--max-seq-len", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--until", choices=["tune", "bakeoff"], default="bakeoff", help="stop after training")
     args = ap.parse_args()
     runs = [run_model(m, args, {}) for m in args.models]
+    if args.until == "tune":
+        return
     write_results("bakeoff_miniwiki", {"runs": runs})
     print(table({"runs": runs}))
 
