@@ -11,7 +11,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -27,14 +27,16 @@ from ragtune.generation.protocol import Message
 from ragtune.project import Project
 from ragtune.serve import schemas as s
 from ragtune.serve.assignment import assign, subject_id
+from ragtune.serve.caller import ANONYMOUS_SCOPES, Caller, cookie_token
 from ragtune.serve.chat import Params, Reply, complete, stream_reply
 from ragtune.serve.errors import RESPONSES, ApiError, error_response, install
 from ragtune.serve.ingest_guard import FileDocumentsProtected, api_document, guarded
 from ragtune.serve.interactions import Interaction, InteractionLog, log_path
-from ragtune.serve.keys import LEGACY_SCOPES, Scope, grants, key_store
+from ragtune.serve.keys import Scope, key_store
 from ragtune.serve.limits import BodyLimit
 from ragtune.serve.live_project import LiveProject
 from ragtune.serve.rate_limit import RateLimiter, limit_for
+from ragtune.serve.web import install as web
 
 PRUNE_EVERY_S = 3600.0
 # One server-sent event of a streamed completion (OpenAPI 3.1: the schema of a text/event-stream is one event's)
@@ -43,20 +45,6 @@ SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {
     "description": "a chat.completion.chunk as JSON (OpenAI's ChatCompletionChunk); the last chunk before the "
                    "literal [DONE] has no choices and carries `usage` and the `ragtune` field (citations, "
                    "interaction id); an error mid-stream is sent as {\"error\": {...}}"}}}
-
-
-ANONYMOUS_SCOPES = LEGACY_SCOPES
-"""A request without a key where serve.require_key is off: chat and ingest; admin always needs a key."""
-
-
-@dataclass
-class Caller:
-    key_id: str | None
-    project: Project
-    scopes: tuple[Scope, ...]
-
-    def allows(self, scope: Scope) -> bool:
-        return grants(self.scopes, scope)
 
 
 def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) -> FastAPI:
@@ -75,10 +63,11 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
     install(app)
     app.state.live = live
 
-    async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
+    def authenticate(request: Request, token: str | None) -> Caller:
+        """The caller presenting ``token`` (401 when a key is required and this is none, 429 past its limit)."""
         project = live.current()
         cfg = project.config.serve
-        record = keys.verify(creds.credentials) if creds else None
+        record = keys.verify(token) if token else None
         if record is None and cfg.require_key:
             raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>' "
                                 "(create one with 'ragtune keys create')", "invalid_api_key")
@@ -92,6 +81,9 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         return Caller(record.id if record else None, project,
                       record.granted if record else ANONYMOUS_SCOPES)
 
+    async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
+        return authenticate(request, creds.credentials if creds else cookie_token(request))
+
     def scoped(scope: Scope):
         """The caller, if its key has ``scope`` (403 otherwise)."""
         async def check(who: Caller = Depends(caller)) -> Caller:
@@ -102,6 +94,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         return check
 
     chat_caller, ingest_caller = Depends(scoped(Scope.chat)), Depends(scoped(Scope.ingest))
+    web.install(app, authenticate)
 
     def variant(project: Project, name: str) -> Variant:
         key = (live.version, name)

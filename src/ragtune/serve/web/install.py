@@ -1,0 +1,18 @@
+"""Everything the web page adds to the app: its static files, its pages, and how a page shows a refusal."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ragtune.serve.web import pages
+from ragtune.serve.web.render import Authenticate, install_handlers
+
+
+def install(app: FastAPI, authenticate: Authenticate) -> None:
+    # no key needed: the page's code, style and htmx hold no project data
+    app.mount("/static", StaticFiles(directory=str(files("ragtune.serve.web") / "static")), name="static")
+    install_handlers(app)
+    pages.install(app, authenticate)
