@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("playwright", reason="browser tests need Playwright: pip install -e '.[dev]'")
 
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
-from browser.conftest import axe_violations, sign_in  # noqa: E402
-from ragtune.serve.export import export_finetune  # noqa: E402
-from ragtune.serve.interactions import InteractionLog, log_path  # noqa: E402
+from browser.conftest import axe_violations, sign_in
+from ragtune.serve.export import export_finetune
+from ragtune.serve.interactions import InteractionLog, log_path
 
 QUESTION = "How many times do webhooks retry failed deliveries?"
 WEBHOOKS = "Webhooks retry failed deliveries eight times with exponential backoff."

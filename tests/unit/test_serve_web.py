@@ -107,7 +107,7 @@ def test_an_htmx_request_without_a_key_reloads_into_the_sign_in_form(web):
 
 
 def test_passage_shows_the_chunk_text_escaped(web):
-    project, client, keys = web
+    _, client, keys = web
     signed_in(client, keys["admin"])
     r = client.post("/v1/ingest", headers=WEB, json={"documents": [
         {"id": "x", "text": "Tags like <script>alert(1)</script> stay text.", "title": "X"}]})

@@ -25,17 +25,19 @@ from ragtune.app.variants import Variant, available, check_weights, question_of,
 from ragtune.errors import RagtuneError
 from ragtune.generation.protocol import Message
 from ragtune.project import Project
+from ragtune.serve import documents
 from ragtune.serve import schemas as s
 from ragtune.serve.assignment import assign, subject_id
 from ragtune.serve.caller import ANONYMOUS_SCOPES, Caller, cookie_token
 from ragtune.serve.chat import Params, Reply, complete, stream_reply
 from ragtune.serve.errors import RESPONSES, ApiError, error_response, install
-from ragtune.serve.ingest_guard import FileDocumentsProtected, api_document, guarded
+from ragtune.serve.ingest_guard import api_document
 from ragtune.serve.interactions import Interaction, InteractionLog, log_path
 from ragtune.serve.keys import Scope, key_store
-from ragtune.serve.limits import BodyLimit
+from ragtune.serve.limits import BodyLimit, check_length
 from ragtune.serve.live_project import LiveProject
 from ragtune.serve.rate_limit import RateLimiter, limit_for
+from ragtune.serve.search import search as search_chunks
 from ragtune.serve.web import install as web
 
 PRUNE_EVERY_S = 3600.0
@@ -112,11 +114,6 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
             last_prune[0] = time.time()
             log.prune(cfg.retention_days)
 
-    def too_long(texts: list[str], limit: int) -> None:
-        if any(len(t) > limit for t in texts):
-            raise ApiError(413, f"a message is longer than {limit} characters (serve.max_message_chars)",
-                           "message_too_long")
-
     # --- OpenAI-compatible ---------------------------------------------------------------------------
     @app.post("/v1/chat/completions", response_model=s.ChatCompletion, tags=["openai"],
               responses={**RESPONSES, 404: {"model": s.ErrorResponse}, 502: {"model": s.ErrorResponse},
@@ -129,7 +126,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         project, t0 = who.project, time.perf_counter()
         cfg = project.config
         messages: list[Message] = [{"role": m.role, "content": m.text} for m in req.messages]
-        too_long([m["content"] for m in messages], cfg.serve.max_message_chars)
+        check_length([m["content"] for m in messages], cfg.serve.max_message_chars)
         assigned = req.model in (None, "", "auto")
         subject = req.user or who.key_id or "anonymous"
         v = variant(project, assign(subject, cfg.serve.variants) if assigned else str(req.model))
@@ -193,7 +190,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         if not texts or any(not t.strip() for t in texts):
             raise ApiError(400, "input must be non-empty text or a non-empty list of non-empty texts",
                            "invalid_input", "input")
-        too_long(texts, who.project.config.serve.max_message_chars)
+        check_length(texts, who.project.config.serve.max_message_chars)
         embedder = who.project.embedder
         vectors = np.asarray(await anyio.to_thread.run_sync(embedder.embed, texts), dtype="<f4")
         data = [s.Embedding(index=i, embedding=base64.b64encode(vec.tobytes()).decode("ascii")
@@ -209,38 +206,18 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         """Add or update documents given as JSON (needs the ingest scope). Re-sending an id replaces that
         document; an id that came from a file answers 409 unless the request says `"replace": true` with an
         admin key. Off when the config says `serve.allow_ingest: false`."""
-        from ragtune.rag.ingest import ingest_documents
-
-        if not who.project.config.serve.allow_ingest:
-            raise ApiError(403, "ingest over HTTP is switched off on this server (serve.allow_ingest: false)",
-                           "ingest_disabled")
-        if req.replace and not who.allows(Scope.admin):
-            raise ApiError(403, "\"replace\": true needs a key with the admin scope "
-                                "('ragtune keys create --scope admin')", "missing_scope", "replace")
         docs = [api_document(d.id, d.text, d.title, dict(d.metadata)) for d in req.documents]
-        try:
-            report = await anyio.to_thread.run_sync(ingest_documents, who.project,
-                                                    guarded(who.project, docs, req.replace))
-        except FileDocumentsProtected as e:
-            raise ApiError(409, str(e), "document_from_file", "documents") from None
-        except RagtuneError as e:
-            raise ApiError(409 if "another ragtune process" in str(e) else 400, str(e)) from None
+        report = await anyio.to_thread.run_sync(documents.ingest, who, docs, req.replace)
         return report.to_dict()
 
     @app.post("/v1/search", response_model=s.SearchResult, tags=["ragtune"], responses=RESPONSES)
     async def search(req: s.SearchRequest, who: Caller = chat_caller):
         """The chunks that best match the query, as `ragtune search` finds them."""
-        from ragtune.stores.filters import parse_filters
-
-        project = who.project
-        too_long([req.query], project.config.serve.max_message_chars)
-        if project.index_spec() is None:
-            raise ApiError(400, "the index is empty: POST /v1/ingest first", "no_index")
-        cfg = project.config.retrieval
-        hits = await anyio.to_thread.run_sync(partial(project.retriever.search, req.query, k=req.k or cfg.k,
-                                                      mode=req.mode or cfg.mode, where=parse_filters(req.filter)))
-        return s.SearchResult(data=[s.SearchHit(rank=i, score=h.score, chunk_id=h.chunk.chunk_id, doc_id=h.chunk.doc_id,
-                                                title=h.chunk.title, text=h.chunk.text, metadata=h.chunk.metadata)
+        hits = await anyio.to_thread.run_sync(partial(search_chunks, who.project, req.query, req.k, req.mode,
+                                                      req.filter))
+        return s.SearchResult(data=[s.SearchHit(rank=i, score=h.score, scores=h.scores, chunk_id=h.chunk.chunk_id,
+                                                doc_id=h.chunk.doc_id, title=h.chunk.title, text=h.chunk.text,
+                                                metadata=h.chunk.metadata)
                                     for i, h in enumerate(hits, start=1)])
 
     @app.post("/v1/feedback", response_model=s.FeedbackResult, tags=["ragtune"],

@@ -223,6 +223,8 @@ class SearchRequest(BaseModel):
 class SearchHit(BaseModel):
     rank: int
     score: float
+    scores: dict[str, float] = Field({}, description="the chunk's score under each retriever that found it: dense "
+                                                    "(cosine), bm25, and rrf (their fusion) in hybrid mode")
     chunk_id: str
     doc_id: str
     title: str

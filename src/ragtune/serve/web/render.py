@@ -3,6 +3,7 @@ sign-in cookie) with the scope the page needs. Without a key a page is the sign-
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from ragtune.serve.keys import Scope
 
 TEMPLATES = Jinja2Templates(env=Environment(loader=PackageLoader("ragtune.serve.web", "templates"),
                                             autoescape=select_autoescape(["html"])))
+
+TEMPLATES.env.filters["timestamp"] = lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)) if t else "–"
 
 Authenticate = Callable[[Request, str | None], Caller]
 
