@@ -107,3 +107,19 @@ def test_readable_at_laptop_and_phone_widths(page, served, shot, width):
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     shot(f"{width}px")
     assert axe_violations(page) == []
+
+
+def test_a_follow_up_is_asked_with_the_conversation(page, served, shot):
+    sign_in(page, served)
+    page.get_by_label("Variant").select_option("rag")
+    page.get_by_label("Your question").fill(QUESTION)
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator(".turn .answer").first).to_contain_text(WEBHOOKS)
+    page.get_by_label("Your question").fill("and what is their backoff?")
+    page.get_by_role("button", name="Ask").click()
+    second = page.locator(".turn").nth(1)
+    expect(second.locator(".asked")).to_have_text(f"Searched for: {QUESTION} and what is their backoff?")
+    expect(second.locator(".citations .title").first).to_have_text("Webhooks")
+    shot("follow-up")
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator(".turn")).to_have_count(0)

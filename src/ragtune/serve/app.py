@@ -149,7 +149,8 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
                          citations=[c.to_dict() for c in a.citations], prompt=reply.prompt, answer=a.text)
             record(project, it)
             info = s.RagtuneInfo(interaction_id=iid, variant=v.name, assigned=assigned, refused=a.refused,
-                                 supported=a.supported, reason=a.reason, citations=it.citations, retrieved=it.chunk_ids)
+                                 supported=a.supported, reason=a.reason, citations=it.citations, retrieved=it.chunk_ids,
+                                 query=a.question if v.retrieval else None)
             return info, s.Usage(prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
                                  total_tokens=a.prompt_tokens + a.completion_tokens)
 

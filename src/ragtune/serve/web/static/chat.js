@@ -124,6 +124,11 @@ async function ask(form) {
           note.textContent = info.refused ? `Refused: ${info.reason}` : `Not supported by the passages: ${info.reason}`;
           note.hidden = false;
         }
+        if (info.query && info.query.trim() !== question) {  // a follow-up, asked with its topic question
+          const asked = turn.querySelector(".asked");
+          asked.textContent = `Searched for: ${info.query}`;
+          asked.hidden = false;
+        }
         showCitations(turn, info.citations);
         enableFeedback(turn, info.interaction_id);
       }
