@@ -33,6 +33,8 @@ class AnswerConfig(BaseModel):
                                 "than this share of the question's content words (stemmed)")
     max_tokens: int = Field(96, ge=1, description="most tokens the model may generate")
     temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
+    reader: bool = Field(True, description="answer `rag` with the grounded reader that ships for the packaged "
+                                           "SmolLM2 (a LoRA adapter, docs/reader.md); false asks the plain model")
 
 
 class RemoteModel(BaseModel):
