@@ -50,7 +50,7 @@ def train(work: Path) -> tuple[Path, str]:
     project = work / "project"
     p = ["-p", str(project)]
     if not (project / "config.json").exists():
-        ragtune("init", *p)
+        ragtune("project", "init", *p)
     ragtune("ingest", str(MINIWIKI / "passages.jsonl"), *p)
     _, training = split()
     qa = work / "train.jsonl"
