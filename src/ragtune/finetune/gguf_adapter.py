@@ -21,9 +21,7 @@ def _permute(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def export_gguf_adapter(adapter_dir: Path, base_gguf: Path, out: Path, dtype: str = "float32") -> Path:
-    """Write the adapter at ``adapter_dir`` for the model ``base_gguf`` as ``out``; ``float16`` halves the file
-    (what ships in the package; docs/reader.md compares the two)."""
+def export_gguf_adapter(adapter_dir: Path, base_gguf: Path, out: Path) -> Path:
     import gguf
     from safetensors.numpy import load_file
 
@@ -45,7 +43,7 @@ def export_gguf_adapter(adapter_dir: Path, base_gguf: Path, out: Path, dtype: st
         target = names.get_name(module + ".weight", try_suffixes=(".weight",))
         if target is None:
             raise RagtuneError(f"no llama.cpp tensor for adapter module {module}")
-        a, b = tensors[key].astype(dtype), tensors[key.replace(".lora_A.", ".lora_B.")].astype(dtype)
+        a, b = tensors[key].astype(np.float32), tensors[key.replace(".lora_A.", ".lora_B.")].astype(np.float32)
         if arch == "llama" and module.endswith(("q_proj", "k_proj")):
             b = _permute(b, n_head if module.endswith("q_proj") else n_kv)
         writer.add_tensor(target + ".lora_a", np.ascontiguousarray(a))
