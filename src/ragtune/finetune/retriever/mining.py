@@ -1,6 +1,6 @@
 """Hard negatives from the project's own retriever: the passages it ranks highest for a query that are
-not judged relevant. A candidate scoring within ``margin`` of the positive (cosine, the project's
-embedder) is skipped as a likely relevant passage nobody judged (a false negative), as
+not judged relevant. A candidate scoring within ``margin`` of the positive (cosine of the stored vectors,
+the project's embedder) is skipped as a likely relevant passage nobody judged (a false negative), as
 sentence-transformers' ``mine_hard_negatives`` does with its margins; rows short of negatives are filled
 with random passages of other documents, since the loss needs the same number on every row."""
 
@@ -9,10 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 from ragtune.documents.types import Chunk
-from ragtune.embedding.protocol import Embedder
 from ragtune.errors import RagtuneError
 from ragtune.finetune.retriever.pairs import Pair, Query
 from ragtune.retrieval.retriever import Retriever
@@ -21,21 +18,6 @@ from ragtune.stores.protocol import VectorStore
 
 def doc_of(chunk_id: str) -> str:
     return chunk_id.rsplit("#", 1)[0]  # chunk ids are "<doc id>#<n>"
-
-
-class _Vectors:
-    """Chunk vectors computed once: the same passages come up as candidates for many queries."""
-
-    def __init__(self, embedder: Embedder):
-        self.embedder = embedder
-        self.cache: dict[str, np.ndarray] = {}
-
-    def __call__(self, chunks: Sequence[Chunk]) -> np.ndarray:
-        todo = [c for c in chunks if c.chunk_id not in self.cache]
-        if todo:
-            for c, v in zip(todo, self.embedder.embed([c.indexed_text for c in todo]), strict=True):
-                self.cache[c.chunk_id] = v
-        return np.array([self.cache[c.chunk_id] for c in chunks])
 
 
 def mine_pairs(queries: Sequence[Query], retriever: Retriever, negatives: int = 4, margin: float = 0.05,
@@ -48,20 +30,25 @@ def mine_pairs(queries: Sequence[Query], retriever: Retriever, negatives: int = 
         raise RagtuneError(f"the index holds {len(docs)} document(s): too few to mine {negatives} hard negatives per "
                            f"query (at least {negatives + 2} documents are needed); ingest more of the corpus")
     rng = random.Random(seed)
-    vectors = _Vectors(retriever.embedder)
     pairs: list[Pair] = []
     for q in queries:
         ranked = [cid for cid, _, _ in retriever.rank(q.text, depth, mode)]
         ranked_chunks = {c.chunk_id: c for c in store.get(ranked)}
         qvec = retriever.embedder.embed([q.text])[0]
+        # the stored vectors' cosines (no passage embedded again); a chunk beyond the dense list scores at most its last
+        dense = dict(store.query(qvec, 3 * depth))
+        ceiling = min(dense.values()) if len(dense) == 3 * depth else -1.0
         for doc, positive in _positives(q, ranked, ranked_chunks, store):
             pos_text = q.positive_text if q.positive_text is not None else positive.indexed_text
-            pos_score = float(retriever.embedder.embed([pos_text])[0] @ qvec)
-            candidates = [ranked_chunks[c] for c in ranked if c in ranked_chunks and doc_of(c) not in q.relevant]
-            scores = vectors(candidates) @ qvec if candidates else np.zeros(0)
-            chosen = [c.indexed_text for c, s in zip(candidates, scores, strict=True) if s < pos_score - margin]
+            pos_score = (dense[positive.chunk_id] if q.positive_text is None and positive.chunk_id in dense
+                         else float(retriever.embedder.embed([pos_text])[0] @ qvec))
+            chosen = [ranked_chunks[c].indexed_text for c in ranked if c in ranked_chunks and doc_of(c) not in q.relevant
+                      and dense.get(c, ceiling) < pos_score - margin]
             chosen = list(dict.fromkeys(chosen))[:negatives]  # a passage indexed twice is one negative
             chosen += _random_negatives(rng, store, docs, set(q.relevant), set(chosen), negatives - len(chosen))
+            if len(chosen) < negatives:
+                raise RagtuneError(f"too few documents besides the ones judged relevant to {q.query_id!r} to give it "
+                                   f"{negatives} negatives; ingest more of the corpus or ask for fewer (--negatives)")
             pairs.append(Pair(query_id=q.query_id, query=q.text, positive=pos_text, positive_doc=doc,
                               negatives=chosen, source=q.source, relevant=q.relevant))
         progress(1)
