@@ -12,6 +12,7 @@ import pytest
 
 from conftest import make_project, run_main
 from ragtune.app.retriever import Mining, build_training_data
+from ragtune.config import ComponentSpec
 from ragtune.documents.types import Chunk
 from ragtune.finetune.jobs import job_dir, job_store
 from ragtune.finetune.retriever.config import BACKEND, BASE
@@ -230,3 +231,15 @@ def test_an_unknown_kind_is_refused(tmp_path, tune, kind):
     p, queries, qrels = indexed_beir(tmp_path)
     code, output = tune(p.root, "retriever", "--queries", str(queries), "--qrels", str(qrels), "--kind", kind)
     assert code == 2 and "not 'sideways'" in output
+
+
+def test_generated_questions_are_kept_only_when_their_chunk_answers_them(tmp_path):
+    p, _, _ = indexed_beir(tmp_path)
+    script = ["Question: How many times was each sample measured in this report?\nAnswer: twice",
+              "Question: Which colour was the sample painted?\nAnswer: bright purple"]  # the chunk does not say
+    spec = ComponentSpec(type="scripted", params={"script": script})
+    data = build_training_data(p, tmp_path / "data", questions_per_chunk=1, question_chunks=6, generator_spec=spec,
+                               mining=Mining(negatives=2))
+    generated = [x for x in read_pairs(data.train) + read_pairs(data.heldout) if x.source == "generated"]
+    assert [x.query for x in generated] == ["How many times was each sample measured in this report?"]
+    assert "measured twice" in generated[0].positive  # the chunk it was asked about is its positive

@@ -8,7 +8,7 @@ import json
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +39,6 @@ class Query:
     """The chunk a synthetic query was made from (its positive); None: the best-ranked relevant chunk."""
     positive_text: str | None = None
     """The positive's text when it is not the chunk as indexed (an inverse-cloze chunk without its sentence)."""
-    negatives: list[str] = field(default_factory=list)
 
 
 class Pair(BaseModel):
