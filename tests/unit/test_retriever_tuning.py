@@ -243,3 +243,15 @@ def test_generated_questions_are_kept_only_when_their_chunk_answers_them(tmp_pat
     generated = [x for x in read_pairs(data.train) + read_pairs(data.heldout) if x.source == "generated"]
     assert [x.query for x in generated] == ["How many times was each sample measured in this report?"]
     assert "measured twice" in generated[0].positive  # the chunk it was asked about is its positive
+
+
+def test_a_later_run_never_overwrites_the_files_an_earlier_job_recorded(tmp_path):
+    p, queries, qrels = indexed_beir(tmp_path)
+    first = build_training_data(p, tmp_path / "data", queries, qrels)
+    recorded = first.train.read_bytes()
+    again = build_training_data(p, tmp_path / "data", queries, qrels)
+    other = build_training_data(p, tmp_path / "data", queries, qrels, mining=Mining(seed=1))
+    assert again.train == first.train and first.train.read_bytes() == recorded
+    assert other.train.parent != first.train.parent and first.train.read_bytes() == recorded
+    assert sorted(x.name for x in (tmp_path / "data").iterdir()) == sorted([first.train.parent.name,
+                                                                               other.train.parent.name])

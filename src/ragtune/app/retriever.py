@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import random
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,14 +100,27 @@ def build_training_data(project: Project, out: Path, queries: Path | None = None
     pairs = mine_pairs(found, project.retriever, mining.negatives, mining.margin, mining.depth,
                        project.config.retrieval.mode, mining.seed, progress=lambda n: progress("queries mined", n))
     train, held = split_by_query(pairs, mining.heldout, mining.seed)
-    out.mkdir(parents=True, exist_ok=True)
-    data = TrainingData(write_pairs(out / "train.json", train), write_pairs(out / "heldout.json", held),
-                        out / "heldout-queries.jsonl", out / "heldout-qrels.tsv",
-                        len({p.query_id for p in train}), len({p.query_id for p in held}), {})
+    # a folder per content: a job's recorded files are never overwritten by a later run's (resume checks their hash)
+    staging = Path(tempfile.mkdtemp(dir=_mkdir(out), prefix=".staging-"))
+    write_pairs(staging / "train.json", train)
+    write_pairs(staging / "heldout.json", held)
+    _write_beir(held, staging / "heldout-queries.jsonl", staging / "heldout-qrels.tsv")
+    folder = out / sha256_file(staging / "train.json")[:12]
+    if folder.exists():
+        shutil.rmtree(staging)  # the same pairs as an earlier run: its files stand
+    else:
+        staging.rename(folder)
+    sources: dict[str, int] = {}
     for p in train:
-        data.sources[p.source] = data.sources.get(p.source, 0) + 1
-    _write_beir(held, data.queries, data.qrels)
-    return data
+        sources[p.source] = sources.get(p.source, 0) + 1
+    return TrainingData(folder / "train.json", folder / "heldout.json", folder / "heldout-queries.jsonl",
+                        folder / "heldout-qrels.tsv", len({p.query_id for p in train}), len({p.query_id for p in held}),
+                        sources)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _generated(project: Project, chunks, per_chunk: int, n_chunks: int, generator_spec, out: Path,
@@ -114,8 +128,7 @@ def _generated(project: Project, chunks, per_chunk: int, n_chunks: int, generato
     from ragtune.raft.questions import generate_questions
 
     sample = rng.sample(chunks, min(n_chunks, len(chunks)))
-    out.mkdir(parents=True, exist_ok=True)
-    kept, _ = generate_questions(sample, project.generator(generator_spec), per_chunk, out / "questions.part",
+    kept, _ = generate_questions(sample, project.generator(generator_spec), per_chunk, _mkdir(out) / "questions.part",
                                  progress=lambda n: progress("chunks asked", n))
     by_id = {c.chunk_id: c for c in sample}
     return generated_queries((qa.question, by_id[qa.chunk_id]) for qa in kept)
