@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from ragtune.serve.app import create_app
 from ragtune.serve.interactions import log_path
-from ragtune.serve.keys import key_store
+from ragtune.serve.state import key_store
 
 
 @pytest.fixture
