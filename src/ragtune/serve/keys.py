@@ -25,6 +25,7 @@ from typing import Protocol
 from ragtune.errors import RagtuneError
 
 PREFIX = "rtk-"
+ID_TRIES = 8
 
 
 class Scope(str, Enum):
@@ -127,10 +128,11 @@ class KeyStore:
     def create(self, name: str, rate_limit_per_minute: float | None = None, burst: int | None = None,
                scopes: Iterable[Scope] = DEFAULT_SCOPES) -> tuple[KeyRecord, str]:
         """A new key: its record, and the token itself, which is not stored anywhere."""
-        while True:  # a fresh random id until one is free (32 bits: a retry is already rare)
+        for _ in range(ID_TRIES):  # a fresh random id until one is free (32 bits: a retry is already rare)
             record, token = new_key(name, rate_limit_per_minute, burst, scopes)
             if self.table.add_key(record):
                 return record, token
+        raise RagtuneError(f"no free key id in {ID_TRIES} tries; is the key table readable and writable?")
 
     def list(self) -> list[KeyRecord]:
         return self.table.keys()

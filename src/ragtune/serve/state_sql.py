@@ -10,8 +10,27 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from sqlalchemy import (Boolean, Column, Double, Engine, Index, Integer, MetaData, Table, Text, case, create_engine,
-                        delete, event, func, insert, literal, select, text, update)
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Double,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -76,7 +95,8 @@ class SqlState:
         row = {**record.to_dict(), "scopes": None if record.scopes is None else json.dumps(record.to_dict()["scopes"])}
         with self.engine.begin() as db:
             stmt = self._insert(api_keys).values(row).on_conflict_do_nothing(index_elements=["id"])
-            return db.execute(stmt).rowcount == 1
+            # RETURNING, not rowcount: psycopg's rowcount after an INSERT through SQLAlchemy can read -1
+            return db.execute(stmt.returning(api_keys.c.id)).first() is not None
 
     def keys(self) -> list[KeyRecord]:
         with self.engine.connect() as db:
@@ -103,9 +123,9 @@ class SqlState:
         refilled = b.tokens + elapsed * literal(rate, Double)
         level = case((refilled > burst, literal(burst, Double)), else_=refilled)
         full_at = now + burst / rate
-        stmt = self._insert(rate_buckets).values(bucket=bucket, tokens=burst - 1.0, updated=now, granted=True,
-                                                 full_at=full_at)
-        stmt = stmt.on_conflict_do_update(index_elements=["bucket"], set_={
+        fresh = self._insert(rate_buckets).values(bucket=bucket, tokens=burst - 1.0, updated=now, granted=True,
+                                                  full_at=full_at)
+        stmt = fresh.on_conflict_do_update(index_elements=["bucket"], set_={
             "tokens": case((level >= 1.0, level - 1.0), else_=level),
             "granted": level >= 1.0,
             "updated": case((at > b.updated, at), else_=b.updated),
@@ -177,7 +197,10 @@ def connect(url: str, root: Path) -> SqlState:
             raise RagtuneError(f"serve.state_url {shown!r} names no file; the state must outlive the process")
         path = Path(parsed.database)
         path = path if path.is_absolute() else root / path
-        make_private(path)
+        try:
+            make_private(path)
+        except OSError as e:
+            raise RagtuneError(f"cannot open the serve state at {path}: {e}") from None
         engine = create_engine(parsed.set(database=str(path)), poolclass=NullPool, connect_args={"timeout": 30})
         # WAL: readers (reports, exports) never block the server's writes; synchronous=normal is durable
         # across a process kill, not an OS crash
