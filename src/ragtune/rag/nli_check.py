@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragtune.chunking.sentence import SentenceChunker
 from ragtune.component import Component
 from ragtune.documents.types import Hit
 from ragtune.errors import RagtuneError
 from ragtune.rag.check import CHECKERS, Outcome, SupportVerdict
 from ragtune.rag.citations import citation, resolve, strip_markers
 from ragtune.rag.prompts import final_answer
+from ragtune.rag.support import passage_sentences
 
 
 @CHECKERS.register("nli")
@@ -33,7 +33,6 @@ class NLIChecker(Component):
     batch_size: int = 32
     """Pairs per forward pass."""
     _model: Any = field(default=None, init=False, repr=False)
-    _splitter: SentenceChunker = field(default_factory=SentenceChunker, init=False, repr=False)
 
     def warm_up(self) -> None:
         if self._model is None:
@@ -51,7 +50,7 @@ class NLIChecker(Component):
             raise RagtuneError(f"the NLI model {self.model!r} has no {self.entailment_label!r} label; its labels: "
                                f"{', '.join(sorted(labels))} (set checker.params.entailment_label)")
         claim = f"{question} {strip_markers(final_answer(answer))}"
-        premises = [(n, s) for n, h in enumerate(passages, start=1) for s in self._splitter.sentences(h.chunk.text)]
+        premises = [(n, s) for n, h in enumerate(passages, start=1) for s in passage_sentences(h.chunk.text)]
         if not premises:
             return SupportVerdict(Outcome.refused, "the passages hold no sentence to check the answer against")
         probs = self._model.predict([(s, claim) for _, s in premises], apply_softmax=True, batch_size=self.batch_size)

@@ -97,6 +97,12 @@ def ground(answer_text: str, hits: Sequence[Hit], question: str) -> Grounding:
 _SPLITTER = SentenceChunker()
 
 
+def passage_sentences(text: str) -> list[str]:
+    """The sentences of a passage, never across a line break: a line of a document (a list item, a heading, a
+    line an injection put there) is never merged into a sentence shown as an answer."""
+    return [s for line in text.splitlines() for s in _SPLITTER.sentences(line)]
+
+
 def supporting_sentence(question: str, hits: Sequence[Hit], clear: float) -> tuple[int, str] | None:
     """(passage number, sentence): the passage sentence that answers ``question``, when one clearly does. It
     holds at least ``clear`` of the question's content words (stemmed), more than any other sentence does, and
@@ -107,7 +113,7 @@ def supporting_sentence(question: str, hits: Sequence[Hit], clear: float) -> tup
         return None
     found: dict[str, tuple[float, int]] = {}
     for n, h in enumerate(hits, start=1):
-        for sentence in _SPLITTER.sentences(h.chunk.text):
+        for sentence in passage_sentences(h.chunk.text):
             words = stemmed(sentence)
             if words - asked and sentence not in found:
                 found[sentence] = (len(words & asked) / len(asked), n)
