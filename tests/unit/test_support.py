@@ -1,5 +1,6 @@
 """rag.support by hand-worked verdicts: numbers (digits, thousands separators, small numbers spelled out),
-quotes, the word-coverage boundary, and which citations stand (ground)."""
+quotes, the word-coverage boundary, which citations stand (ground), the supporting sentence and the default
+checker's verdicts."""
 
 from __future__ import annotations
 
