@@ -26,7 +26,8 @@ QUESTIONS = [json.loads(line) for line in (DEMO / "questions.jsonl").read_text()
 def test_smollm2_answers_are_bounded_and_checked(tmp_path):
     project = Project(tmp_path / "demo")
     ingest(project, [DEMO / "kb"])
-    gen = project.generator(ComponentSpec(type="llamacpp", params={"model": "smollm2-135m"}))
+    # one thread: on a machine whose cores are busy, llama.cpp's threads wait on each other (20x slower at 2)
+    gen = project.generator(ComponentSpec(type="llamacpp", params={"model": "smollm2-135m", "threads": 1}))
     cfg = ProjectConfig().answer
     outcomes = []
     for q in [q for q in QUESTIONS if q["answer"]][:4]:

@@ -92,6 +92,7 @@ ALSO = Hit(Chunk("d#0", "d", 0, "Plans renew monthly.\n\nThe Business plan costs
     # the same sentence in two overlapping passages counts once, from the first
     ("What does the Business plan cost?", [ALSO, PLANS], 0.6, (1, "The Business plan costs 24 dollars per member.")),
     ("What does a plan cost?", [PLANS], 0.6, None),  # both plan sentences hold it equally: neither clearly answers
+    ("What does a plan cost in euros?", [PLANS], 0.6, None),  # a tie below full coverage too (2 of 3 words each)
     ("What?", [PLANS], 0.0, None),  # no content words to answer
     ("What does the Business plan cost?", [], 0.0, None),
 ])
