@@ -143,7 +143,11 @@ class BakeoffResults(BaseModel):
     """The variant without training (base, fewshot, rag, fewshot+rag) with the highest mean F1 in this run."""
     paired_vs_best_untrained: dict[str, Paired] = {}
     """Every other variant against ``best_untrained``."""
+    tuned_models: dict[str, str] = {}
+    """The tuned models of the run by label (--ft-model LABEL=ft:<job-id>): the label's variants are ``<label>``
+    (without retrieval) and ``<label>+rag``; every variant not among base, fewshot, rag, fewshot+rag is one."""
     leakage: Leakage = Leakage()
+    """What the tuned models' training files were checked against the questions (all of them together)."""
     stages_seconds: dict[str, float] = {}
 
     @property
