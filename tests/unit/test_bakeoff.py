@@ -420,3 +420,11 @@ def test_an_interrupted_bakeoff_keeps_its_cache_and_resumes_to_the_same_numbers(
     assert resumed["paired_vs_rag"] == complete["paired_vs_rag"]
     assert [a["answer"] for a in answers] == [json.loads(x)["answer"]
                                               for x in (tmp_path / "whole" / "answers.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("low, high, p_holm, differs", [(0.01, 0.2, 0.049, True), (0.01, 0.2, 0.05, False),
+                                                        (0.01, 0.2, None, True), (-0.2, -0.01, 0.01, True),
+                                                        (-0.1, 0.1, 0.01, False), (None, None, None, False)])
+def test_a_difference_counts_when_its_interval_excludes_zero_and_it_survives_holm(low, high, p_holm, differs):
+    diff = None if low is None else (low + high) / 2
+    assert PairedComparison(diff=diff, low=low, high=high, p_value=0.01, n=20, p_holm=p_holm).differs() is differs

@@ -59,6 +59,11 @@ class PairedComparison(BaseModel):
         """Whether the interval excludes 0: otherwise the two variants cannot be told apart at this size."""
         return self.low is not None and self.high is not None and not self.low <= 0 <= self.high
 
+    def differs(self, alpha: float = 0.05) -> bool:
+        """Told apart, and significant after Holm's correction at ``alpha`` where the p-value was adjusted: the
+        test a claim that one variant beats another must pass (alpha: statistics.ALPHA, the power's too)."""
+        return self.told_apart and (self.p_holm is None or self.p_holm < alpha)
+
 
 class QualityMetrics(BaseModel):
     exact_match: MetricInterval
