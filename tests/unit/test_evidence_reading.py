@@ -212,6 +212,7 @@ def test_comparison_and_apart_words():
                                                 "would go unseen")
     assert apart_text(c.model_copy(update={"mdd": None}), "raft", "rag", 30) == "the run cannot tell raft from rag"
     assert apart_text(None, "raft", "rag", 30) == "not measured"
+    assert apart_text(c.model_copy(update={"diff": None}), "raft", "rag", 30) == "not measured"
 
 
 def test_break_even_prices_the_measured_generation(full):

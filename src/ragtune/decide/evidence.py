@@ -72,14 +72,14 @@ def variant_per_query(v: VariantResult, book: PriceBook, bakeoff_prices: dict[st
 
 
 def paired_f1(results: BakeoffResults, name: str | None) -> PairedComparison | None:
-    paired = results.paired_vs_rag.get(name or "")
+    paired = results.paired_vs_rag.get(name)  # type: ignore[arg-type]  # None finds nothing
     return paired.f1 if paired else None
 
 
 def vs_best(results: BakeoffResults, name: str | None) -> PairedComparison | None:
     """``name`` against the strongest untrained variant on F1 (None for that variant itself, for no variant,
     or when the bake-off predates the comparison)."""
-    paired = results.paired_vs_best_untrained.get(name or "")
+    paired = results.paired_vs_best_untrained.get(name)  # type: ignore[arg-type]  # None finds nothing
     return paired.f1 if paired else None
 
 
@@ -88,7 +88,7 @@ def beats_verdict(d: PairedComparison | None) -> str:
     claim of beating the strongest untrained variant must pass; unclear otherwise."""
     if d is None or d.diff is None:
         return MISSING
-    return ("better" if d.diff > 0 else "worse") if d.differs() else "unclear"
+    return ("better" if d.low > 0 else "worse") if d.differs() else "unclear"  # type: ignore[operator]  # set with diff
 
 
 def tuned_variants(results: BakeoffResults) -> list[str]:
@@ -117,7 +117,7 @@ def forms(results: BakeoffResults, tuned: str | None) -> dict[str, str]:
     (label+rag), where the bake-off ran them."""
     if tuned is None:
         return {}
-    label = tuned.removesuffix("+rag") if results.variants[tuned].retrieval else tuned
+    label = tuned.removesuffix("+rag")  # a label holds no "+"
     return {k: n for k, n in (("ft", label), ("ft+rag", f"{label}+rag")) if n in results.variants}
 
 
