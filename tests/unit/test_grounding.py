@@ -14,7 +14,7 @@ from conftest import write_files
 from ragtune.cli.app import app
 from ragtune.project import Project
 from ragtune.serve.app import create_app
-from ragtune.serve.keys import key_store
+from ragtune.serve.state import key_store
 
 QUESTION = "How many times is a failed webhook retried?"
 DOC = "A failed webhook is retried 9 times. Backoff between attempts is exponential."

@@ -10,7 +10,8 @@ from conftest import write_files
 from ragtune.finetune.jobs import job_dir, job_store
 from ragtune.serve.app import create_app
 from ragtune.serve.caller import WEB_HEADER
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store
 from ragtune.serve.web.loss_curve import HEIGHT, PAD, WIDTH, curve
 
 HX = {WEB_HEADER: "1", "HX-Request": "true"}
