@@ -19,7 +19,7 @@ from ragtune.project import Project
 from ragtune.raft.format import RAFT_SYSTEM
 from ragtune.rag.answer import answer
 from ragtune.serve.app import create_app
-from ragtune.serve.keys import key_store
+from ragtune.serve.state import key_store
 
 QUESTION = "How many times is a failed webhook retried?"
 STOP = ["\nQuestion:", "\n\n"]
