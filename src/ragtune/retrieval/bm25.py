@@ -33,7 +33,7 @@ class TokenIds(Sequence[list[int]]):
     def __len__(self) -> int:
         return len(self.ends)
 
-    def __getitem__(self, i):  # type: ignore[override]  # bm25s only iterates; slices are not needed
+    def __getitem__(self, i):  # bm25s only iterates: no slices
         start = int(self.ends[i - 1]) if i > 0 else 0
         return self.flat[start:int(self.ends[i])].tolist()
 
@@ -58,7 +58,7 @@ def tokenize_streamed(batches: Iterable[list[str]]) -> bm25s.tokenization.Tokeni
         parts.append(to_global[flat])
     flat = np.concatenate(parts) if parts else np.zeros(0, np.int32)
     ends = np.cumsum(np.concatenate(lengths)) if lengths else np.zeros(0, np.int64)
-    return bm25s.tokenization.Tokenized(ids=TokenIds(flat, ends), vocab=vocab)  # type: ignore[arg-type]
+    return bm25s.tokenization.Tokenized(ids=TokenIds(flat, ends), vocab=vocab)
 
 
 class BM25Index:
