@@ -70,6 +70,11 @@ def open_log(project: Path) -> InteractionLog:
     return InteractionLog(log_path(p))
 
 
+def logged_rows(p) -> list[dict] | None:
+    """The project's interactions, or None when it has no log (nothing was served yet)."""
+    return InteractionLog(log_path(p)).rows() if log_path(p).exists() else None
+
+
 AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="YAML file of answers, keyed by the flag names "
                                                  "with underscores (e.g. labelled_examples: 120); flags override it")]
 BakeoffOpt = Annotated[Path | None, typer.Option("--bakeoff", help="a bake-off output folder (results.json): "
