@@ -17,6 +17,7 @@ from ragtune.bakeoff.run import read_answers, run_bakeoff
 from ragtune.bakeoff.scoring import paired_against
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.answer_metrics import normalize
 from ragtune.evaluation.datasets import read_jsonl
 from ragtune.evaluation.qa import QARow, Question, read_questions
 from ragtune.finetune.trainer import TuneConfig
@@ -79,7 +80,8 @@ def evaluation_questions(inputs: Inputs) -> list[Question]:
 def build_data(project: Project, state: RetrainState, progress: Progress) -> DataStep:
     """RAFT examples from the previous job's questions whose oracle passage is unchanged (the stale ones' answers
     may be wrong now) and from the new questions, over the current index; then the approved and corrected logged
-    answers. Anything that is (nearly) an evaluation question is left out."""
+    answers, the latest per question (an answer approved before the documents changed is superseded by a later
+    correction). Anything that is (nearly) an evaluation question is left out."""
     inputs, folder = state.inputs, records.run_dir(project.root, state.id)
     previous = Jobs(project.root).get(inputs.previous_job)
     snap = corpus_snapshot.read(project.root, previous.id)
@@ -96,12 +98,15 @@ def build_data(project: Project, state: RetrainState, progress: Progress) -> Dat
         build(raft_builder(project, RaftConfig()), items, raft, progress=lambda n: progress("RAFT", n))
     examples = [line for line in read_lines(raft) if line.strip()]
     feedback: list[str] = []
+    superseded = 0
     if inputs.feedback and log_path(project).exists():
         exported = folder / "feedback.jsonl"
         export_finetune(InteractionLog(log_path(project)), exported, "up", force=True)
         asked = trained_questions(exported)
         held = set(overlapping(asked, evaluated))
-        feedback = [line for line, q in zip(read_lines(exported), asked, strict=True) if q not in held]
+        usable = [(line, q) for line, q in zip(read_lines(exported), asked, strict=True) if q not in held]
+        feedback = list({normalize(q): line for line, q in usable}.values())  # oldest first: the latest stays
+        superseded = len(usable) - len(feedback)
         leaked |= held
     if not examples and not feedback:
         raise RagtuneError("nothing to train on: no current training question, no --questions and no approved "
@@ -111,7 +116,7 @@ def build_data(project: Project, state: RetrainState, progress: Progress) -> Dat
     tmp.write_text("".join(line + "\n" for line in examples + feedback), encoding="utf-8")
     tmp.replace(train)
     return DataStep(train=str(train), kept=len(kept), dropped_stale=len(made) - len(kept), new=len(new),
-                    feedback=len(feedback), held_out=len(leaked))
+                    feedback=len(feedback), superseded=superseded, held_out=len(leaked))
 
 
 def tune(project: Project, state: RetrainState) -> str:

@@ -38,7 +38,9 @@ class DataStep(BaseModel):
     new: int
     """Examples from the new training questions."""
     feedback: int
-    """Approved or corrected logged answers."""
+    """Approved or corrected logged answers, the latest per question."""
+    superseded: int
+    """Logged answers to a question that later feedback answered again (only the latest is trained on)."""
     held_out: int
     """Training inputs left out because they are (nearly) evaluation questions."""
 
