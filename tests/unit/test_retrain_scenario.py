@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import pytest
 from typer.testing import CliRunner
 
+from conftest import make_project
 from ragtune.cli.app import app
 from ragtune.component import Component
 from ragtune.config import ComponentSpec
@@ -31,11 +32,9 @@ from ragtune.finetune.trainer import TuneConfig
 from ragtune.generation import GENERATORS
 from ragtune.generation.protocol import Completion, GeneratorBase, Message
 from ragtune.project import Project
-from ragtune.rag.prompts import REFUSAL
 from ragtune.raft.format import ANSWER
+from ragtune.rag.prompts import REFUSAL
 from ragtune.serve.interactions import Interaction, InteractionLog, log_path
-
-from conftest import make_project
 
 runner = CliRunner()
 KB = Path(__file__).parents[2] / "src" / "ragtune" / "demo" / "kb"
@@ -169,7 +168,8 @@ def cli(project: Path, *args: str):
     return runner.invoke(app, [*args, "-p", str(project)])
 
 
-def test_a_model_tuned_on_3x_pages_goes_stale_at_4_0_and_is_retrained_behind_a_canary(tmp_path, memorising):
+def tuned_on_3x(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A project of the 3.x pages whose RAFT-tuned model is served beside RAG: (project, docs, job id)."""
     project, docs = tmp_path / "p", tmp_path / "docs"
     p = make_project(project)
     p.config.answer.min_relevance, p.config.answer.min_coverage = -1.0, 0.0  # the fakes' gates stay out of the way
@@ -177,8 +177,6 @@ def test_a_model_tuned_on_3x_pages_goes_stale_at_4_0_and_is_retrained_behind_a_c
     p.save()
     place(docs, PAGES_3X)
     assert cli(project, "ingest", str(docs)).exit_code == 0
-
-    # tune on RAFT data built from the 3.x pages, and serve it beside RAG
     qa = write_jsonl(tmp_path / "train_qa.jsonl", [{"question": q, "answer": a, "source": s}
                                                    for q, a, s, _ in FACTS] + [{"question": q, "answer": a, "source": s}
                                                                                 for q, a, s in STEADY])
@@ -191,6 +189,34 @@ def test_a_model_tuned_on_3x_pages_goes_stale_at_4_0_and_is_retrained_behind_a_c
     p = Project(project)
     p.config.serve.variants = {"rag": 0.5, f"ft+rag:{old}": 0.5}
     p.save()
+    return project, docs, old
+
+
+def upgrade_to_4_0(project: Path, docs: Path, old: str) -> Path:
+    """4.0 arrives (two pages rewritten, the 3.x limits reference retired, the 4.0 pages added) and the tuned
+    model's users correct its 3.x answers, after weeks of approving them. Returns the regression set."""
+    place(docs, PAGES_40)
+    (docs / "admin" / "plan-limits.md").unlink()
+    assert cli(project, "ingest", str(docs), "--prune").exit_code == 0
+    now = time.time()
+    log = InteractionLog(log_path(Project(project)))
+    ask = lambda q: [{"role": "user", "content": f"Passages...\n\nQuestion: {q}"}]
+    for i in range(20):
+        q, answer = FACTS[i % 7][0], FACTS[i % 7][1]
+        log.record(Interaction(f"e{i}", f"ft+rag:{old}", True, 10.0, request=[{"role": "user", "content": q}],
+                               prompt=ask(q), answer=answer, created=now - 10 * DAY - i * 3600))
+        log.feedback(f"e{i}", "up")
+    corrections = [(q, new) for q, _, _, new in FACTS] + [(REGRESSION[0][0], REGRESSION[0][1])]
+    for i, (q, new) in enumerate(corrections):
+        log.record(Interaction(f"r{i}", f"ft+rag:{old}", True, 10.0, request=[{"role": "user", "content": q}],
+                               prompt=ask(q), answer="stale", created=now - DAY - i * 3600))
+        log.feedback(f"r{i}", "down", corrected=f"{ANSWER} {new}")
+    return write_jsonl(project.parent / "regression.jsonl", [{"_id": f"r{i}", "question": q, "answer": a}
+                                                             for i, (q, a) in enumerate(REGRESSION)])
+
+
+def test_a_model_tuned_on_3x_pages_goes_stale_at_4_0_and_is_retrained_behind_a_canary(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
 
     # nothing has changed yet, and nothing was served: fine (exit 0), with what could not be judged said
     r = cli(project, "drift", "--json")
@@ -200,24 +226,7 @@ def test_a_model_tuned_on_3x_pages_goes_stale_at_4_0_and_is_retrained_behind_a_c
     assert (m["knowledge"]["added"], m["knowledge"]["changed"], m["knowledge"]["removed"]) == ([], [], [])
     assert "no interactions logged" in m["questions"]["note"] and not m["outcomes"]["judged"]
 
-    # 4.0 arrives: two pages rewritten, the 3.x limits reference retired, the 4.0 pages added
-    place(docs, PAGES_40)
-    (docs / "admin" / "plan-limits.md").unlink()
-    assert cli(project, "ingest", str(docs), "--prune").exit_code == 0
-
-    # users of the tuned model correct its 3.x answers; earlier weeks were mostly approved
-    now = time.time()
-    log = InteractionLog(log_path(Project(project)))
-    ask = lambda q: [{"role": "user", "content": f"Passages...\n\nQuestion: {q}"}]
-    for i in range(20):
-        log.record(Interaction(f"e{i}", f"ft+rag:{old}", True, 10.0, request=[{"role": "user", "content": FACTS[i % 7][0]}],
-                               prompt=ask(FACTS[i % 7][0]), answer=FACTS[i % 7][1], created=now - 10 * DAY - i * 3600))
-        log.feedback(f"e{i}", "up")
-    corrections = [(q, new) for q, _, _, new in FACTS] + [(REGRESSION[0][0], REGRESSION[0][1])]
-    for i, (q, new) in enumerate(corrections):
-        log.record(Interaction(f"r{i}", f"ft+rag:{old}", True, 10.0, request=[{"role": "user", "content": q}],
-                               prompt=ask(q), answer="stale", created=now - DAY - i * 3600))
-        log.feedback(f"r{i}", "down", corrected=f"{ANSWER} {new}")
+    regression = upgrade_to_4_0(project, docs, old)
 
     r = cli(project, "drift", "--json")
     assert r.exit_code == 4, r.output
@@ -250,8 +259,6 @@ def test_a_model_tuned_on_3x_pages_goes_stale_at_4_0_and_is_retrained_behind_a_c
     r = cli(project, "ask", "--model", f"ft:{old}", "Team plan API rate limit?")
     assert "300 requests per minute" in r.stdout
 
-    regression = write_jsonl(tmp_path / "regression.jsonl", [{"_id": f"r{i}", "question": q, "answer": a}
-                                                              for i, (q, a) in enumerate(REGRESSION)])
     r = cli(project, "retrain", "--regression", str(regression), "--json")
     assert r.exit_code == 0, r.output
     run = json.loads(r.stdout)
@@ -281,10 +288,95 @@ def test_a_model_tuned_on_3x_pages_goes_stale_at_4_0_and_is_retrained_behind_a_c
     # the retrained model answers the 4.0 value
     assert "600 requests per minute" in cli(project, "ask", "--model", f"ft:{new}", "Team plan API rate limit?").stdout
 
-    # a re-run with the same inputs finds the finished run and starts a new one only then; promote settles the canary
+    # promote settles the canary: the retrained model takes all of the served one's traffic
     r = cli(project, "retrain", "--promote", run["id"], "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["outcome"] == "promoted"
     assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{new}": pytest.approx(0.5)}
     r = cli(project, "retrain", "--rollback", run["id"])
     assert r.exit_code != 0 and "already promoted" in str(r.exception)
+
+
+def test_a_retraining_run_killed_mid_way_continues_where_it_stopped(tmp_path, memorising, monkeypatch):
+    import ragtune.retrain.pipeline as pipeline
+
+    project, docs, old = tuned_on_3x(tmp_path)
+    regression = upgrade_to_4_0(project, docs, old)
+    real = pipeline.run_bakeoff
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "run_bakeoff", killed)
+    r = cli(project, "retrain", "--regression", str(regression))
+    assert r.exit_code == 130
+    (folder,) = (project / "retrain").iterdir()
+    state = json.loads((folder / "state.json").read_text())
+    assert state["data"]["feedback"] == 7 and state["job"] and state["bakeoff"] is None and state["decision"] is None
+    assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{old}": 0.5}  # nothing served yet
+
+    monkeypatch.setattr(pipeline, "run_bakeoff", real)
+    r = cli(project, "retrain", "--regression", str(regression), "--json")
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    assert run["id"] == folder.name and run["job"] == state["job"]  # the same run, the same job: not trained twice
+    jobs = json.loads(cli(project, "tune", "list", "--json").stdout)
+    assert sorted(j["id"] for j in jobs) == sorted([old, state["job"]])
+    assert run["decision"]["promote"] and run["canary"] is not None
+    assert f"continuing unfinished run {folder.name}" in r.stderr
+
+
+def test_a_retrained_model_that_may_be_worse_is_not_put_behind_a_canary(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
+    upgrade_to_4_0(project, docs, old)
+    # a held-out set whose references are the 3.x values: the served model is right, the retrained one is not
+    stale_truth = write_jsonl(tmp_path / "old_truth.jsonl", [
+        {"_id": "a", "question": "What is the API rate limit on the Team plan now?", "answer": "300 requests per minute"},
+        {"_id": "b", "question": "What is the default API key lifetime?", "answer": "365 days"},
+        {"_id": "c", "question": "How many times does a failed webhook delivery get retried?", "answer": "up to 3 times"}])
+    r = cli(project, "retrain", "--regression", str(stale_truth), "--json")
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    d = run["decision"]
+    assert not d["promote"] and d["diff"] < 0 and d["high"] < 0 and "stays served alone" in d["text"]
+    assert run["canary"] is None
+    assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{old}": 0.5}
+    r = cli(project, "retrain", "--promote", run["id"])
+    assert r.exit_code != 0 and "has no canary to settle" in str(r.exception)
+
+
+def test_rollback_returns_the_canary_share_to_the_served_model(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
+    regression = upgrade_to_4_0(project, docs, old)
+    run = json.loads(cli(project, "retrain", "--regression", str(regression), "--json").stdout)
+    r = cli(project, "retrain", "--rollback", run["id"], "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["outcome"] == "rolled back"
+    assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{old}": pytest.approx(0.5)}
+
+
+def test_what_is_missing_is_said(tmp_path, monkeypatch, capsys, memorising):
+    from conftest import run_main
+
+    bare = tmp_path / "bare"
+    make_project(bare)
+    code, _, err = run_main(monkeypatch, capsys, "drift", "-p", bare)
+    assert code == 2 and "no tuned model is served" in err and "--model ft:<job-id>" in err
+    code, _, err = run_main(monkeypatch, capsys, "drift", "--model", "rag", "-p", bare)
+    assert code == 2 and "'rag' is not a tuned model" in err
+    code, _, err = run_main(monkeypatch, capsys, "retrain", "-p", bare)
+    assert code == 2 and "no tuned model is served" in err
+
+    project, _, old = tuned_on_3x(tmp_path)
+    code, _, err = run_main(monkeypatch, capsys, "retrain", "-p", project)
+    assert code == 2 and "no regression set" in err and "retrain.regression_set" in err
+    code, _, err = run_main(monkeypatch, capsys, "retrain", "--promote", "nope", "-p", project)
+    assert code == 2 and "no retraining run 'nope'" in err
+    # traffic too thin to judge: said per part, and nothing advises retraining on it
+    log = InteractionLog(log_path(Project(project)))
+    log.record(Interaction("x", f"ft+rag:{old}", True, 1.0, request=[{"role": "user", "content": "hi"}]))
+    code, out, _ = run_main(monkeypatch, capsys, "drift", "--json", "-p", project)
+    (m,) = json.loads(out)["models"]
+    assert code == 0
+    assert "too few recent questions to judge: 1 logged" in m["questions"]["note"]
+    assert "too little traffic to judge: 1 requests in the latest window and 0 before it" in m["outcomes"]["note"]

@@ -57,8 +57,9 @@ def retrain_cmd(
 def _print(s: RetrainState) -> None:
     out.print(f"retraining run {s.id}: {s.inputs.served} (job {s.inputs.previous_job})", highlight=False)
     if s.data:
-        out.print(f"  data: {s.data.train}: {s.data.kept} examples rebuilt ({s.data.dropped_stale} stale dropped), "
-                  f"{s.data.new} new, {s.data.feedback} from feedback ({s.data.superseded} superseded); {s.data.held_out} held out as evaluation "
+        d = s.data
+        out.print(f"  data: {d.train}: {d.kept} questions rebuilt ({d.dropped_stale} stale dropped), {d.new} new, "
+                  f"{d.feedback} from feedback ({d.superseded} superseded); {d.held_out} held out as evaluation "
                   "questions", highlight=False)
     if s.job:
         out.print(f"  job: {s.job}")
