@@ -380,3 +380,20 @@ def test_what_is_missing_is_said(tmp_path, monkeypatch, capsys, memorising):
     assert code == 0
     assert "too few recent questions to judge: 1 logged" in m["questions"]["note"]
     assert "too little traffic to judge: 1 requests in the latest window and 0 before it" in m["outcomes"]["note"]
+
+
+def test_a_job_without_a_corpus_snapshot_is_not_judged_on_knowledge(tmp_path, memorising):
+    # a project without an index records no snapshot (chat data from elsewhere has nothing here to go stale)
+    project = tmp_path / "p"
+    make_project(project)
+    rows = [{"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
+                          {"role": "assistant", "content": f"{2 * i}"}]} for i in range(10)]
+    train = write_jsonl(tmp_path / "chat.jsonl", rows)
+    r = cli(project, "tune", "start", "--backend", "memorising", "--base", "tiny", "--train", str(train), "--json")
+    job = json.loads(r.stdout)["id"]
+    assert not (project / "jobs" / job / "corpus.json").exists()
+    r = cli(project, "drift", "--model", f"ft:{job}", "--json")
+    assert r.exit_code == 0, r.output
+    (m,) = json.loads(r.stdout)["models"]
+    assert not m["knowledge"]["judged"] and f"job {job} has no corpus snapshot" in m["knowledge"]["note"]
+    assert not m["advised"] and m["reasons"] == []
