@@ -345,10 +345,16 @@ def test_a_retrained_model_that_may_be_worse_is_not_put_behind_a_canary(tmp_path
     assert r.exit_code != 0 and "has no canary to settle" in str(r.exception)
 
 
-def test_rollback_returns_the_canary_share_to_the_served_model(tmp_path, memorising):
+def test_a_run_continuing_the_adapter_then_rolled_back(tmp_path, memorising):
     project, docs, old = tuned_on_3x(tmp_path)
     regression = upgrade_to_4_0(project, docs, old)
-    run = json.loads(cli(project, "retrain", "--regression", str(regression), "--json").stdout)
+    r = cli(project, "retrain", "--regression", str(regression), "--continue-adapter", "--json")
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    # continued training starts from the served job's adapter (this fake backend's "adapter" is its data)
+    new_job = json.loads(cli(project, "tune", "status", run["job"], "--json").stdout)
+    old_job = json.loads(cli(project, "tune", "status", old, "--json").stdout)
+    assert new_job["config"]["init_adapter"] == old_job["train_file"]
     r = cli(project, "retrain", "--rollback", run["id"], "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["outcome"] == "rolled back"

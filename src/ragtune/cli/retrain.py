@@ -23,6 +23,8 @@ def retrain_cmd(
     new_questions: Annotated[Path | None, typer.Option(help="new held-out questions, compared on too")] = None,
     base: Annotated[str | None, typer.Option(help="base model to tune (default: the served model's base)")] = None,
     feedback: Annotated[bool, typer.Option(help="also train on the approved and corrected logged answers")] = True,
+    continue_adapter: Annotated[bool, typer.Option(help="continue the served model's LoRA adapter instead of "
+                                                        "training a fresh one on the base")] = False,
     run: Annotated[str | None, typer.Option("--run", help="continue this run (an unfinished run with the same "
                                             "inputs is continued anyway)")] = None,
     promote: Annotated[str | None, typer.Option("--promote", help="give run RUN's canary all of the served "
@@ -45,7 +47,8 @@ def retrain_cmd(
     if promote or rollback:
         state = settle(p, str(promote or rollback), promote=bool(promote))
     else:
-        inputs = None if run else plan(p, model, questions, regression, new_questions, base, feedback)
+        inputs = None if run else plan(p, model, questions, regression, new_questions, base, feedback,
+                                         continue_adapter)
         with progress_bars(not json_) as progress:
             state = run_pipeline(p, inputs, run, progress, console.print)
     if json_:

@@ -49,7 +49,7 @@ def served_model(project: Project, named: str | None) -> str:
 
 
 def plan(project: Project, model: str | None, questions: Path | None, regression: Path | None,
-         new_questions: Path | None, base: str | None, feedback: bool = True) -> Inputs:
+         new_questions: Path | None, base: str | None, feedback: bool = True, continue_adapter: bool = False) -> Inputs:
     """The inputs of a run, checked before anything is written."""
     served = served_model(project, model)
     previous = Jobs(project.root).get(str(tuned_job(served)))
@@ -62,7 +62,11 @@ def plan(project: Project, model: str | None, questions: Path | None, regression
     for path in (questions, regression, new_questions):
         if path is not None and not path.is_file():
             raise RagtuneError(f"{path}: no such file")
+    if continue_adapter and base not in (None, previous.base):
+        raise RagtuneError(f"--continue-adapter trains {served}'s adapter further, which fits its base "
+                           f"{previous.base} only; drop --base {base}")
     return Inputs(served=served, previous_job=previous.id, base=base or previous.base, backend=previous.backend,
+                  continue_adapter=continue_adapter,
                   questions=str(questions.resolve()) if questions else None, regression=str(regression.resolve()),
                   new_questions=str(new_questions.resolve()) if new_questions else None, feedback=feedback)
 
@@ -126,8 +130,10 @@ def tune(project: Project, state: RetrainState) -> str:
     if state.job is None:
         previous = jobs.get(state.inputs.previous_job)
         assert state.data is not None  # the data step comes first
-        job = jobs.create(Path(state.data.train), None, state.inputs.base, TuneConfig(**previous.config),
-                          state.inputs.backend)
+        cfg = TuneConfig(**previous.config)
+        if state.inputs.continue_adapter:  # a hosted job has no local adapter: its backend says so
+            cfg.init_adapter = str(jobs.backend(previous).adapter(project.root, previous))
+        job = jobs.create(Path(state.data.train), None, state.inputs.base, cfg, state.inputs.backend)
         state.job = job.id
         records.save(project.root, state)
         jobs.launch(job)

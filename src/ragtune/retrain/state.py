@@ -28,6 +28,8 @@ class Inputs(BaseModel):
     regression: str = Field(description="the fixed held-out questions both models are compared on")
     new_questions: str | None = Field(None, description="new held-out questions, compared on too")
     feedback: bool = Field(True, description="train on the approved and corrected logged answers")
+    continue_adapter: bool = Field(False, description="continue the served model's LoRA adapter instead of "
+                                   "training a fresh one on the base")
 
 
 class DataStep(BaseModel):
