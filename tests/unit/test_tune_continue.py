@@ -42,7 +42,7 @@ def test_a_job_continues_from_a_previous_adapter(tmp_path, tiny_base):
     assert any(t.abs().max() > 0 for n, t in trained.items() if "lora_B" in n)
 
     jobs = Jobs(project)
-    still = dict(max_steps=2, lr=0.0, batch_size=4, grad_accum=1, max_seq_len=64)
+    still: dict = {"max_steps": 2, "lr": 0.0, "batch_size": 4, "grad_accum": 1, "max_seq_len": 64}
     adapter = str(job_dir(project, first) / "adapter")
     continued = jobs.start(train, None, str(tiny_base), TuneConfig(**still, init_adapter=adapter))
     fresh = jobs.start(train, None, str(tiny_base), TuneConfig(**still))
