@@ -76,12 +76,30 @@ def test_same_distribution_is_not_significant_and_the_test_is_seeded():
     assert fewer.p_value * 100 == pytest.approx(round(fewer.p_value * 100))  # (hits + 1) / 100
 
 
+def test_the_p_value_is_scipys_permutation_test_of_the_energy_statistic_computed_naively():
+    # the same permutations (same seed, same pooled indices), a statistic written independently per labelling
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(9, 3)), rng.normal(size=(11, 3)) + 0.6
+    t = energy_test(x, y, permutations=199, seed=3)
+    draw = np.random.default_rng(3)  # the rows' order energy_test draws (it reorders every sample)
+    px, py = x[draw.permutation(len(x))], y[draw.permutation(len(y))]
+    pooled = np.vstack([px, py])
+
+    def naive(ix, iy):
+        return energy_by_hand(pooled[ix], pooled[iy])
+
+    ref = stats.permutation_test((np.arange(9), np.arange(9, 20)), naive, permutation_type="independent",
+                                 vectorized=False, n_resamples=199, alternative="greater", random_state=3)
+    assert t.p_value == pytest.approx(ref.pvalue) and t.statistic == pytest.approx(ref.statistic)
+    assert 0.005 < t.p_value < 0.5  # a case where the permutations matter: neither the floor nor certainty
+
+
 def test_large_samples_are_drawn_down_to_max_sample_with_the_seed():
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=(MAX_SAMPLE + 100, 2)), rng.normal(size=(40, 2))
     t = energy_test(x, y, permutations=9)
     assert (t.n_x, t.n_y) == (500, 40) and MAX_SAMPLE == 500
-    drawn = x[np.random.default_rng(0).choice(len(x), MAX_SAMPLE, replace=False)]
+    drawn = x[np.random.default_rng(0).permutation(len(x))[:MAX_SAMPLE]]
     assert t.statistic == pytest.approx(energy_by_hand(drawn, y))
 
 
@@ -109,7 +127,7 @@ def test_wilson_interval_is_the_formula(k, n):
 
 def test_an_empty_window_has_no_rate():
     r = wilson(0, 0)
-    assert (r.rate, r.low, r.high, r.n) == (None, None, None, 0)
+    assert (r.k, r.n, r.rate, r.low, r.high) == (0, 0, None, None, None)
     assert change(r, wilson(1, 2)).diff is None and change(wilson(1, 2), r).p_value is None
 
 

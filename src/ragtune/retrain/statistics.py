@@ -20,7 +20,6 @@ SEED = 0
 MAX_SAMPLE = 500
 """Questions drawn (seeded) from each side at most: a permutation costs one product with the pooled distance
 matrix, so this bounds a test at about a second on a laptop."""
-CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,9 @@ def energy(d: np.ndarray, in_x: np.ndarray) -> np.ndarray:
     """The energy statistic of each labelling: ``d`` the pooled distance matrix, ``in_x`` one row per labelling
     (1 where a pooled point belongs to the first sample). Sums come from one product D z per labelling:
     within x z'Dz, across 1'Dz - z'Dz, within y total - 2 * 1'Dz + z'Dz."""
-    z = np.atleast_2d(in_x).astype(float)
+    z = np.atleast_2d(in_x)
     n = z.sum(axis=1)
-    m = d.shape[0] - n
+    m = len(d) - n
     dz = z @ d
     across_all = dz.sum(axis=1)
     xx = np.sum(dz * z, axis=1)
@@ -75,19 +74,21 @@ def energy_test(x: np.ndarray, y: np.ndarray, permutations: int = PERMUTATIONS, 
     relabellings of the pooled rows scoring at least as high (exact when there are no more than
     ``permutations`` of them)."""
     rng = np.random.default_rng(seed)
-    x, y = (a[rng.choice(len(a), MAX_SAMPLE, replace=False)] if len(a) > MAX_SAMPLE else a for a in (x, y))
+    x, y = (a[rng.permutation(len(a))[:MAX_SAMPLE]] for a in (x, y))  # reordering rows changes no statistic
     pooled = np.vstack([x, y])
     d = distances(pooled)
 
-    def statistic(ix, iy, axis=-1):  # scipy permutes the pooled indices; a labelling is the first sample's
+    # scipy permutes the pooled indices; a labelling is the first sample's. The ``axis`` parameter tells scipy the
+    # statistic takes a whole batch of labellings at once (one row each).
+    def statistic(ix, iy, axis=-1):
         rows = np.atleast_2d(ix)
         z = np.zeros((rows.shape[0], len(pooled)))
         np.put_along_axis(z, rows, 1.0, axis=1)
         return energy(d, z).reshape(np.shape(ix)[:-1])
 
     indices = (np.arange(len(x)), np.arange(len(x), len(pooled)))
-    res = stats.permutation_test(indices, statistic, permutation_type="independent", vectorized=True,
-                                 n_resamples=permutations, alternative="greater", random_state=seed, batch=100)
+    res = stats.permutation_test(indices, statistic, permutation_type="independent", n_resamples=permutations,
+                                 alternative="greater", random_state=seed)
     return TwoSampleTest(float(res.statistic), float(res.pvalue), len(x), len(y))
 
 
@@ -97,10 +98,10 @@ def unresembled(recent: np.ndarray, training: np.ndarray, threshold: float) -> n
 
 
 def wilson(k: int, n: int) -> Rate:
-    """k of n, with the 95% Wilson score interval (scipy's)."""
+    """k of n, with the 95% Wilson score interval (scipy's; 95% is its default level)."""
     if n == 0:
         return Rate(k, n, None, None, None)
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    ci = stats.binomtest(k, n).proportion_ci(method="wilson")
     return Rate(k, n, k / n, float(ci.low), float(ci.high))
 
 
