@@ -57,14 +57,14 @@ def _judge_lines(results: BakeoffResults) -> list[str]:
               "", f"Ranking by F1: {', '.join(rank.by_f1)}; by the judge: {', '.join(rank.by_judge)} "
                   f"(Kendall's tau {tau})."]
     if rank.disagreements:
-        lines.append("They disagree on: " + "; ".join(
+        lines += ["", "They disagree on: " + "; ".join(
             f"{a} (F1 {f1[a]:.2f}, judge {judged[a]:.2f}) above {b} (F1 {f1[b]:.2f}, judge {judged[b]:.2f}) by F1, "
             "below it by the judge" for a, b in rank.disagreements)
             + ". Where they differ, compare the recall and contains columns (F1 marks down a right answer said in "
               "a sentence, which a judge accepts) and read those answers in answers.jsonl, where each judgment "
-              "keeps the judge's reply.")
+              "keeps the judge's reply."]
     elif rank.by_f1:
-        lines.append("The judge and F1 rank the variants alike.")
+        lines += ["", "The judge and F1 rank the variants alike."]
     return lines
 
 
