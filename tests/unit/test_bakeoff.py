@@ -399,7 +399,7 @@ def _judge_endpoint(req):
 def test_bakeoff_with_an_llm_judge_stores_its_setup_verdicts_and_sanity_and_caches_them(kb, tmp_path, monkeypatch):
     from fake_http import FakeServer
 
-    project, q, shots = kb
+    project, q, _ = kb
     monkeypatch.setenv("RAGTUNE_JUDGE_API_KEY", "sk-secret-judge")
     out = tmp_path / "bo"
     with FakeServer(_judge_endpoint) as srv:
