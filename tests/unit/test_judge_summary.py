@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from ragtune.bakeoff.judge_summary import Agreement, rank_agreement, sanity
@@ -44,9 +46,15 @@ def test_ranking_leaves_out_unscored_variants_and_ties_are_no_disagreement():
     r = rank_agreement({"a": 0.5, "b": 0.5, "c": None, "d": 0.9}, {"a": 0.2, "b": 0.8, "c": 0.9})
     assert r.by_f1 == ["a", "b"] and r.by_judge == ["b", "a"] and r.disagreements == []
     assert r.kendall_tau is None  # F1 is constant over the two: tau undefined
-    one = rank_agreement({"a": 0.5}, {"a": 0.1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one variant: no tau, and no scipy small-sample warning on the terminal
+        one = rank_agreement({"a": 0.5}, {"a": 0.1})
     assert (one.by_f1, one.kendall_tau, one.disagreements) == (["a"], None, [])
+    judge_tie = rank_agreement({"a": 0.5, "b": 0.3}, {"a": 0.5, "b": 0.5})
+    assert judge_tie.disagreements == [] and judge_tie.kendall_tau is None
     same = rank_agreement({"a": 0.1, "b": 0.2, "c": 0.3}, {"a": 0.0, "b": 0.5, "c": 1.0})
     assert same.kendall_tau == pytest.approx(1.0) and same.disagreements == []
     reverse = rank_agreement({"a": 0.1, "b": 0.2}, {"a": 0.9, "b": 0.5})
     assert reverse.kendall_tau == pytest.approx(-1.0) and reverse.disagreements == [("b", "a")]
+    far = rank_agreement({"a": 0.9, "b": 0.2}, {"a": 0.1, "b": 0.5})  # a's judge score is below b's F1
+    assert far.disagreements == [("a", "b")]

@@ -85,7 +85,7 @@ def rank_agreement(f1: dict[str, float | None], judge: dict[str, float | None]) 
     by_judge = sorted(scored, key=lambda n: -scored[n][1])
     tau = None
     if len(scored) > 1:
-        value = float(stats.kendalltau(*zip(*scored.values(), strict=True)).statistic)
+        value = float(stats.kendalltau([f for f, _ in scored.values()], [j for _, j in scored.values()]).statistic)
         tau = None if math.isnan(value) else value
     # by_f1 puts a at or above b; a pair the judge orders the other way (not tied) is a disagreement
     opposite = [(a, b) for a, b in combinations(by_f1, 2)

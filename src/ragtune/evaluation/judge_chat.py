@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from ragtune.errors import RagtuneError
 from ragtune.evaluation.judge import Judgment
 from ragtune.evaluation.judge_prompt import judge_messages, parse_reply, retry_messages
 from ragtune.generation.protocol import Message
 
 Ask = Callable[[list[Message], bool], str]
 """``ask(messages, with_support) -> reply text``: one chat completion."""
+
+
+def check_parse_retries(n: int) -> None:
+    if n < 0:
+        raise RagtuneError(f"parse_retries must be 0 or more (follow-ups after an unreadable reply), got {n}")
 
 
 def judge_by_chat(ask: Ask, question: str, reference: str, answer: str, passages: Sequence[str],

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ragtune.component import Component
 from ragtune.evaluation.answer_metrics import containment, normalize
 from ragtune.evaluation.judge import JUDGES, Judgment
-from ragtune.evaluation.judge_chat import judge_by_chat
+from ragtune.evaluation.judge_chat import check_parse_retries, judge_by_chat
 from ragtune.generation.protocol import Message
 
 
@@ -25,6 +25,9 @@ class ScriptedJudge(Component):
     """Raw replies, returned in order and cycled."""
     parse_retries: int = 2
     calls: list[list[Message]] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check_parse_retries(self.parse_retries)
 
     def judge(self, question: str, reference: str, answer: str, passages: Sequence[str]) -> Judgment:
         def ask(messages: list[Message], with_support: bool) -> str:

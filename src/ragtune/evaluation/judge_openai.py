@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ragtune.evaluation.judge import JUDGES, Judgment
-from ragtune.evaluation.judge_chat import judge_by_chat
+from ragtune.evaluation.judge_chat import check_parse_retries, judge_by_chat
 from ragtune.evaluation.judge_prompt import response_schema
 from ragtune.generation.protocol import Message
 from ragtune.openai_endpoint import OpenAIEndpoint
@@ -32,6 +32,9 @@ class OpenAIJudge(OpenAIEndpoint):
     """Constrain the reply to the verdicts' JSON schema (``response_format``), which OpenAI, llama.cpp and
     vLLM honour; off for an endpoint that refuses the parameter."""
     max_tokens: int = 64
+
+    def __post_init__(self) -> None:
+        check_parse_retries(self.parse_retries)
 
     def judge(self, question: str, reference: str, answer: str, passages: Sequence[str]) -> Judgment:
         return judge_by_chat(self._ask, question, reference, answer, passages, self.parse_retries)
