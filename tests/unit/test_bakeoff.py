@@ -163,6 +163,15 @@ def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):
     code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "fewshot+rag", "-p",
                             project, "--fewshot", shots, "--shots", "9")
     assert code == 2 and "has 2 answered questions; --shots needs 9" in err
+    for bad, says in ((["rag=ft:abc"], "the label 'rag' must be"), (["fewshot+rag=ft:abc"], "'fewshot+rag' must be"),
+                      (["a+b=ft:abc"], "the label 'a+b' must be"), (["=ft:abc"], "the label '' must be"),
+                      (["raft=abc"], "expected ft:<job-id> or LABEL=ft:<job-id>"), (["ft:"], "expected ft:<job-id>"),
+                      (["raft=ft:a", "raft=ft:b"], "the label 'raft' is given twice"),
+                      (["ft:a", "ft=ft:b"], "the label 'ft' is given twice")):
+        flags = [x for spec in bad for x in ("--ft-model", spec)]
+        code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "rag,ft", *flags,
+                                "-p", project)
+        assert code == 2 and says in err, (bad, err)
 
 
 def test_min_effect_warns_before_the_run_when_the_questions_are_too_few(kb, tmp_path, monkeypatch, capsys):
@@ -215,6 +224,37 @@ def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkey
     code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", leaked, "--variants", "ft",
                             "--ft-model", ft, "--out", out, "-p", project)
     assert code == 2 and "appear in the fine-tuning data" in err
+
+    # a second tuned model, on plain fine-tuning data from the same questions, side by side with the first
+    plain = tmp_path / "plain.jsonl"
+    r = runner.invoke(app, ["raft", "build", "--plain", "--qa", str(tmp_path / "qa.jsonl"), "--out", str(plain), "-p",
+                            str(project), "--json"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["tune", "start", "--train", str(plain), "--base", str(tiny_base), "-p", str(project),
+                            "--max-steps", "1", "--batch-size", "2", "--grad-accum", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    ft2 = json.loads(r.stdout)["model"]
+    labelled = ["--ft-model", f"raft={ft}", "--ft-model", f"plain={ft2}"]
+    r = runner.invoke(app, ["bakeoff", "--questions", str(q), "--variants", "ft+rag,rag,ft", *labelled,
+                            "--out", str(tmp_path / "two"), "-p", str(project), "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert list(res["variants"]) == ["rag", "raft", "raft+rag", "plain", "plain+rag"]
+    assert res["tuned_models"] == {"raft": ft, "plain": ft2}
+    assert [res["variants"][n]["model"] for n in ("raft", "raft+rag", "plain", "plain+rag")] == [ft, ft, ft2, ft2]
+    assert [res["variants"][n]["retrieval"] for n in ("raft", "raft+rag")] == [False, True]
+    assert res["leakage"] == {"checked_files": [str(train), str(plain)], "training_questions": 24, "overlaps": 0}
+    assert set(res["paired_vs_rag"]) == {"raft", "raft+rag", "plain", "plain+rag"}
+    assert res["best_untrained"] == "rag" and set(res["paired_vs_best_untrained"]) == set(res["paired_vs_rag"])
+    assert "| raft+rag |" in (tmp_path / "two" / "report.md").read_text()
+    # each tuned model's training data is checked: a question only the second one trained on is refused
+    r = runner.invoke(app, ["bakeoff", "--questions", str(q), "--variants", "ft", "--ft-model", f"plain={ft2}",
+                            "--out", str(tmp_path / "two"), "-p", str(project), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["leakage"]["checked_files"] == [str(plain)]
+    code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", leaked, "--variants", "ft", *labelled,
+                            "--out", out, "-p", project)
+    assert code == 2 and "appear in the fine-tuning data" in err and str(train) in err
 
 
 def test_bakeoff_without_arguments_runs_the_whole_demo_loop(tmp_path, tiny_base, monkeypatch):
@@ -380,3 +420,76 @@ def test_an_interrupted_bakeoff_keeps_its_cache_and_resumes_to_the_same_numbers(
     assert resumed["paired_vs_rag"] == complete["paired_vs_rag"]
     assert [a["answer"] for a in answers] == [json.loads(x)["answer"]
                                               for x in (tmp_path / "whole" / "answers.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("low, high, p_holm, differs", [(0.01, 0.2, 0.049, True), (0.01, 0.2, 0.05, False),
+                                                        (0.01, 0.2, None, True), (-0.2, -0.01, 0.01, True),
+                                                        (-0.1, 0.1, 0.01, False), (None, None, None, False)])
+def test_a_difference_counts_when_its_interval_excludes_zero_and_it_survives_holm(low, high, p_holm, differs):
+    diff = None if low is None else (low + high) / 2
+    assert PairedComparison(diff=diff, low=low, high=high, p_value=0.01, n=20, p_holm=p_holm).differs() is differs
+
+
+# --- the LLM judge ----------------------------------------------------------------------------------
+def _judge_endpoint(req):
+    """A judge on a local fake endpoint: correct when the answer holds the reference, supported when passages came."""
+    text = req.json()["messages"][1]["content"]
+    reference = text.split("Reference answer: ")[1].split("\n")[0]
+    answer = text.split("Answer to grade: ")[1].split("\n")[0]
+    verdicts = {"correct": reference.lower() in answer.lower()}
+    if "Passages:" in text:
+        verdicts["supported"] = True
+    message = {"role": "assistant", "content": json.dumps(verdicts)}
+    return 200, {"id": "j", "object": "chat.completion", "created": 0, "model": "judge-m",
+                 "choices": [{"index": 0, "finish_reason": "stop", "message": message}]}, {}
+
+
+def test_bakeoff_with_an_llm_judge_stores_its_setup_verdicts_and_sanity_and_caches_them(kb, tmp_path, monkeypatch):
+    from fake_http import FakeServer
+
+    project, q, _ = kb
+    monkeypatch.setenv("RAGTUNE_JUDGE_API_KEY", "sk-secret-judge")
+    out = tmp_path / "bo"
+    with FakeServer(_judge_endpoint) as srv:
+        args = ["bakeoff", "--questions", str(q), "--variants", "base,rag", "--judge-base-url", srv.url + "/v1",
+                "--judge-model", "judge-m", "--out", str(out), "-p", str(project), "--json"]
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+        asked = len(srv.requests)
+        again = runner.invoke(app, args)  # a re-run asks the judge nothing
+        assert again.exit_code == 0 and len(srv.requests) == asked
+        md = runner.invoke(app, args[:-1]).stdout
+    res = json.loads(r.stdout)
+    answers = [json.loads(x) for x in (out / "answers.jsonl").read_text().splitlines()]
+    judged = [a for a in answers if a["judgment"]]
+    # base and rag each answer the 3 answerable questions; the unanswerable one is not judged
+    assert asked == len(judged) == 6 and all(a["answerable"] for a in judged)
+    assert all(a["judgment"]["supported"] is None for a in judged if a["variant"] == "base")
+    rag_rows = [a for a in judged if a["variant"] == "rag"]
+    assert all(a["judgment"]["supported"] is (None if a["refused"] else True) for a in rag_rows)  # a refusal claims nothing
+    for variant in ("base", "rag"):
+        rows = [a for a in judged if a["variant"] == variant]
+        expected = sum(a["reference"].lower() in (a["final"] or a["answer"]).lower() for a in rows) / len(rows)
+        assert res["variants"][variant]["metrics"]["judge_correct"]["mean"] == pytest.approx(expected)
+    assert res["variants"]["base"]["metrics"]["judge_supported"]["n"] == 0
+    assert res["paired_vs_rag"]["base"]["judge_correct"]["n"] == 3
+    judge = res["judge"]
+    assert judge["setup"]["model"] == "judge-m" and judge["setup"]["base_url"] == srv.url + "/v1"
+    assert judge["setup"]["prompt_version"] == "1" and judge["setup"]["rubric"].startswith("correct: true when")
+    assert "sk-secret-judge" not in (out / "results.json").read_text()
+    exact = [a for a in judged if a["exact_match"] == 1.0]
+    assert judge["sanity"]["exact"] == {"n": len(exact), "agree": len(exact)} and judge["sanity"]["unparsed"] == 0
+    assert sorted(judge["ranking"]["by_f1"]) == ["base", "rag"]
+    assert "## LLM judge: judge-m at " + srv.url + "/v1 (prompt version 1)" in md and "Kendall's tau" in md
+    assert "No LLM judge" not in md
+
+
+def test_bakeoff_without_a_judge_says_lexical_metrics_only(kb, tmp_path, monkeypatch, capsys):
+    project, q, _ = kb
+    r = runner.invoke(app, ["bakeoff", "--questions", str(q), "--variants", "rag", "--out", str(tmp_path / "bo"),
+                            "-p", str(project)])
+    assert r.exit_code == 0 and r.stdout.count("No LLM judge in this run: lexical metrics only") == 1
+    assert json.loads((tmp_path / "bo" / "results.json").read_text())["judge"] is None
+    code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "rag", "-p", project,
+                            "--judge-base-url", "http://127.0.0.1:9/v1")
+    assert code == 2 and "--judge-base-url needs --judge-model" in err

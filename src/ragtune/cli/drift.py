@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from ragtune.cli.common import DEFAULT_PROJECT, EXIT_RETRAIN_ADVISED, JsonOpt, ProjectOpt, open_project, out, print_json
-from ragtune.cli.options import logged_rows
 from ragtune.retrain.drift import ModelDrift
 from ragtune.retrain.statistics import Rate
 
@@ -27,10 +26,11 @@ def drift_cmd(
     """What changed since each tuned model's training data was built: documents and stale training examples,
     recent questions against the training questions, feedback and refusals over time. Thresholds: the
     project's retrain settings. Exit code 0: nothing advises retraining; 4: retraining advised; 2: error."""
-    from ragtune.retrain.drift import report
+    from ragtune.retrain.drift import interaction_log, report
 
     p = open_project(project)
-    r = report(p, model or [], logged_rows(p))
+    log = interaction_log(p)
+    r = report(p, model or [], log.rows() if log is not None else None)
     if json_:
         print_json(r.model_dump(mode="json", by_alias=True))
     else:

@@ -16,7 +16,9 @@ from ragtune.cost.model import CostInputs
 from ragtune.decide.answers import Answers, read_answers_file, validate_answers
 from ragtune.errors import RagtuneError, validation_problems
 from ragtune.rag.answer import Answer
+from ragtune.rag.check import Outcome
 from ragtune.serve.interactions import InteractionLog, log_path
+from ragtune.serve.state import default_url, open_state, state_url
 from ragtune.yaml_file import read_mapping
 
 ModelOpt = Annotated[str | None, typer.Option(
@@ -27,9 +29,10 @@ BaseUrlOpt = Annotated[str | None, typer.Option(
 
 
 def print_answer(a: Answer) -> None:
-    """The answer, marked when it was refused or no cited passage supports it, then its citations."""
+    """The answer, marked when it was refused or is the supporting sentence shown in place of the model's
+    unsupported answer (the reason says why), then its citations."""
     label, style = ("A (refused):", "bold yellow") if a.refused else \
-        ("A (unsupported):", "bold yellow") if a.supported is False else ("A:", "bold green")
+        ("A (supporting sentence):", "bold cyan") if a.check is Outcome.replaced else ("A:", "bold green")
     out.print(styled("Q:", "bold", a.question))
     out.print(styled(label, style, a.text))
     if a.reason:
@@ -65,14 +68,9 @@ def parse_since(since: str | None) -> float | None:
 
 def open_log(project: Path) -> InteractionLog:
     p = open_project(project)
-    if not log_path(p).exists():
+    if state_url(p) == default_url(p) and not log_path(p).exists():
         raise RagtuneError(f"no interactions logged in {p.root}; they are recorded by 'ragtune serve'")
-    return InteractionLog(log_path(p))
-
-
-def logged_rows(p) -> list[dict] | None:
-    """The project's interactions, or None when it has no log (nothing was served yet)."""
-    return InteractionLog(log_path(p)).rows() if log_path(p).exists() else None
+    return open_state(p)
 
 
 AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="YAML file of answers, keyed by the flag names "

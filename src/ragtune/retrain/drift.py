@@ -21,6 +21,8 @@ from ragtune.errors import RagtuneError
 from ragtune.project import Project
 from ragtune.raft.build import read_provenance
 from ragtune.retrain.statistics import Rate, RateChange, change, energy_test, unresembled, wilson
+from ragtune.serve.interactions import InteractionLog, log_path
+from ragtune.serve.state import default_url, open_state, state_url
 
 SCHEMA = "ragtune.drift/1"
 DAY = 86400.0
@@ -104,6 +106,13 @@ class DriftReport(BaseModel):
     created: float
     models: list[ModelDrift]
     advised: bool
+
+
+def interaction_log(project: Project) -> InteractionLog | None:
+    """The serve state's interaction log; None when it is the project's own file and nothing created it yet."""
+    if state_url(project) == default_url(project) and not log_path(project).exists():
+        return None
+    return open_state(project)
 
 
 def tuned_models(project: Project, named: list[str]) -> list[str]:

@@ -25,9 +25,9 @@ from ragtune.jsonl import read_lines
 from ragtune.project import Project
 from ragtune.raft.build import QA, RaftConfig, build, raft_builder, read_provenance, read_qa
 from ragtune.retrain import state as records
+from ragtune.retrain.drift import interaction_log
 from ragtune.retrain.state import Canary, DataStep, Decision, Inputs, RetrainState
 from ragtune.serve.export import export_finetune
-from ragtune.serve.interactions import InteractionLog, log_path
 
 Progress = Callable[..., None]
 Notify = Callable[[str], None]
@@ -103,9 +103,9 @@ def build_data(project: Project, state: RetrainState, progress: Progress) -> Dat
     examples = [line for line in read_lines(raft) if line.strip()]
     feedback: list[str] = []
     superseded = 0
-    if inputs.feedback and log_path(project).exists():
+    if inputs.feedback and (log := interaction_log(project)) is not None:
         exported = folder / "feedback.jsonl"
-        export_finetune(InteractionLog(log_path(project)), exported, "up", force=True)
+        export_finetune(log, exported, "up", force=True)
         asked = trained_questions(exported)
         held = set(overlapping(asked, evaluated))
         usable = [(line, q) for line, q in zip(read_lines(exported), asked, strict=True) if q not in held]
