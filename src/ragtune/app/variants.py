@@ -33,6 +33,11 @@ UNTRAINED = {"base": False, "fewshot": False, "rag": True, "fewshot+rag": True}
 """The variants of the project's own generator, by whether they retrieve; the ``fewshot`` ones need examples."""
 
 
+def tuned_job(name: str) -> str | None:
+    """The job id of a tuned variant's name (``ft:<id>`` or ``ft+rag:<id>``); None for any other name."""
+    return next((name[len(p):] for p, _ in TUNED_PREFIXES if name.startswith(p)), None)
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
