@@ -161,12 +161,12 @@ def tiny_base(tmp_path_factory) -> Path:
 def bakeoff_results(tmp_path_factory):
     """``produce(**flavour) -> folder``: a bake-off run on the fakes with scripted outcomes
     (tests/unit/bakeoff_fixture.py), run once per flavour in the session and shared."""
-    from bakeoff_fixture import fake_answer_config, produce
+    from bakeoff_fixture import fake_answer_config, keep_checker, produce
 
     from ragtune.rag.ingest import ingest
 
     root = tmp_path_factory.mktemp("bakeoffs")
-    project = make_project(root / "project", answer=fake_answer_config())
+    project = make_project(root / "project", answer=fake_answer_config(), checker=keep_checker())
     ingest(project, [write_files(root / "docs", CORPUS) / "kb"])
     made: dict[tuple, Path] = {}
 

@@ -17,18 +17,24 @@ ft "better" wins 6 questions against rag: its interval excludes 0, but its sign-
 does not survive Holm's correction over the run's comparisons; "all" wins 10 (p about 2/1024), which does.
 
 Every variant refuses the 4 unanswerable questions, except base, which answers them (refusal recall 0).
-Retrieval variants never refuse before generating (the relevance gates are off), so reply i answers
-question i in every variant."""
+Retrieval variants never refuse before generating (the relevance gates are off), and the support check keeps
+every reply (the corpus holds none of the scripted answers: the lexical check would refuse or replace them), so
+reply i answers question i in every variant. The support check itself is tested in test_support.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ragtune.app.variants import Variant
 from ragtune.bakeoff.run import run_bakeoff
+from ragtune.component import Component
 from ragtune.config import AnswerConfig, ComponentSpec
 from ragtune.cost.prices import ModelPrice, PriceBook, load_prices
+from ragtune.documents.types import Hit
 from ragtune.evaluation.qa import Question
+from ragtune.rag.check import CHECKERS, Outcome, SupportVerdict
 from ragtune.rag.prompts import REFUSAL
 
 TOPICS = ["invoices", "refunds", "sso", "webhooks", "rate limits", "exports", "avatars", "audit logs", "teams",
@@ -82,6 +88,20 @@ def token_prices(base_per_m: float = 0.4, ft_per_m: float = 0.4) -> PriceBook:
 def fake_answer_config() -> AnswerConfig:
     """Gates off, so every question reaches the scripted model (its reply, not the gate, decides)."""
     return AnswerConfig(min_relevance=-1.0, min_coverage=0.0)
+
+
+@CHECKERS.register("keep")
+@dataclass
+class KeepChecker(Component):
+    """A support check that keeps every answer, as a plugin registers one: the scripted reply, not the check,
+    decides what a retrieval variant answers."""
+
+    def check(self, question: str, answer: str, passages: Sequence[Hit]) -> SupportVerdict:
+        return SupportVerdict(Outcome.kept)
+
+
+def keep_checker() -> ComponentSpec:
+    return ComponentSpec(type="keep")
 
 
 def produce(project, out: Path, names: tuple[str, ...] = VARIANTS, **flavour) -> Path:
