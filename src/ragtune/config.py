@@ -33,6 +33,9 @@ class AnswerConfig(BaseModel):
                                 "than this share of the question's content words (stemmed)")
     max_tokens: int = Field(96, ge=1, description="most tokens the model may generate")
     temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
+    worked_examples: bool | None = Field(None, description="put three built-in worked examples (invented passages, "
+                                         "short cited answers) before the question; null: on for local llama.cpp "
+                                         "models, off for endpoints (measured: bench/worked_examples)")
 
 
 class RemoteModel(BaseModel):
