@@ -19,6 +19,7 @@ from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.generation.protocol import Message
 from ragtune.project import Project
+from ragtune.rag.followup import standalone
 from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_messages, grounded_user
 from ragtune.rag.worked_examples import worked_shots
 
@@ -48,10 +49,11 @@ class Variant:
 
     def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]:
         """What the model is sent for a client's conversation. With retrieval: the rules, the passages ``hits``
-        and the last user message. Without: the rules and worked examples, then the conversation; a client
-        that sent its own system message keeps it in their place."""
+        and the last user message (a follow-up joined to its topic question: rag/followup.py). Without: the
+        rules and worked examples, then the conversation; a client that sent its own system message keeps it in
+        their place."""
         if self.retrieval:
-            return grounded_messages(question_of(conversation), hits, self.system, self.shots)
+            return grounded_messages(standalone(conversation), hits, self.system, self.shots)
         if _client_rules(conversation) or not self.system:
             return list(conversation)
         return [{"role": "system", "content": self.system}, *example_turns(self.shots), *conversation]

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragtune.documents.loaders import Problem, loader_for
+from ragtune.documents.loaders import Problem, loader_for, unsupported_type
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def discover(paths: Sequence[Path], include: Sequence[str] = (), exclude: Sequen
                 continue
             if loader_for(path) is None:
                 if root.is_file():
-                    yield Problem(str(path), f"unsupported file type {path.suffix or '(none)'!r}")
+                    yield unsupported_type(path)
                 continue
             real = path.resolve()
             if real not in given:

@@ -122,6 +122,21 @@ def ingest_documents(project: Project, documents: Iterable[Document], batch_docs
                   files=None, prune=False, prune_excluded=False)
 
 
+def remove_documents(project: Project, doc_ids: Sequence[str],
+                     check: Callable[[dict[str, DocState]], None] = lambda existing: None) -> int:
+    """Delete whole documents (every chunk) and rebuild BM25; returns how many were there. ``check`` sees the
+    indexed documents inside the write lock and may refuse (raise) before anything is deleted."""
+    with project.lock():
+        existing = project.store.documents()
+        check(existing)
+        present = sorted(set(doc_ids) & set(existing))
+        if present:
+            project.bm25.mark_stale()  # before the store changes, as ingest does: a crash leaves it rebuilt
+            project.store.delete(present)
+            project.bm25.rebuild(project.store.iter_chunks())
+    return len(present)
+
+
 def _removable(existing: dict[str, DocState], seen: set[str], files: _Files, excluded_too: bool) -> list[str]:
     gone = []
     for doc_id, state in existing.items():

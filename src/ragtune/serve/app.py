@@ -11,7 +11,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -25,16 +25,20 @@ from ragtune.app.variants import Variant, available, check_weights, question_of,
 from ragtune.errors import RagtuneError
 from ragtune.generation.protocol import Message
 from ragtune.project import Project
+from ragtune.serve import documents
 from ragtune.serve import schemas as s
 from ragtune.serve.assignment import assign, subject_id
+from ragtune.serve.caller import ANONYMOUS_SCOPES, Caller, cookie_token
 from ragtune.serve.chat import Params, Reply, complete, stream_reply
 from ragtune.serve.errors import RESPONSES, ApiError, error_response, install
-from ragtune.serve.ingest_guard import FileDocumentsProtected, api_document, guarded
+from ragtune.serve.ingest_guard import api_document
 from ragtune.serve.interactions import Interaction, InteractionLog, log_path
-from ragtune.serve.keys import LEGACY_SCOPES, Scope, grants, key_store
-from ragtune.serve.limits import BodyLimit
+from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.limits import BodyLimit, check_length
 from ragtune.serve.live_project import LiveProject
 from ragtune.serve.rate_limit import RateLimiter, limit_for
+from ragtune.serve.search import search as search_chunks
+from ragtune.serve.web import install as web
 
 PRUNE_EVERY_S = 3600.0
 # One server-sent event of a streamed completion (OpenAPI 3.1: the schema of a text/event-stream is one event's)
@@ -43,20 +47,6 @@ SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {
     "description": "a chat.completion.chunk as JSON (OpenAI's ChatCompletionChunk); the last chunk before the "
                    "literal [DONE] has no choices and carries `usage` and the `ragtune` field (citations, "
                    "interaction id); an error mid-stream is sent as {\"error\": {...}}"}}}
-
-
-ANONYMOUS_SCOPES = LEGACY_SCOPES
-"""A request without a key where serve.require_key is off: chat and ingest; admin always needs a key."""
-
-
-@dataclass
-class Caller:
-    key_id: str | None
-    project: Project
-    scopes: tuple[Scope, ...]
-
-    def allows(self, scope: Scope) -> bool:
-        return grants(self.scopes, scope)
 
 
 def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) -> FastAPI:
@@ -75,10 +65,11 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
     install(app)
     app.state.live = live
 
-    async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
+    def authenticate(request: Request, token: str | None) -> Caller:
+        """The caller presenting ``token`` (401 when a key is required and this is none, 429 past its limit)."""
         project = live.current()
         cfg = project.config.serve
-        record = keys.verify(creds.credentials) if creds else None
+        record = keys.verify(token) if token else None
         if record is None and cfg.require_key:
             raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>' "
                                 "(create one with 'ragtune keys create')", "invalid_api_key")
@@ -92,6 +83,9 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         return Caller(record.id if record else None, project,
                       record.granted if record else ANONYMOUS_SCOPES)
 
+    async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
+        return authenticate(request, creds.credentials if creds else cookie_token(request))
+
     def scoped(scope: Scope):
         """The caller, if its key has ``scope`` (403 otherwise)."""
         async def check(who: Caller = Depends(caller)) -> Caller:
@@ -102,6 +96,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         return check
 
     chat_caller, ingest_caller = Depends(scoped(Scope.chat)), Depends(scoped(Scope.ingest))
+    web.install(app, authenticate)
 
     def variant(project: Project, name: str) -> Variant:
         key = (live.version, name)
@@ -119,11 +114,6 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
             last_prune[0] = time.time()
             log.prune(cfg.retention_days)
 
-    def too_long(texts: list[str], limit: int) -> None:
-        if any(len(t) > limit for t in texts):
-            raise ApiError(413, f"a message is longer than {limit} characters (serve.max_message_chars)",
-                           "message_too_long")
-
     # --- OpenAI-compatible ---------------------------------------------------------------------------
     @app.post("/v1/chat/completions", response_model=s.ChatCompletion, tags=["openai"],
               responses={**RESPONSES, 404: {"model": s.ErrorResponse}, 502: {"model": s.ErrorResponse},
@@ -136,7 +126,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         project, t0 = who.project, time.perf_counter()
         cfg = project.config
         messages: list[Message] = [{"role": m.role, "content": m.text} for m in req.messages]
-        too_long([m["content"] for m in messages], cfg.serve.max_message_chars)
+        check_length([m["content"] for m in messages], cfg.serve.max_message_chars)
         assigned = req.model in (None, "", "auto")
         subject = req.user or who.key_id or "anonymous"
         v = variant(project, assign(subject, cfg.serve.variants) if assigned else str(req.model))
@@ -159,7 +149,8 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
                          citations=[c.to_dict() for c in a.citations], prompt=reply.prompt, answer=a.text)
             record(project, it)
             info = s.RagtuneInfo(interaction_id=iid, variant=v.name, assigned=assigned, refused=a.refused,
-                                 supported=a.supported, reason=a.reason, citations=it.citations, retrieved=it.chunk_ids)
+                                 supported=a.supported, reason=a.reason, citations=it.citations, retrieved=it.chunk_ids,
+                                 query=a.question if v.retrieval else None)
             return info, s.Usage(prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
                                  total_tokens=a.prompt_tokens + a.completion_tokens)
 
@@ -200,7 +191,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         if not texts or any(not t.strip() for t in texts):
             raise ApiError(400, "input must be non-empty text or a non-empty list of non-empty texts",
                            "invalid_input", "input")
-        too_long(texts, who.project.config.serve.max_message_chars)
+        check_length(texts, who.project.config.serve.max_message_chars)
         embedder = who.project.embedder
         vectors = np.asarray(await anyio.to_thread.run_sync(embedder.embed, texts), dtype="<f4")
         data = [s.Embedding(index=i, embedding=base64.b64encode(vec.tobytes()).decode("ascii")
@@ -216,38 +207,18 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         """Add or update documents given as JSON (needs the ingest scope). Re-sending an id replaces that
         document; an id that came from a file answers 409 unless the request says `"replace": true` with an
         admin key. Off when the config says `serve.allow_ingest: false`."""
-        from ragtune.rag.ingest import ingest_documents
-
-        if not who.project.config.serve.allow_ingest:
-            raise ApiError(403, "ingest over HTTP is switched off on this server (serve.allow_ingest: false)",
-                           "ingest_disabled")
-        if req.replace and not who.allows(Scope.admin):
-            raise ApiError(403, "\"replace\": true needs a key with the admin scope "
-                                "('ragtune keys create --scope admin')", "missing_scope", "replace")
         docs = [api_document(d.id, d.text, d.title, dict(d.metadata)) for d in req.documents]
-        try:
-            report = await anyio.to_thread.run_sync(ingest_documents, who.project,
-                                                    guarded(who.project, docs, req.replace))
-        except FileDocumentsProtected as e:
-            raise ApiError(409, str(e), "document_from_file", "documents") from None
-        except RagtuneError as e:
-            raise ApiError(409 if "another ragtune process" in str(e) else 400, str(e)) from None
+        report = await anyio.to_thread.run_sync(documents.ingest, who, docs, req.replace)
         return report.to_dict()
 
     @app.post("/v1/search", response_model=s.SearchResult, tags=["ragtune"], responses=RESPONSES)
     async def search(req: s.SearchRequest, who: Caller = chat_caller):
         """The chunks that best match the query, as `ragtune search` finds them."""
-        from ragtune.stores.filters import parse_filters
-
-        project = who.project
-        too_long([req.query], project.config.serve.max_message_chars)
-        if project.index_spec() is None:
-            raise ApiError(400, "the index is empty: POST /v1/ingest first", "no_index")
-        cfg = project.config.retrieval
-        hits = await anyio.to_thread.run_sync(partial(project.retriever.search, req.query, k=req.k or cfg.k,
-                                                      mode=req.mode or cfg.mode, where=parse_filters(req.filter)))
-        return s.SearchResult(data=[s.SearchHit(rank=i, score=h.score, chunk_id=h.chunk.chunk_id, doc_id=h.chunk.doc_id,
-                                                title=h.chunk.title, text=h.chunk.text, metadata=h.chunk.metadata)
+        hits = await anyio.to_thread.run_sync(partial(search_chunks, who.project, req.query, req.k, req.mode,
+                                                      req.filter))
+        return s.SearchResult(data=[s.SearchHit(rank=i, score=h.score, scores=h.scores, chunk_id=h.chunk.chunk_id,
+                                                doc_id=h.chunk.doc_id, title=h.chunk.title, text=h.chunk.text,
+                                                metadata=h.chunk.metadata)
                                     for i, h in enumerate(hits, start=1)])
 
     @app.post("/v1/feedback", response_model=s.FeedbackResult, tags=["ragtune"],

@@ -12,6 +12,7 @@ from ragtune.app.variants import Variant, question_of
 from ragtune.generation.protocol import Completion, Message
 from ragtune.project import Project
 from ragtune.rag.answer import Answer, finish, prepare
+from ragtune.rag.followup import standalone
 
 
 @dataclass
@@ -35,12 +36,12 @@ class Reply:
 
 def _plan(project: Project, variant: Variant, messages: list[Message]) -> tuple[Answer, list[Message]]:
     """The prepared answer and the messages to generate from (none when it is already refused)."""
-    question = question_of(messages)
     if variant.retrieval:
+        question = standalone(messages)  # a follow-up retrieves with what the conversation was about
         cfg = project.config
         a = prepare(question, project.retriever, cfg.answer, mode=cfg.retrieval.mode)
         return a, [] if a.refused else variant.messages(messages, a.contexts)
-    return Answer(question, "", False), variant.messages(messages)
+    return Answer(question_of(messages), "", False), variant.messages(messages)
 
 
 def _stops(variant: Variant, messages: list[Message], p: Params) -> list[str]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ragtune.serve.errors import error_response
+from ragtune.serve.errors import ApiError, error_response
+
+
+def check_length(texts: list[str], limit: int) -> None:
+    """413 when a message is longer than serve.max_message_chars."""
+    if any(len(t) > limit for t in texts):
+        raise ApiError(413, f"a message is longer than {limit} characters (serve.max_message_chars)",
+                       "message_too_long")
 
 
 class BodyLimit:

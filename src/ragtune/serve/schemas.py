@@ -94,6 +94,9 @@ class RagtuneInfo(BaseModel):
     reason: str = Field("", description="why the answer was refused, or why it is unsupported")
     citations: list[Citation] = []
     retrieved: list[str] = Field([], description="chunk ids given to the model as context, in order")
+    query: str | None = Field(None, description="the question retrieval ran on and the model answered: the last "
+                                                "user message, or a follow-up joined to the question it follows "
+                                                "up; null for a variant that does not retrieve")
 
 
 class AssistantMessage(BaseModel):
@@ -223,6 +226,8 @@ class SearchRequest(BaseModel):
 class SearchHit(BaseModel):
     rank: int
     score: float
+    scores: dict[str, float] = Field({}, description="the chunk's score under each retriever that found it: dense "
+                                                    "(cosine), bm25, and rrf (their fusion) in hybrid mode")
     chunk_id: str
     doc_id: str
     title: str

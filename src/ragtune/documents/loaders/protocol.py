@@ -49,6 +49,11 @@ def loader_for(path: Path) -> Loader | None:
     return None
 
 
+def unsupported_type(path: Path) -> Problem:
+    """A file no loader reads: what ``ragtune ingest`` and the web page's upload both say."""
+    return Problem(str(path), f"unsupported file type {path.suffix or '(none)'!r}")
+
+
 def read_text(path: Path) -> str | Problem:
     """Strict UTF-8 with binary and emptiness checks: silently indexing mojibake helps no one."""
     data = path.read_bytes()
