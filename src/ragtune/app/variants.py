@@ -119,8 +119,8 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
 def builtin_shots(cfg: AnswerConfig, generator: ComponentSpec, on: bool | None = None) -> tuple[tuple[str, str], ...]:
     """ragtune's worked examples for a variant that retrieves, when ``on`` (--examples) or else the config asks
     for them; unset, for a local llama.cpp model only. Measured in bench/worked_examples (docs/architecture.md):
-    they lifted SmolLM2's F1 and shortened its answers; an endpoint's model was not measured, so it is asked
-    as before unless the config turns them on."""
+    they lifted SmolLM2's F1 and EM on the demo and mini-wiki questions; an endpoint's model could not be
+    measured here, so it is asked as before unless the config turns them on."""
     on = cfg.worked_examples if on is None else on
     return worked_shots() if (generator.type == "llamacpp" if on is None else on) else ()
 
