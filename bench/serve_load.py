@@ -47,7 +47,7 @@ def make_project(folder: Path, generator: dict, serve: dict, answer: dict | None
     from ragtune.config import ProjectConfig
     from ragtune.project import Project
     from ragtune.rag.ingest import ingest
-    from ragtune.serve.keys import key_store
+    from ragtune.serve.state import key_store
 
     shutil.rmtree(folder, ignore_errors=True)
     data = ProjectConfig().model_dump()
@@ -148,9 +148,9 @@ def run_load(duration: float) -> dict:
                   f"{r['errors']} errors", flush=True)
     finally:
         stop(proc)
-    from ragtune.serve.interactions import InteractionLog, log_path
+    from ragtune.serve.state import open_state
 
-    rows = InteractionLog(log_path(project)).rows()
+    rows = open_state(project).rows()
     share = sum(r["variant"] == "base" for r in rows) / len(rows)
     return {"duration_s": duration, "warmup_s": WARMUP_S, "levels": levels, "logged_interactions": len(rows),
             "ab_weights": {"rag": 0.9, "base": 0.1}, "base_share_observed": share}
@@ -162,7 +162,7 @@ def run_stream(prompts: int) -> dict:
 
     from ragtune.generation.llamacpp import LlamaCppGenerator
     from ragtune.rag.prompts import STOP
-    from ragtune.serve.interactions import InteractionLog, log_path
+    from ragtune.serve.state import open_state
 
     print("== streaming with SmolLM2 (llama.cpp)", flush=True)
     # the relevance gate off: every question reaches the model, which is what is being timed
@@ -172,7 +172,7 @@ def run_stream(prompts: int) -> dict:
     proc, url = start(project.root, warm=True)
     startup = time.perf_counter() - t
     client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=300)
-    log = InteractionLog(log_path(project))
+    log = open_state(project)
     local = LlamaCppGenerator(context=2048)
     local.generate([{"role": "user", "content": "warm up"}], max_tokens=1)
     per = []

@@ -67,6 +67,10 @@ class ServeConfig(BaseModel):
                                                                "(null keeps them forever)")
     log_bodies: bool = Field(True, description="log messages and answers; false keeps only ids, variant, "
                                                "latency and tokens (no fine-tuning export then)")
+    state_url: str | None = Field(None, description="database for keys, rate limits and the interaction log: "
+                                  "postgresql://user:pass@host/db shared by several replicas, or sqlite:///file "
+                                  "(null: $RAGTUNE_STATE_URL, else the project's interactions.db); read when the "
+                                  "server starts")
 
 
 class ProjectConfig(BaseModel):

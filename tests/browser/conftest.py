@@ -20,7 +20,8 @@ from ragtune.config import ComponentSpec
 from ragtune.generation.fake import ScriptedGenerator
 from ragtune.generation.protocol import GENERATORS, Completion, Message
 from ragtune.project import Project
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("RAGTUNE_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from browser.conftest import axe_violations, sign_in
 from ragtune.serve.export import export_finetune
-from ragtune.serve.interactions import InteractionLog, log_path
+from ragtune.serve.state import open_state
 
 QUESTION = "How many times do webhooks retry failed deliveries?"
 WEBHOOKS = "Webhooks retry failed deliveries eight times with exponential backoff."
@@ -66,7 +66,7 @@ def test_ask_stream_cite_and_correct(page, served, shot, tmp_path):
     expect(feedback.get_by_role("status")).to_have_text("Saved: thumbs down with your corrected answer.")
     shot("rated")
 
-    report = export_finetune(InteractionLog(log_path(served.project)), tmp_path / "ft.jsonl")
+    report = export_finetune(open_state(served.project), tmp_path / "ft.jsonl")
     lines = [json.loads(line) for line in (tmp_path / "ft.jsonl").read_text().splitlines()]
     assert report.corrected >= 1
     assert any(line["messages"][-1] == {"role": "assistant", "content": "Eight times, with exponential backoff."}

@@ -76,3 +76,14 @@ def test_reports_page_without_a_bakeoff(page, served):
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Reports")).to_be_visible()
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("path", ["/search", "/documents", "/jobs", "/reports"])
+def test_every_page_fits_a_phone(page, served, shot, path):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, served, "ingest")
+    page.goto(served.url + path)
+    expect(page.locator("h1")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    shot("390px")
+    assert axe_violations(page) == []

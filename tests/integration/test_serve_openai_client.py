@@ -17,7 +17,8 @@ import openai
 import pytest
 
 from ragtune.config import ComponentSpec
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store
 
 from conftest import CORPUS, make_project, write_files
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from conftest import write_files
 from ragtune.cli.app import app
 from ragtune.serve.app import create_app
-from ragtune.serve.keys import key_store
+from ragtune.serve.state import key_store
 
 QUESTION = "How many times is a failed webhook retried?"
 DOC = "A failed webhook is retried 9 times, with exponential backoff between attempts."

@@ -47,6 +47,9 @@ class RecordingBackend(Component):
         self.calls.append("submit")
         store.update(job.id, status="running", provider_job_id=f"rec-{job.id}", started=time.time())
 
+    def run_here(self, project_root: Path, store: JobStore, job: Job) -> None:
+        self.calls.append("run_here")
+
     def refresh(self, store: JobStore, job: Job) -> Job:
         self.calls.append("refresh")
         return store.get(job.id)

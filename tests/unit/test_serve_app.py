@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragtune.serve.app import create_app
-from ragtune.serve.interactions import InteractionLog, log_path
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store, open_state
 
 QUESTION = "How many times do webhooks retry failed deliveries?"
 WEBHOOKS = "Webhooks retry failed deliveries eight times with exponential backoff."
@@ -53,7 +53,7 @@ def test_chat_answers_with_citations_in_the_extension_field(served):
     n = info["citations"][0]["n"]
     assert content == f"{WEBHOOKS} [{n}]" and info["retrieved"][n - 1] == info["citations"][0]["chunk_id"]
     assert body["id"] == info["interaction_id"] and body["usage"]["total_tokens"] > 0
-    rows = InteractionLog(log_path(project)).rows()
+    rows = open_state(project).rows()
     assert [r["id"] for r in rows] == [body["id"]]
     assert rows[0]["answer"] == content and rows[0]["chunk_ids"] == info["retrieved"]
     assert rows[0]["prompt"][0]["role"] == "system" and QUESTION in rows[0]["prompt"][1]["content"]
@@ -89,7 +89,7 @@ def test_base_variant_passes_the_conversation_through(served):
     assert r.status_code == 200
     # no passages: the scripted generator says the context does not hold the answer; nothing is cited
     assert r.json()["ragtune"]["citations"] == [] and r.json()["ragtune"]["retrieved"] == []
-    prompt = InteractionLog(log_path(project)).rows()[-1]["prompt"]
+    prompt = open_state(project).rows()[-1]["prompt"]
     assert prompt == [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "hello there"}]
 
 
@@ -158,7 +158,7 @@ def test_generation_timeout_answers_504(served, monkeypatch):
                                                   "messages": [{"role": "user", "content": "hi"}]})
     events = [line for line in r.text.splitlines() if line.startswith("data: ")]
     assert json.loads(events[-1][6:])["error"]["code"] is None and "longer than" in events[-1]
-    statuses = [row["status"] for row in InteractionLog(log_path(project)).rows()]
+    statuses = [row["status"] for row in open_state(project).rows()]
     assert statuses == [504, 504]
 
 
@@ -173,7 +173,7 @@ def test_weights_change_without_restart_and_assignment_is_recorded(served):
     set_serve(project, variants={"nonexistent": 1.0})  # refused: the server keeps the previous weights
     third = client.post("/v1/chat/completions", json={**msg, "user": "u1"}).json()["ragtune"]
     assert third["variant"] == "base"
-    rows = InteractionLog(log_path(project)).rows()
+    rows = open_state(project).rows()
     assert [(r["variant"], r["assigned"]) for r in rows] == [("rag", True), ("base", True), ("base", True)]
     assert len({r["subject"] for r in rows}) == 1 and "u1" not in rows[0]["subject"]
 
@@ -206,7 +206,7 @@ def test_feedback_only_on_ones_own_interactions(served):
     r = client.post("/v1/feedback", json={"interaction_id": iid, "rating": "up"},
                     headers={"Authorization": f"Bearer {other}"})
     assert r.status_code == 404
-    row = InteractionLog(log_path(project)).rows()[0]
+    row = open_state(project).rows()[0]
     assert (row["rating"], row["corrected"]) == ("down", "Eight times.")
 
 
@@ -230,7 +230,7 @@ def test_bodies_can_be_left_out_of_the_log(served):
     project, client, _ = served
     set_serve(project, log_bodies=False)
     client.post("/v1/chat/completions", json={"model": "rag", "messages": [{"role": "user", "content": QUESTION}]})
-    row = InteractionLog(log_path(project)).rows()[0]
+    row = open_state(project).rows()[0]
     assert row["request"] is None and row["prompt"] is None and row["answer"] is None
     assert row["chunk_ids"] and row["citations"] and row["completion_tokens"] > 0
 

@@ -12,6 +12,7 @@ from ragtune.finetune.validate import validate
 from ragtune.serve.ab_report import report
 from ragtune.serve.export import export_finetune
 from ragtune.serve.interactions import Interaction, InteractionLog
+from ragtune.serve.state_sql import connect
 
 runner = CliRunner()
 DAY = 86400.0
@@ -22,6 +23,10 @@ def prompt(i: int) -> list[dict]:
             {"role": "user", "content": f"[1] Doc {i}\nFact number {i} is {i * 7}.\n\nQuestion: What is fact {i}?"}]
 
 
+def sqlite_state(path) -> InteractionLog:
+    return connect(f"sqlite:///{path}", path.parent)
+
+
 def add(log: InteractionLog, i: int, variant: str = "rag", created: float = 1000 * DAY, **kw) -> str:
     it = Interaction(f"chatcmpl-{i}", variant, kw.pop("assigned", True), kw.pop("latency_ms", 10.0),
                      prompt=prompt(i), answer=f"Fact {i} is {i * 7} [1].", created=created, **kw)
@@ -30,7 +35,7 @@ def add(log: InteractionLog, i: int, variant: str = "rag", created: float = 1000
 
 
 def test_feedback_latest_wins_and_retention_prunes(tmp_path):
-    log = InteractionLog(tmp_path / "i.db")
+    log = sqlite_state(tmp_path / "i.db")
     old, new = add(log, 1, created=1 * DAY), add(log, 2, created=10 * DAY)
     log.feedback(new, "down")
     log.feedback(new, "up", "Fact 2 is fourteen.")
@@ -44,7 +49,7 @@ def test_feedback_latest_wins_and_retention_prunes(tmp_path):
 
 
 def test_export_takes_approved_and_corrected_answers_and_passes_validate(tmp_path):
-    log = InteractionLog(tmp_path / "i.db")
+    log = sqlite_state(tmp_path / "i.db")
     for i in range(12):
         add(log, i)
     for i in range(8):
@@ -76,7 +81,7 @@ def test_export_takes_approved_and_corrected_answers_and_passes_validate(tmp_pat
 
 def test_logs_export_cli_with_since(tmp_path):
     proj = tmp_path / "p"
-    log = InteractionLog(proj / "interactions.db")
+    log = sqlite_state(proj / "interactions.db")
     for i in range(12):
         add(log, i, created=1_700_000_000 + i * DAY)  # 2023-11-14 22:13 UTC onwards, one a day
         log.feedback(f"chatcmpl-{i}", "up")
@@ -133,7 +138,7 @@ def test_ab_report_against_hand_computed_statistics(tmp_path):
 
 def test_ab_report_cli(tmp_path):
     proj = tmp_path / "p"
-    log = InteractionLog(proj / "interactions.db")
+    log = sqlite_state(proj / "interactions.db")
     for i in range(6):
         add(log, i, variant="rag" if i < 4 else "base")
         log.feedback(f"chatcmpl-{i}", "up" if i % 2 == 0 else "down")

@@ -1,4 +1,4 @@
-"""What the server stores about people (interactions.db: full prompts and answers) and the key digests are
+"""What the server stores about people (interactions.db: full prompts and answers, and the key digests) is
 readable by their owner only, whatever the umask, and a world-readable log from an older version is tightened."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from ragtune.serve.app import create_app
 from ragtune.serve.interactions import log_path
-from ragtune.serve.keys import key_store
+from ragtune.serve.state import key_store
 
 
 @pytest.fixture
@@ -34,9 +34,12 @@ def test_interaction_log_and_keys_are_private(indexed, loose_umask):
         {"role": "user", "content": "How many times do webhooks retry failed deliveries?"}]})
     assert r.status_code == 200
     db = log_path(project)
-    files = [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"), project.root / "keys.json"]
-    assert all(f.exists() for f in files)
-    assert [f.name for f in files if not private(f)] == []
+    # the -wal and -shm files exist while a connection is open (the server closes each after use)
+    with sqlite3.connect(db) as held:
+        held.execute("select count(*) from interactions").fetchone()
+        files = [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+        assert all(f.exists() for f in files)
+        assert [f.name for f in files if not private(f)] == []
 
 
 def test_an_older_world_readable_log_is_tightened(project, loose_umask):

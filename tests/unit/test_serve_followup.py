@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from ragtune.errors import RagtuneError
 from ragtune.rag.followup import is_follow_up, standalone
 from ragtune.serve.app import create_app
-from ragtune.serve.interactions import InteractionLog, log_path
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store, open_state
 
 PRO = "How much does the Pro plan cost per month?"
 PLANS = [{"id": "pricing/pro", "title": "Pro plan", "text": "The Pro plan costs 20 euros per month."},
@@ -79,7 +79,7 @@ def test_a_follow_up_retrieves_with_what_the_conversation_was_about(client, stre
     assert info["query"] == f"{PRO} and on the Business plan?"
     assert "pricing/business#0" in info["retrieved"]
     # the model is asked the same standalone question, and the log keeps it for the next fine-tune
-    row = InteractionLog(log_path(project)).rows()[-1]
+    row = open_state(project).rows()[-1]
     assert "Pro plan cost per month? and on the Business plan?" in row["prompt"][-1]["content"]
     assert row["request"][-1]["content"] == "and on the Business plan?"
 

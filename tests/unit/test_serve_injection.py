@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 
 from ragtune.rag.prompts import SYSTEM
 from ragtune.serve.app import create_app
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store
 
 from conftest import make_project
 

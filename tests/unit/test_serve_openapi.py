@@ -9,7 +9,8 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ragtune.serve.app import create_app
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store
 
 from conftest import CORPUS, make_project, write_files
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from ragtune.serve.app import create_app
 from ragtune.serve.caller import COOKIE, WEB_HEADER
 from ragtune.serve.export import export_finetune
-from ragtune.serve.interactions import InteractionLog, log_path
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store, open_state
 
 QUESTION = "How many times do webhooks retry failed deliveries?"
 WEBHOOKS = "Webhooks retry failed deliveries eight times with exponential backoff."
@@ -138,7 +138,7 @@ def test_feedback_from_the_page_is_exported_for_fine_tuning(web, tmp_path):
     r = client.post("/v1/feedback", headers=WEB, json={"interaction_id": iid, "rating": "down",
                                                        "corrected_answer": "Eight times."})
     assert r.status_code == 200, r.text
-    report = export_finetune(InteractionLog(log_path(project)), tmp_path / "ft.jsonl")
+    report = export_finetune(open_state(project), tmp_path / "ft.jsonl")
     (line,) = [json.loads(x) for x in (tmp_path / "ft.jsonl").read_text().splitlines()]
     assert report.corrected == 1 and line["messages"][-1] == {"role": "assistant", "content": "Eight times."}
     assert QUESTION in line["messages"][-2]["content"]

@@ -10,7 +10,8 @@ from conftest import write_files
 from ragtune.finetune.jobs import job_dir, job_store
 from ragtune.serve.app import create_app
 from ragtune.serve.caller import WEB_HEADER
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.keys import Scope
+from ragtune.serve.state import key_store
 from ragtune.serve.web.loss_curve import HEIGHT, PAD, WIDTH, curve
 
 HX = {WEB_HEADER: "1", "HX-Request": "true"}
@@ -125,6 +126,9 @@ def test_delete_removes_an_uploaded_document_and_protects_files_documents(web):
     project, client = web
     c = client(Scope.chat, Scope.ingest)
     c.post("/ui/documents/upload", headers=HX, files=[("files", ("plans.md", b"# P\n\nBusiness plan.", "text/markdown"))])
+    listing = c.get("/documents").text
+    assert 'aria-label="Delete plans.md"' in listing and 'aria-label="Delete kb/webhooks.md"' not in listing
+    assert 'aria-label="Delete kb/webhooks.md"' in client(Scope.admin).get("/documents").text
     r = c.post("/ui/documents/delete", headers=HX, data={"doc_id": "plans.md"})
     assert r.status_code == 200 and "Deleted plans.md" in r.text and "plans.md" not in project.store.documents()
     assert "plans.md" not in c.post("/ui/search", headers=HX, data={"query": "Business plan", "mode": "bm25"}).text

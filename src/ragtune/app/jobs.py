@@ -81,9 +81,8 @@ class Jobs:
 
     def run_here(self, job_id: str) -> None:
         """Train a created local job in this process: what a detached or accelerate launch runs."""
-        from ragtune.finetune.trainer import run
-
-        run(self.root, self.store, job_id)
+        job = self.store.get(job_id)
+        self.backend(job).run_here(self.root, self.store, job)
 
     def status(self, job_id: str) -> tuple[Job, dict[str, Any]]:
         """The job brought up to date, and what its backend adds (losses and checkpoints, or events)."""

@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ragtune.app.retriever import compare
 from ragtune.app.variants import resolve
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars, styled
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.config import RetrievalConfig, field_help
+from ragtune.errors import RagtuneError
 from ragtune.evaluation.datasets import read_jsonl, read_qrels
 from ragtune.evaluation.qa import evaluate_qa, read_questions
 from ragtune.evaluation.retrieval import evaluate_retrieval
@@ -31,17 +33,34 @@ def _table(title: str, metrics: dict) -> Table:
 
 @app.command("retrieval")
 def retrieval_cmd(
-    queries: Annotated[Path, typer.Option(help="BEIR queries JSONL ({_id, text})")],
-    qrels: Annotated[Path, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score)")],
+    queries: Annotated[Path | None, typer.Option(help="BEIR queries JSONL ({_id, text})")] = None,
+    qrels: Annotated[Path | None, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score)")] = None,
+    job: Annotated[str | None, typer.Option(help="a retriever job (ragtune tune retriever): base against tuned, "
+                                                 "by default on the job's held-out queries")] = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     mode: ModeOpt = None,
     k: Annotated[int, typer.Option("--k", "-k", help="cut-off for nDCG, recall and MRR")] = 10,
     per_query: Annotated[Path | None, typer.Option(help="write per-query metrics to this JSON file")] = None,
     json_: JsonOpt = False,
 ):
-    """nDCG@k, recall@k, recall@100 and MRR@k on BEIR-format data against this project's index."""
+    """nDCG@k, recall@k, recall@100 and MRR@k on BEIR-format data against this project's index; with --job,
+    the project's retriever against it with the job's tuned embedder or re-ranker."""
     p = open_project(project)
     require_index(p)
+    if job is not None:
+        with progress_bars(not json_) as progress:
+            compared = compare(p, job, queries, qrels, mode, k, progress=lambda stage, n: progress(stage, n))
+        if json_:
+            print_json(compared)
+            return
+        t = Table("metric", "base", f"tuned ({compared['kind']})", "difference",
+                  title=f"job {compared['job']} on {compared['base']['queries']} queries ({compared['mode']})")
+        for metric, diff in compared["difference"].items():
+            t.add_row(metric, f"{compared['base'][metric]:.4f}", f"{compared['tuned'][metric]:.4f}", f"{diff:+.4f}")
+        out.print(t)
+        return
+    if queries is None or qrels is None:
+        raise RagtuneError("give --queries and --qrels, or --job JOB (its held-out queries)")
     rows = read_jsonl(queries, ("_id", "text"), unique="_id")
     judged = read_qrels(qrels)
     with progress_bars(not json_) as progress:

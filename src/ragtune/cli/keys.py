@@ -8,9 +8,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json
-from ragtune.serve.keys import DEFAULT_SCOPES, KeyRecord, Scope, key_store
+from ragtune.serve.keys import DEFAULT_SCOPES, KeyRecord, Scope
+from ragtune.serve.state import key_store
 
-app = typer.Typer(no_args_is_help=True, help="API keys for `ragtune serve` (stored hashed in the project).")
+app = typer.Typer(no_args_is_help=True, help="API keys for `ragtune serve` (stored hashed in the serve state: serve.state_url).")
 
 
 def _when(ts: float | None) -> str:

@@ -18,6 +18,7 @@ from ragtune.decide.answers import Answers, read_answers_file, validate_answers
 from ragtune.errors import RagtuneError, validation_problems
 from ragtune.rag.answer import Answer
 from ragtune.serve.interactions import InteractionLog, log_path
+from ragtune.serve.state import default_url, open_state, state_url
 from ragtune.yaml_file import read_mapping
 
 ModelOpt = Annotated[str | None, typer.Option(
@@ -69,9 +70,9 @@ def parse_since(since: str | None) -> float | None:
 
 def open_log(project: Path) -> InteractionLog:
     p = open_project(project)
-    if not log_path(p).exists():
+    if state_url(p) == default_url(p) and not log_path(p).exists():
         raise RagtuneError(f"no interactions logged in {p.root}; they are recorded by 'ragtune serve'")
-    return InteractionLog(log_path(p))
+    return open_state(p)
 
 
 AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="YAML file of answers, keyed by the flag names "

@@ -23,7 +23,7 @@ def serve_cmd(
     import uvicorn
 
     from ragtune.serve.app import create_app
-    from ragtune.serve.keys import key_store
+    from ragtune.serve.state import key_store
     from ragtune.serve.warm import warm_up
 
     app = create_app(project)

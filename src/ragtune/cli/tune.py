@@ -10,14 +10,31 @@ import typer
 from rich.table import Table
 
 from ragtune.app.jobs import Jobs, Launch, job_row
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, field_docs, out, print_json, progress_bars
+from ragtune.app.retriever import Mining, build_training_data, start_jobs, use
+from ragtune.app.variants import resolve
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    JsonOpt,
+    ProjectOpt,
+    console,
+    field_docs,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+)
+from ragtune.cli.options import BaseUrlOpt, ModelOpt
+from ragtune.finetune.retriever.config import KINDS, RetrieverTuneConfig
 from ragtune.finetune.trainer import TuneConfig
 
-app = typer.Typer(no_args_is_help=True, help="LoRA fine-tuning jobs: start, watch, cancel, resume.")
+app = typer.Typer(no_args_is_help=True,
+                  help="Fine-tuning jobs (a LoRA generator, or the retriever): start, watch, cancel, resume.")
 _DEFAULTS = TuneConfig()
 
 
 _DOCS = field_docs(TuneConfig)
+_R, _RDOCS = RetrieverTuneConfig(), field_docs(RetrieverTuneConfig)
+_M, _MDOCS = Mining(), field_docs(Mining)
 
 
 def _doc(name: str) -> str:
@@ -63,6 +80,65 @@ def start_cmd(
     if ignored := jobs.backend(job).ignored:
         console.print(f"{job.backend} sets its own {', '.join(ignored)}")
     out.print(jobs.backend(job).describe(job))
+
+
+@app.command("retriever")
+def retriever_cmd(
+    queries: Annotated[Path | None, typer.Option(help="BEIR queries JSONL ({_id, text}); with --qrels, the "
+                                                      "training queries (default: synthesised from the corpus)")] = None,
+    qrels: Annotated[Path | None, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score) for --queries")] = None,
+    kind: Annotated[str, typer.Option(help="embedder, reranker, or both (two jobs on the same pairs)")] = "both",
+    generate_questions: Annotated[int, typer.Option(help="without --qrels: also questions written per sampled chunk "
+                                                         "by the generator (--model / --base-url)")] = 0,
+    chunks: Annotated[int, typer.Option(help="chunks sampled for --generate-questions")] = 100,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    negatives: Annotated[int, typer.Option(help=_MDOCS["negatives"])] = _M.negatives,
+    margin: Annotated[float, typer.Option(help=_MDOCS["margin"])] = _M.margin,
+    depth: Annotated[int, typer.Option(help=_MDOCS["depth"])] = _M.depth,
+    heldout: Annotated[float, typer.Option(help=_MDOCS["heldout"])] = _M.heldout,
+    max_queries: Annotated[int, typer.Option(help=_MDOCS["max_queries"])] = _M.max_queries,
+    epochs: Annotated[float, typer.Option(help=_RDOCS["epochs"])] = _R.epochs,
+    lr: Annotated[float, typer.Option(help=_RDOCS["lr"])] = _R.lr,
+    batch_size: Annotated[int, typer.Option(help=_RDOCS["batch_size"])] = _R.batch_size,
+    max_steps: Annotated[int, typer.Option(help=_RDOCS["max_steps"])] = _R.max_steps,
+    save_steps: Annotated[int, typer.Option(help=_RDOCS["save_steps"])] = _R.save_steps,
+    seed: Annotated[int, typer.Option(help=_RDOCS["seed"])] = _R.seed,
+    data: Annotated[Path | None, typer.Option(help="folder for the pairs and held-out queries "
+                                                    "(default: retriever-data in the project)")] = None,
+    detach: Annotated[bool, typer.Option(help="train in the background and return at once")] = False,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_: JsonOpt = False,
+):
+    """Tune the retriever on this project's corpus: pairs with hard negatives mined by its own retriever,
+    split by query, then a bi-encoder and/or a cross-encoder re-ranker trained from the packaged MiniLM."""
+    kinds = KINDS if kind == "both" else (kind,)
+    cfg = RetrieverTuneConfig(kind=kinds[0], epochs=epochs, lr=lr, batch_size=batch_size, max_steps=max_steps, seed=seed,
+                              save_steps=save_steps)
+    p = open_project(project)
+    generator = resolve(p, "base", model=model, base_url=base_url).generator if generate_questions > 0 else None
+    with progress_bars(not json_) as progress:
+        pairs = build_training_data(p, data or p.root / "retriever-data", queries, qrels, generate_questions, chunks,
+                                    generator, Mining(negatives, margin, depth, heldout, max_queries, seed),
+                                    progress=lambda stage, n: progress(stage, n))
+    if not json_:
+        console.print(f"{pairs.train_queries} training and {pairs.heldout_queries} held-out queries "
+                      f"({', '.join(f'{n} {s}' for s, n in sorted(pairs.sources.items()))} training pairs)")
+    jobs = start_jobs(p.root, pairs, kinds, cfg, Launch(detach))
+    if json_:
+        print_json({"data": {k: str(v) if isinstance(v, Path) else v for k, v in vars(pairs).items()},
+                    "jobs": [job_row(j) for j in jobs]})
+        return
+    for job in jobs:
+        out.print(Jobs(project).backend(job).describe(job))
+
+
+@app.command("use")
+def use_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
+            into: Annotated[Path | None, typer.Option(help="write a new project with the tuned embedder instead "
+                                                          "(an existing index keeps the embedder it was built with)")] = None):
+    """Make a finished retriever job's embedder or re-ranker the project's."""
+    out.print(use(open_project(project), job_id, into))
 
 
 @app.command("run", hidden=True)

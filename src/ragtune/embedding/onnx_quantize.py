@@ -49,6 +49,7 @@ def dynamic_int8(source: Path, num_heads: int = 12, hidden_size: int = 384) -> P
     target = cache_dir() / f"{source.stem}-dynint8-{_key(source)}.onnx"
     if target.exists():
         return target
+    import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
@@ -64,8 +65,9 @@ def dynamic_int8(source: Path, num_heads: int = 12, hidden_size: int = 384) -> P
         with _root_logger_quiet():
             optimize_model(str(folded), model_type="bert", num_heads=num_heads,
                            hidden_size=hidden_size).save_model_to_file(str(fused))
+            # a fused graph exported by torch has outputs shape inference cannot type (they are float)
             quantize_dynamic(str(fused), str(tmp.with_suffix(".onnx")), weight_type=QuantType.QInt8,
-                             per_channel=True)
+                             per_channel=True, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         tmp.with_suffix(".onnx").replace(target)  # atomic: concurrent builders never see half a file
     finally:
         for p in (folded, fused, tmp.with_suffix(".onnx")):

@@ -13,8 +13,15 @@ from ragtune.retrieval.retriever import Retriever
 
 
 def doc_ranking(retriever: Retriever, query: str, mode: str, depth: int) -> list[str]:
+    """Documents best first. With a re-ranker, the candidates it reads come first in its order, then the
+    rest of the retriever's ranking (as deep as the metrics look)."""
+    chunk_ids = [cid for cid, _, _ in retriever.rank(query, max(depth * 2, retriever.candidates), mode)]
+    if retriever.reranker is not None:
+        top = [h.chunk.chunk_id for h in retriever.search(query, retriever.candidates, mode)]
+        reread = set(top)
+        chunk_ids = top + [c for c in chunk_ids if c not in reread]
     ranked: dict[str, None] = {}
-    for chunk_id, _, _ in retriever.rank(query, max(depth * 2, retriever.candidates), mode):
+    for chunk_id in chunk_ids:
         ranked.setdefault(chunk_id.rsplit("#", 1)[0], None)  # chunk ids are "<doc id>#<n>"
     return list(ranked)[:depth]
 

@@ -85,35 +85,16 @@ def build_trainer(job, out: Path, model, tokenizer, callbacks=()):
 def run(project_root: Path, store: JobStore, job_id: str, model=None, tokenizer=None) -> Path:
     """Train (or resume, from the last checkpoint) a job to completion; returns the adapter folder.
     ``model``/``tokenizer`` override the base (tests pass a tiny random model)."""
-    from transformers import TrainerCallback
-
     job = store.get(job_id)
     out = job_dir(project_root, job.id)
-    # a process killed while saving leaves a checkpoint folder without its state: skip those
-    checkpoints = sorted((p for p in (out / "checkpoints").glob("checkpoint-*") if (p / "trainer_state.json").exists()),
-                         key=lambda p: int(p.name.split("-")[1]))
+    checkpoint = last_checkpoint(out / "checkpoints")
     store.update(job.id, status="running", started=job.started or time.time(), error=None, cancel_requested=0,
                  pid=os.getpid())
-    started = time.perf_counter()
-
-    class Track(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kw):
-            logs = logs or {}
-            values = {k: logs[k] for k in ("loss", "eval_loss", "learning_rate", "epoch") if k in logs}
-            if values:
-                store.log_step(job.id, state.global_step, seconds=time.perf_counter() - started, **values)
-                shown = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
-                print(f"job {job.id} step {state.global_step}/{state.max_steps}  {shown}", file=sys.stderr, flush=True)
-
-        def on_step_end(self, args, state, control, **kw):
-            if store.get(job.id).cancel_requested:
-                control.should_training_stop = True
-
     try:
         if model is None:
             model, tokenizer = load_base(job.base)
-        trainer = build_trainer(job, out, model, tokenizer, [Track()])
-        trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+        trainer = build_trainer(job, out, model, tokenizer, [tracker(store, job.id)])
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         if store.get(job.id).cancel_requested:
             store.update(job.id, status="cancelled", finished=time.time())
             return out / "adapter"
@@ -130,6 +111,36 @@ def run(project_root: Path, store: JobStore, job_id: str, model=None, tokenizer=
     except Exception as e:
         store.update(job.id, status="failed", finished=time.time(), error=f"{type(e).__name__}: {e}")
         raise
+
+
+def last_checkpoint(folder: Path) -> Path | None:
+    """The newest checkpoint a trainer can resume from: a process killed while saving leaves a folder
+    without its trainer_state.json, which is skipped."""
+    done = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").exists()]
+    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def tracker(store: JobStore, job_id: str):
+    """A transformers callback that records each logged loss as a step of the job (``tune logs``), echoes it
+    on stderr, and stops training after the current step once ``tune cancel`` asked for it."""
+    from transformers import TrainerCallback
+
+    started = time.perf_counter()
+
+    class Track(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):
+            logs = logs or {}
+            values = {k: logs[k] for k in ("loss", "eval_loss", "learning_rate", "epoch") if k in logs}
+            if values:
+                store.log_step(job_id, state.global_step, seconds=time.perf_counter() - started, **values)
+                shown = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
+                print(f"job {job_id} step {state.global_step}/{state.max_steps}  {shown}", file=sys.stderr, flush=True)
+
+        def on_step_end(self, args, state, control, **kw):
+            if store.get(job_id).cancel_requested:
+                control.should_training_stop = True
+
+    return Track()
 
 
 def export_for_llamacpp(base: str, out: Path) -> Path | None:

@@ -67,8 +67,9 @@ class Retriever:
             raise RagtuneError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         if not query.strip():
             raise RagtuneError("empty query")
-        ranked = self.rank(query, max(k, self.candidates), mode, where)
-        keep = ranked if self.reranker is not None else ranked[:k]  # a re-ranker reads every candidate
+        n = max(k, self.candidates)
+        ranked = self.rank(query, n, mode, where)
+        keep = ranked[:n] if self.reranker is not None else ranked[:k]  # a re-ranker reads the top candidates
         chunks = {c.chunk_id: c for c in self.store.get([cid for cid, _, _ in keep])}
         hits = [Hit(chunks[cid], score, scores) for cid, score, scores in keep if cid in chunks]
         if self.reranker is not None:

@@ -1,7 +1,8 @@
 """The FastAPI application: OpenAI-compatible chat, models and embeddings; ingest, search, feedback, health.
 Every request but /health and the docs needs an API key (unless serve.require_key is off) with the endpoint's
 scope (chat; ingest for /v1/ingest) and is rate limited per key; chat interactions are logged for feedback,
-A/B reports and the next fine-tune."""
+A/B reports and the next fine-tune. Keys, limits and the log live in the serve state (serve.state_url), so
+several replicas behind one load balancer act as one server."""
 
 from __future__ import annotations
 
@@ -32,12 +33,13 @@ from ragtune.serve.caller import ANONYMOUS_SCOPES, Caller, cookie_token
 from ragtune.serve.chat import Params, Reply, complete, stream_reply
 from ragtune.serve.errors import RESPONSES, ApiError, error_response, install
 from ragtune.serve.ingest_guard import api_document
-from ragtune.serve.interactions import Interaction, InteractionLog, log_path
-from ragtune.serve.keys import Scope, key_store
+from ragtune.serve.interactions import Interaction
+from ragtune.serve.keys import KeyStore, Scope
 from ragtune.serve.limits import BodyLimit, check_length
 from ragtune.serve.live_project import LiveProject
-from ragtune.serve.rate_limit import RateLimiter, limit_for
+from ragtune.serve.rate_limit import limit_for
 from ragtune.serve.search import search as search_chunks
+from ragtune.serve.state import open_state
 from ragtune.serve.web import install as web
 
 PRUNE_EVERY_S = 3600.0
@@ -49,12 +51,13 @@ SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {
                    "interaction id); an error mid-stream is sent as {\"error\": {...}}"}}}
 
 
-def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) -> FastAPI:
-    """The app serving the project at ``root``; ``clock`` times the rate limits (tests set it)."""
+def create_app(root: Path | str, clock: Callable[[], float] = time.time) -> FastAPI:
+    """The app serving the project at ``root``; ``clock`` times the rate limits (tests set it; replicas
+    sharing a state must share its time, hence the wall clock)."""
     live = LiveProject(Path(root), check=check_weights)
-    keys, limiter = key_store(live.project), RateLimiter(clock)
-    log = InteractionLog(log_path(live.project))
-    log.prune(live.project.config.serve.retention_days)
+    state = open_state(live.project)
+    keys = KeyStore(state)
+    state.prune(live.project.config.serve.retention_days)
     last_prune = [time.time()]
     variants: dict[tuple[int, str], Variant] = {}
     started = int(time.time())
@@ -66,7 +69,8 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
     app.state.live = live
 
     def authenticate(request: Request, token: str | None) -> Caller:
-        """The caller presenting ``token`` (401 when a key is required and this is none, 429 past its limit)."""
+        """The caller presenting ``token`` (401 when a key is required and this is none, 429 past its limit).
+        The key's lookup and its rate limit are database round trips: the API calls this in a worker thread."""
         project = live.current()
         cfg = project.config.serve
         record = keys.verify(token) if token else None
@@ -76,7 +80,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         bucket = record.id if record else f"ip:{request.client.host if request.client else '-'}"
         limit = limit_for(record.rate_limit_per_minute if record else None, record.burst if record else None,
                           cfg.rate_limit_per_minute, cfg.rate_limit_burst)
-        wait = limiter.take(bucket, limit)
+        wait = state.take(bucket, limit, clock())
         if wait > 0:
             raise ApiError(429, f"rate limit of {limit.describe()} exceeded", "rate_limit_exceeded",
                            headers={"Retry-After": str(math.ceil(wait))})
@@ -84,7 +88,8 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
                       record.granted if record else ANONYMOUS_SCOPES)
 
     async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
-        return authenticate(request, creds.credentials if creds else cookie_token(request))
+        return await anyio.to_thread.run_sync(authenticate, request,
+                                              creds.credentials if creds else cookie_token(request))
 
     def scoped(scope: Scope):
         """The caller, if its key has ``scope`` (403 otherwise)."""
@@ -109,10 +114,10 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
 
     def record(project: Project, it: Interaction) -> None:
         cfg = project.config.serve
-        log.record(it, bodies=cfg.log_bodies)
+        state.record(it, bodies=cfg.log_bodies)
         if time.time() - last_prune[0] > PRUNE_EVERY_S:
             last_prune[0] = time.time()
-            log.prune(cfg.retention_days)
+            state.prune(cfg.retention_days)
 
     # --- OpenAI-compatible ---------------------------------------------------------------------------
     @app.post("/v1/chat/completions", response_model=s.ChatCompletion, tags=["openai"],
@@ -227,7 +232,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.monotonic) ->
         """Rate an answer (thumbs up or down), optionally with the answer it should have given."""
         owner = who.key_id if who.project.config.serve.require_key else None
         try:
-            await anyio.to_thread.run_sync(partial(log.feedback, req.interaction_id, req.rating,
+            await anyio.to_thread.run_sync(partial(state.feedback, req.interaction_id, req.rating,
                                                    req.corrected_answer, key_id=owner))
         except RagtuneError as e:
             raise ApiError(404, str(e), "interaction_not_found", "interaction_id") from None

@@ -1,15 +1,15 @@
-"""Per-key rate limits: a token bucket per key, in memory (one server process). In any t seconds a key gets
-at most ``burst + rate × t`` requests. Hand-written: it is a dozen lines and must say when the next request
-would be allowed (Retry-After) on a clock tests can set; ``limits`` offers only window strategies (no burst
-size) on its own clock, and pyrate-limiter's buckets keep a log per window rather than a burst."""
+"""Per-key rate limits: which limit applies to a key. The token bucket itself (in any t seconds a key gets at
+most ``burst + rate × t`` requests) is a row per key in the serve state, updated by one atomic statement so
+that every replica sharing the state draws on the same allowance (state_sql.SqlState.take). Hand-written:
+it must say when the next request would be allowed (Retry-After) on a clock tests can set, across
+processes; ``limits`` offers only window strategies (no burst size) on its own clock, and pyrate-limiter's
+buckets keep a log per window rather than a burst."""
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -34,21 +34,11 @@ def limit_for(key_rate: float | None, key_burst: int | None, server_rate: float,
     return Limit(server_rate, key_burst or server_burst or default_burst(server_rate))
 
 
-class RateLimiter:
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, time of last update)
-        self._lock = threading.Lock()
+class RateBuckets(Protocol):
+    """The token buckets, one per key (the serve state)."""
 
-    def take(self, key: str, limit: Limit) -> float:
-        """Spend one request of ``key``'s allowance: 0.0 if allowed, else the seconds until one would be.
-        The bucket holds up to ``limit.burst`` requests and refills at ``limit.per_minute`` / 60 per second."""
-        now, rate, burst = self._clock(), limit.per_minute / 60.0, float(limit.burst)
-        with self._lock:
-            tokens, last = self._buckets.get(key, (burst, now))
-            tokens = min(burst, tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / rate
+    def take(self, bucket: str, limit: Limit, now: float) -> float:
+        """Spend one request of ``bucket``'s allowance at time ``now`` (seconds, the same clock on every
+        replica): 0.0 if allowed, else the seconds until one would be. The bucket holds up to ``limit.burst``
+        requests and refills at ``limit.per_minute`` / 60 per second."""
+        ...

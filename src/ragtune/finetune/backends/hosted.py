@@ -115,6 +115,9 @@ class HostedBackend(Component):
     def resume(self, project_root: Path, store: JobStore, job: Job, launch: Launch = Launch()) -> None:
         raise self._local_only(job, "resumed")
 
+    def run_here(self, project_root: Path, store: JobStore, job: Job) -> None:
+        raise self._local_only(job, "trained here")
+
     def steps(self, store: JobStore, job: Job) -> list[dict[str, Any]]:
         raise self._local_only(job, "followed step by step")
 

@@ -50,6 +50,9 @@ class LocalBackend(Component):
             proc = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
             store.update(job.id, pid=proc.pid)
             return
+        self.run_here(project_root, store, job)
+
+    def run_here(self, project_root: Path, store: JobStore, job: Job) -> None:
         from ragtune.finetune.trainer import run
 
         run(project_root, store, job.id)

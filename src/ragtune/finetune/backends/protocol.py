@@ -46,6 +46,11 @@ class TuneBackend(Protocol):
         to completion unless detached; a hosted one uploads the data, creates the provider's job and returns)."""
         ...
 
+    def run_here(self, project_root: Path, store: JobStore, job: Job) -> None:
+        """Train a created job in this process to completion (what a detached or accelerate launch runs), or
+        refuse where the training happens elsewhere."""
+        ...
+
     def refresh(self, store: JobStore, job: Job) -> Job:
         """The job row, brought up to date with what the backend knows."""
         ...

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Form, Request, UploadFile
 from ragtune.serve import documents
 from ragtune.serve.caller import Caller
 from ragtune.serve.errors import ApiError
+from ragtune.serve.ingest_guard import API_SOURCE
 from ragtune.serve.keys import Scope
 from ragtune.serve.web.render import Authenticate, PageError, page_caller, render
 
@@ -22,6 +23,7 @@ def install(app: FastAPI, authenticate: Authenticate) -> None:
     async def listing(request: Request, who: Caller, template: str, **context):
         docs = await anyio.to_thread.run_sync(documents.listed, who)
         return render(request, template, docs=sorted(docs.items()), can_ingest=who.allows(Scope.ingest),
+                      is_admin=who.allows(Scope.admin), api_source=API_SOURCE,
                       max_bytes=who.project.config.serve.max_body_bytes, signed_in=True, **context)
 
     @app.get("/documents", include_in_schema=False)

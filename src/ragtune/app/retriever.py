@@ -1,0 +1,226 @@
+"""Tuning the project's retriever: training data from the user's judgements or its own corpus, jobs in
+the project's job store, the tuned embedder or re-ranker made the project's, and base against tuned on
+the held-out queries. ``ragtune tune retriever``, ``tune use`` and ``eval retrieval --job`` are adapters
+over it."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import random
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ragtune.app.jobs import Jobs
+from ragtune.config import ComponentSpec
+from ragtune.errors import RagtuneError
+from ragtune.evaluation.datasets import read_jsonl, read_qrels
+from ragtune.evaluation.retrieval import evaluate_retrieval
+from ragtune.finetune.backends import Launch
+from ragtune.finetune.jobs import Job, sha256_file
+from ragtune.finetune.retriever.config import BACKEND, BASE, KINDS, RetrieverTuneConfig
+from ragtune.finetune.retriever.mining import mine_pairs
+from ragtune.finetune.retriever.outputs import tuned_component
+from ragtune.finetune.retriever.pairs import (
+    Pair,
+    Query,
+    generated_queries,
+    judged_queries,
+    split_by_query,
+    synthetic_queries,
+    write_pairs,
+)
+from ragtune.jsonl import write_jsonl
+from ragtune.project import Project
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class Mining:
+    negatives: int = 4
+    """Hard negatives per pair."""
+    margin: float = 0.05
+    """A candidate whose cosine to the query is within this of the positive's is taken for an unjudged
+    relevant passage and not used as a negative."""
+    depth: int = 30
+    """Candidates the project's retriever proposes per query."""
+    heldout: float = 0.2
+    """Share of the queries held out (by query) for the comparison."""
+    max_queries: int = 2000
+    """At most this many queries (a seeded sample): mining costs a search per query."""
+    seed: int = 0
+    """Seed of the sample, the split and the inverse-cloze sentences."""
+
+
+@dataclass
+class TrainingData:
+    train: Path
+    """Training pairs (finetune.retriever.pairs)."""
+    heldout: Path
+    """Held-out pairs (the trainer's evaluation loss)."""
+    queries: Path
+    """The held-out queries, BEIR layout: what `eval retrieval` compares base and tuned on."""
+    qrels: Path
+    train_queries: int
+    heldout_queries: int
+    sources: dict[str, int]
+    """Training pairs per kind of query (qrels, title, heading, cloze, generated)."""
+
+
+def build_training_data(project: Project, out: Path, queries: Path | None = None, qrels: Path | None = None,
+                        questions_per_chunk: int = 0, question_chunks: int = 100, generator_spec=None,
+                        mining: Mining | None = None, progress: Progress = lambda stage, n: None) -> TrainingData:
+    """Pairs with mined hard negatives, split by query into training and held-out files under ``out``.
+    With ``queries`` and ``qrels`` (BEIR) the user's judgements are the queries; without, the corpus gives
+    them (titles, headings, inverse-cloze sentences) and, with ``questions_per_chunk``, the generator
+    writes questions about ``question_chunks`` sampled chunks, filtered as `raft build` filters them."""
+    if (queries is None) != (qrels is None):
+        raise RagtuneError("give both --queries and --qrels (the user's judgements), or neither (queries are then "
+                           "synthesised from the corpus)")
+    if project.index_spec() is None or not project.store.count():
+        raise RagtuneError(f"no index in {project.root}; run 'ragtune ingest PATH' first")
+    mining = mining or Mining()
+    rng = random.Random(mining.seed)
+    if queries is not None and qrels is not None:
+        rows = read_jsonl(queries, ("_id", "text"), unique="_id")
+        found = judged_queries({str(r["_id"]): r["text"] for r in rows}, read_qrels(qrels),
+                               project.store.documents())
+    else:
+        chunks = [c for batch in project.store.iter_chunks() for c in batch]
+        found = synthetic_queries(chunks, seed=mining.seed)
+        if questions_per_chunk > 0:
+            found += _generated(project, chunks, questions_per_chunk, question_chunks, generator_spec, out, rng,
+                                progress)
+    if len(found) > mining.max_queries:
+        found = rng.sample(found, mining.max_queries)
+    pairs = mine_pairs(found, project.retriever, mining.negatives, mining.margin, mining.depth,
+                       project.config.retrieval.mode, mining.seed, progress=lambda n: progress("queries mined", n))
+    train, held = split_by_query(pairs, mining.heldout, mining.seed)
+    # a folder per content: a job's recorded files are never overwritten by a later run's (resume checks their hash)
+    staging = Path(tempfile.mkdtemp(dir=_mkdir(out), prefix=".staging-"))
+    write_pairs(staging / "train.json", train)
+    write_pairs(staging / "heldout.json", held)
+    _write_beir(held, staging / "heldout-queries.jsonl", staging / "heldout-qrels.tsv")
+    folder = out / sha256_file(staging / "train.json")[:12]
+    if folder.exists():
+        shutil.rmtree(staging)  # the same pairs as an earlier run: its files stand
+    else:
+        staging.rename(folder)
+    sources: dict[str, int] = {}
+    for p in train:
+        sources[p.source] = sources.get(p.source, 0) + 1
+    return TrainingData(folder / "train.json", folder / "heldout.json", folder / "heldout-queries.jsonl",
+                        folder / "heldout-qrels.tsv", len({p.query_id for p in train}), len({p.query_id for p in held}),
+                        sources)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _generated(project: Project, chunks, per_chunk: int, n_chunks: int, generator_spec, out: Path,
+               rng: random.Random, progress: Progress) -> list[Query]:
+    from ragtune.raft.questions import generate_questions
+
+    sample = rng.sample(chunks, min(n_chunks, len(chunks)))
+    kept, _ = generate_questions(sample, project.generator(generator_spec), per_chunk, _mkdir(out) / "questions.part",
+                                 progress=lambda n: progress("chunks asked", n))
+    by_id = {c.chunk_id: c for c in sample}
+    return generated_queries((qa.question, by_id[qa.chunk_id]) for qa in kept)
+
+
+def _write_beir(pairs: list[Pair], queries: Path, qrels: Path) -> None:
+    first = {p.query_id: p for p in reversed(pairs)}
+    write_jsonl(queries, ({"_id": qid, "text": p.query} for qid, p in sorted(first.items())))
+    tmp = qrels.with_name(qrels.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["query-id", "corpus-id", "score"])
+        for qid, p in sorted(first.items()):
+            w.writerows([qid, doc, rel] for doc, rel in sorted(p.relevant.items()))
+    tmp.replace(qrels)
+
+
+def start_jobs(project_root: Path, data: TrainingData, kinds: tuple[str, ...], cfg: RetrieverTuneConfig,
+               launch: Launch = Launch()) -> list[Job]:
+    """A job per kind (embedder, reranker) on the same pairs, each created, then launched."""
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise RagtuneError(f"train one or both of {', '.join(KINDS)}, not {', '.join(unknown) or 'nothing'}")
+    jobs = Jobs(project_root)
+    created = [jobs.store.create(BASE, str(data.train.resolve()), sha256_file(data.train), str(data.heldout.resolve()),
+                                 sha256_file(data.heldout), dataclasses.asdict(dataclasses.replace(cfg, kind=k)),
+                                 BACKEND) for k in kinds]
+    return [jobs.launch(job, launch) for job in created]
+
+
+def use(project: Project, job_id: str, into: Path | None = None) -> str:
+    """Make a finished retriever job's model the project's (or, with ``into``, a new project's, which has no
+    index yet); returns what changed. A project that has an index keeps its embedder: its vectors are the
+    old model's, and mixing two models' vectors in one index would rank nonsense."""
+    job = Jobs(project.root).get(job_id)
+    kind, spec = tuned_component(project.root, job)
+    target = project
+    if into is not None:
+        if Project(into).config_path.exists() or Project(into).index_spec() is not None:
+            raise RagtuneError(f"{into} is already a project; --into makes a new one")
+        # the same settings, but an index of its own: a store shared with this project would mix two models' vectors
+        target = Project(into, config=project.config.model_copy(deep=True, update={"store": ComponentSpec(type="chroma")}))
+    if kind == "reranker":
+        target.config.reranker = spec
+        target.save()
+        return (f"{target.root}: the re-ranker is now job {job.id}'s cross-encoder, over the top "
+                f"{target.config.retrieval.candidates} candidates (retrieval.candidates)")
+    if target.index_spec() is not None:
+        raise RagtuneError(f"the index in {target.root} was built with its current embedder; job {job.id}'s embedder "
+                           "needs every chunk embedded again. Make a new project with it and ingest there: "
+                           f"'ragtune tune use {job.id} --into NEW_PROJECT', then 'ragtune ingest PATH -p NEW_PROJECT'")
+    target.config.embedder = spec
+    target.save()
+    return f"{target.root}: the embedder is now job {job.id}'s (ONNX, int8 compute); ingest the documents into it"
+
+
+def compare(project: Project, job_id: str, queries: Path | None = None, qrels: Path | None = None,
+            mode: str | None = None, k: int = 10, progress: Progress = lambda stage, n: None) -> dict:
+    """Base against tuned retrieval on the job's held-out queries (or the given BEIR files): the project's
+    retriever as configured, then with the job's embedder (every chunk embedded again, into a temporary
+    index beside the project's BM25) or with its re-ranker over the top candidates."""
+    from ragtune.embedding import EMBEDDERS
+    from ragtune.retrieval.rerank import RERANKERS
+    from ragtune.stores.chroma import ChromaStore
+
+    job = Jobs(project.root).get(job_id)
+    kind, spec = tuned_component(project.root, job)
+    if queries is None and qrels is None:
+        held = Path(job.val_file or "")
+        queries, qrels = held.with_name("heldout-queries.jsonl"), held.with_name("heldout-qrels.tsv")
+    if queries is None or qrels is None:
+        raise RagtuneError("give both --queries and --qrels, or neither (the job's held-out queries)")
+    asked = {str(r["_id"]): r["text"] for r in read_jsonl(queries, ("_id", "text"), unique="_id")}
+    judged = read_qrels(qrels)
+    mode = mode or project.config.retrieval.mode
+    base = dataclasses.replace(project.retriever, reranker=None)
+    results = {"base": evaluate_retrieval(base, asked, judged, mode, k, progress=lambda n: progress("base", n))}
+    with tempfile.TemporaryDirectory(dir=project.root, prefix=".eval-") as tmp:
+        if kind == "reranker":
+            tuned = dataclasses.replace(base, reranker=RERANKERS.from_dict(spec.model_dump()))
+        else:
+            embedder = EMBEDDERS.from_dict(spec.model_dump())
+            store = ChromaStore(path=tmp).bind(project.root)
+            states = project.store.documents()
+            for batch in project.store.iter_chunks():
+                store.upsert(batch, embedder.embed([c.indexed_text for c in batch]),
+                             {c.doc_id: states[c.doc_id].content_hash for c in batch})
+                progress("chunks embedded", len(batch))
+            tuned = dataclasses.replace(base, store=store, embedder=embedder)
+        results["tuned"] = evaluate_retrieval(tuned, asked, judged, mode, k, progress=lambda n: progress("tuned", n))
+    for r in results.values():
+        r.pop("per_query")
+    return {"job": job.id, "kind": kind, "queries": str(queries), "qrels": str(qrels), "mode": mode, **results,
+            "difference": {m: results["tuned"][m] - results["base"][m] for m in results["base"]
+                           if isinstance(results["base"][m], float)}}

@@ -1,0 +1,41 @@
+"""The settings of a retriever tuning job (recorded with the job, as TuneConfig is for a generator)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ragtune.errors import RagtuneError
+
+KINDS = ("embedder", "reranker")
+BACKEND = "retriever"
+"""The job store's backend name for retriever jobs (finetune.backends.retriever)."""
+BASE = "all-MiniLM-L6-v2"
+"""What both models start from: the packaged sentence-transformers folder (ragtune.packaged.minilm_dir)."""
+
+
+@dataclass
+class RetrieverTuneConfig:
+    kind: str = "embedder"
+    """embedder: the bi-encoder the index is searched with; reranker: a cross-encoder over the top candidates."""
+    epochs: float = 1.0
+    """Passes over the training pairs."""
+    lr: float = 2e-5
+    """Peak learning rate (sentence-transformers' own default for fine-tuning)."""
+    batch_size: int = 32
+    """Pairs per step. The embedder's loss also uses every other pair of the batch as a negative, so larger helps."""
+    max_steps: int = -1
+    """Stop after this many steps (-1: run the epochs)."""
+    max_seq_len: int = 256
+    """Word pieces per text (all-MiniLM-L6-v2 was trained to 256)."""
+    warmup_ratio: float = 0.1
+    """Share of the steps over which the learning rate rises to its peak."""
+    seed: int = 0
+    """Seed for shuffling and initialisation."""
+    save_steps: int = 50
+    """Checkpoint every this many steps (what `tune resume` restarts from)."""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise RagtuneError(f"a retriever job trains one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.batch_size < 2:
+            raise RagtuneError("batch_size must be at least 2 (the embedder's loss contrasts the pairs of a batch)")
