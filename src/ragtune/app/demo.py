@@ -16,6 +16,7 @@ from ragtune.evaluation.qa import Question, ask, to_row
 from ragtune.jsonl import read_lines
 from ragtune.project import Project
 from ragtune.rag.answer import Answer
+from ragtune.rag.checkers import checker
 
 DEMO = files("ragtune") / "demo"
 
@@ -72,11 +73,11 @@ def run_demo(project: Project, variant: Variant, shown: Callable[[DemoAnswer], N
     """Every demo question asked of ``variant`` over ``project``'s index (the knowledge base ingested into it);
     each scored answer goes to ``shown`` as it comes."""
     cfg = project.config
-    generator = project.generator(variant.generator)
+    generator, support = project.generator(variant.generator), checker(cfg.checker)
     answers = []
     for row in demo_rows():
         q = Question(row["_id"], row["question"], row["answer"])
-        a = ask(q, variant, project.retriever, generator, cfg.answer, cfg.retrieval.mode)
+        a = ask(q, variant, project.retriever, generator, cfg.answer, cfg.retrieval.mode, support)
         answers.append(DemoAnswer(a, q.answer, row["source"], outcome(to_row(q, a))))
         shown(answers[-1])
     return DemoScore(answers)
