@@ -64,16 +64,19 @@ def test_no_example_is_a_miniwiki_question_or_answer():
 
 
 def test_rag_gets_the_examples_for_llamacpp_models_unless_switched_off(tmp_path):
-    local = make_project(tmp_path / "local", generator=ComponentSpec(type="llamacpp"))
+    local = make_project(tmp_path / "local", generator=ComponentSpec(type="llamacpp"),
+                         answer=AnswerConfig(reader=False))
+    reader = make_project(tmp_path / "reader", generator=ComponentSpec(type="llamacpp"))
+    assert resolve(reader, "rag").shots == ()  # the shipped reader is asked as it was trained
     assert resolve(local, "rag").shots == worked_shots()
     assert resolve(local, "rag", examples=False).shots == ()
     assert resolve(local, "base").shots == ()  # no retrieval: not grounded examples
     off = make_project(tmp_path / "off", generator=ComponentSpec(type="llamacpp"),
-                       answer=AnswerConfig(worked_examples=False))
+                       answer=AnswerConfig(worked_examples=False, reader=False))
     assert resolve(off, "rag").shots == () and resolve(off, "rag", examples=True).shots == worked_shots()
     fake = make_project(tmp_path / "fake")
     assert resolve(fake, "rag").shots == ()
-    assert resolve(fake, "rag", model="smollm2-135m").shots == worked_shots()  # --model: a llama.cpp model
+    assert resolve(fake, "rag", model="qwen2.5-coder-0.5b").shots == worked_shots()  # --model: a llama.cpp model
     assert resolve(fake, "rag", model="m", base_url="http://x/v1").shots == ()  # an endpoint's model
 
 
