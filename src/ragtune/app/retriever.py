@@ -9,6 +9,8 @@ import csv
 import dataclasses
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from ragtune.finetune.retriever.pairs import (
 )
 from ragtune.jsonl import write_jsonl
 from ragtune.project import Project
+from ragtune.rag import reembed
 
 Progress = Callable[[str, int], None]
 
@@ -159,10 +162,11 @@ def start_jobs(project_root: Path, data: TrainingData, kinds: tuple[str, ...], c
     return [jobs.launch(job, launch) for job in created]
 
 
-def use(project: Project, job_id: str, into: Path | None = None) -> str:
+def use(project: Project, job_id: str, into: Path | None = None, detach: bool = False,
+        progress: Progress = lambda stage, n: None) -> str:
     """Make a finished retriever job's model the project's (or, with ``into``, a new project's, which has no
-    index yet); returns what changed. A project that has an index keeps its embedder: its vectors are the
-    old model's, and mixing two models' vectors in one index would rank nonsense."""
+    index yet); returns what changed. A project that has an index is re-embedded with a new embedder
+    (rag/reembed.py): here, or with ``detach`` in a process of its own; the old index answers until then."""
     job = Jobs(project.root).get(job_id)
     kind, spec = tuned_component(project.root, job)
     target = project
@@ -176,13 +180,30 @@ def use(project: Project, job_id: str, into: Path | None = None) -> str:
         target.save()
         return (f"{target.root}: the re-ranker is now job {job.id}'s cross-encoder, over the top "
                 f"{target.config.retrieval.candidates} candidates (retrieval.candidates)")
-    if target.index_spec() is not None:
-        raise RagtuneError(f"the index in {target.root} was built with its current embedder; job {job.id}'s embedder "
-                           "needs every chunk embedded again. Make a new project with it and ingest there: "
-                           f"'ragtune tune use {job.id} --into NEW_PROJECT', then 'ragtune ingest PATH -p NEW_PROJECT'")
-    target.config.embedder = spec
-    target.save()
-    return f"{target.root}: the embedder is now job {job.id}'s (ONNX, int8 compute); ingest the documents into it"
+    if target.index_spec() is None:
+        target.config.embedder = spec
+        target.save()
+        return f"{target.root}: the embedder is now job {job.id}'s (ONNX, int8 compute); ingest the documents into it"
+    reembed.start(target, spec, f"job {job.id}'s embedder")
+    if detach:
+        with (target.root / "reembed.log").open("ab") as log:
+            subprocess.Popen(reembed_command(target.root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return (f"{target.root}: re-embedding the index with job {job.id}'s embedder in the background (log: "
+                f"{target.root / 'reembed.log'}); the current index answers until it is done")
+    return finish_reembed(target, progress)
+
+
+def reembed_command(root: Path) -> list[str]:
+    """``ragtune tune reembed``: what a detached switch runs."""
+    return [sys.executable, "-m", "ragtune.cli.app", "tune", "reembed", "-p", str(root)]
+
+
+def finish_reembed(project: Project, progress: Progress = lambda stage, n: None) -> str:
+    """Carry out (or resume) the project's pending switch of embedder; returns what changed."""
+    pending = reembed.journal(project)
+    r = reembed.run(project, progress=progress)
+    return (f"{project.root}: the embedder is now {pending.label if pending else 'the new one'}; {r.chunks} chunks "
+            f"re-embedded into {r.store} ({r.embedded} by this run), records verified (checksum {r.checksum[:12]})")
 
 
 def compare(project: Project, job_id: str, queries: Path | None = None, qrels: Path | None = None,
