@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import make_project, run_child, run_main, write_files
+from conftest import store_snapshot as snapshot
 from ragtune.config import ComponentSpec
 from ragtune.embedding import EMBEDDERS
 from ragtune.errors import RagtuneError
@@ -18,9 +20,6 @@ from ragtune.project import Project
 from ragtune.rag import reembed
 from ragtune.rag.ingest import ingest
 from ragtune.stores.chroma import ChromaStore
-
-from conftest import make_project, run_child, run_main, write_files
-from conftest import store_snapshot as snapshot
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 OLD, NEW = ComponentSpec(type="hashing", params={"dimension": 64}), ComponentSpec(type="hashing", params={"dimension": 96})
@@ -113,7 +112,7 @@ def test_sigkill_during_a_switch(indexed, kill_at, monkeypatch, capsys):
     p = fresh(indexed, f"killed-{kill_at[0]}")
     script = tmp / "driver.py"
     script.write_text(DRIVER)
-    code, lines, err = run_child([str(script), str(p.root), *map(str, kill_at)],
+    code, _, err = run_child([str(script), str(p.root), *map(str, kill_at)],
                                  lambda seen: [s.split()[0] for s in seen].count(kill_at[0]) >= kill_at[1],
                                  lambda proc: os.kill(proc.pid, signal.SIGKILL))
     assert code == -signal.SIGKILL, err
