@@ -380,3 +380,32 @@ def test_an_interrupted_bakeoff_keeps_its_cache_and_resumes_to_the_same_numbers(
     assert resumed["paired_vs_rag"] == complete["paired_vs_rag"]
     assert [a["answer"] for a in answers] == [json.loads(x)["answer"]
                                               for x in (tmp_path / "whole" / "answers.jsonl").read_text().splitlines()]
+
+
+def test_the_rag_variants_can_retrieve_with_a_tuned_retriever_job(kb, tmp_path, monkeypatch, capsys):
+    """``--retriever-job``: the retrieval variants use the job's embedder over a temporary index (the hashing
+    embedder at another dimension plays the tuned model); each variant records what it retrieved with."""
+    from ragtune.app import retriever
+    from ragtune.config import ComponentSpec
+    from ragtune.finetune.jobs import job_store
+    from ragtune.project import Project
+    from test_retriever_tuning import finished_job
+
+    project, q, _ = kb
+    job = finished_job(Project(project), "embedder", tmp_path)
+    real = retriever.tuned_component
+    monkeypatch.setattr(retriever, "tuned_component",
+                        lambda root, j: (real(root, j)[0], ComponentSpec(type="hashing", params={"dimension": 96})))
+    config_before = (project / "config.json").read_text()
+    args = ("bakeoff", "--questions", q, "--variants", "base,rag", "-p", project, "--json")
+    code, out, err = run_main(monkeypatch, capsys, *args, "--out", tmp_path / "tuned", "--retriever-job", job.id)
+    assert code == 0, err
+    variants = json.loads(out)["variants"]
+    assert variants["rag"]["retriever"] == f"job {job.id}'s embedder" and variants["base"]["retriever"] is None
+    assert variants["rag"]["metrics"]["f1"]["mean"] > 0.3  # the scripted generator still finds its answers
+    assert (project / "config.json").read_text() == config_before and not list(project.glob(".eval-*"))
+    code, out, _ = run_main(monkeypatch, capsys, *args, "--out", tmp_path / "plain")
+    assert code == 0 and json.loads(out)["variants"]["rag"]["retriever"] == "project"
+    job_store(project).update(job.id, status="failed", error="boom")
+    code, _, err = run_main(monkeypatch, capsys, *args, "--out", tmp_path / "bad", "--retriever-job", job.id)
+    assert code == 2 and "only a succeeded retriever job can be used" in err

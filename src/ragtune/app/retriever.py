@@ -12,7 +12,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from ragtune.finetune.retriever.pairs import (
 from ragtune.jsonl import write_jsonl
 from ragtune.project import Project
 from ragtune.rag import reembed
+from ragtune.retrieval.retriever import Retriever
 
 Progress = Callable[[str, int], None]
 
@@ -211,12 +213,8 @@ def compare(project: Project, job_id: str, queries: Path | None = None, qrels: P
     """Base against tuned retrieval on the job's held-out queries (or the given BEIR files): the project's
     retriever as configured, then with the job's embedder (every chunk embedded again, into a temporary
     index beside the project's BM25) or with its re-ranker over the top candidates."""
-    from ragtune.embedding import EMBEDDERS
-    from ragtune.retrieval.rerank import RERANKERS
-    from ragtune.stores.chroma import ChromaStore
-
     job = Jobs(project.root).get(job_id)
-    kind, spec = tuned_component(project.root, job)
+    tuned_component(project.root, job)  # refused before the base run when the job cannot be used
     if queries is None and qrels is None:
         held = Path(job.val_file or "")
         queries, qrels = held.with_name("heldout-queries.jsonl"), held.with_name("heldout-qrels.tsv")
@@ -227,21 +225,36 @@ def compare(project: Project, job_id: str, queries: Path | None = None, qrels: P
     mode = mode or project.config.retrieval.mode
     base = dataclasses.replace(project.retriever, reranker=None)
     results = {"base": evaluate_retrieval(base, asked, judged, mode, k, progress=lambda n: progress("base", n))}
-    with tempfile.TemporaryDirectory(dir=project.root, prefix=".eval-") as tmp:
-        if kind == "reranker":
-            tuned = dataclasses.replace(base, reranker=RERANKERS.from_dict(spec.model_dump()))
-        else:
-            embedder = EMBEDDERS.from_dict(spec.model_dump())
-            store = ChromaStore(path=tmp).bind(project.root)
-            states = project.store.documents()
-            for batch in project.store.iter_chunks():
-                store.upsert(batch, embedder.embed([c.indexed_text for c in batch]),
-                             {c.doc_id: states[c.doc_id].content_hash for c in batch})
-                progress("chunks embedded", len(batch))
-            tuned = dataclasses.replace(base, store=store, embedder=embedder)
+    with tuned_retriever(project, job_id, base, progress) as (kind, tuned):
         results["tuned"] = evaluate_retrieval(tuned, asked, judged, mode, k, progress=lambda n: progress("tuned", n))
     for r in results.values():
         r.pop("per_query")
     return {"job": job.id, "kind": kind, "queries": str(queries), "qrels": str(qrels), "mode": mode, **results,
             "difference": {m: results["tuned"][m] - results["base"][m] for m in results["base"]
                            if isinstance(results["base"][m], float)}}
+
+
+@contextmanager
+def tuned_retriever(project: Project, job_id: str, base: Retriever | None = None,
+                    progress: Progress = lambda stage, n: None) -> Iterator[tuple[str, Retriever]]:
+    """("embedder" or "reranker", ``base`` (default: the project's retriever) with the job's model in place):
+    its re-ranker over the top candidates, or its embedder over every chunk embedded again into a temporary
+    index beside the project's BM25, removed on exit. The project itself is unchanged."""
+    from ragtune.embedding import EMBEDDERS
+    from ragtune.retrieval.rerank import RERANKERS
+    from ragtune.stores.chroma import ChromaStore
+
+    kind, spec = tuned_component(project.root, Jobs(project.root).get(job_id))
+    base = base or project.retriever
+    if kind == "reranker":
+        yield kind, dataclasses.replace(base, reranker=RERANKERS.from_dict(spec.model_dump()))
+        return
+    with tempfile.TemporaryDirectory(dir=project.root, prefix=".eval-") as tmp:
+        embedder = EMBEDDERS.from_dict(spec.model_dump())
+        store = ChromaStore(path=tmp).bind(project.root)
+        states = project.store.documents()
+        for batch in project.store.iter_chunks():
+            store.upsert(batch, embedder.embed([c.indexed_text for c in batch]),
+                         {c.doc_id: states[c.doc_id].content_hash for c in batch})
+            progress("chunks embedded", len(batch))
+        yield kind, dataclasses.replace(base, store=store, embedder=embedder)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ragtune.app.retriever import tuned_retriever
 from ragtune.bakeoff.leakage import check_shots, check_tuned_model
 from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
 from ragtune.bakeoff.run import make_unanswerable, run_bakeoff
@@ -45,6 +47,10 @@ def bakeoff_cmd(
                                                    "--min-effect (0.5: about the largest the recorded mini-wiki "
                                                    "bake-off showed, 0.14 to 0.51)")] = 0.5,
     tune_base: Annotated[str, typer.Option(help="base model the no-argument demo loop tunes")] = "smollm2-135m",
+    retriever_job: Annotated[str | None, typer.Option(help="a succeeded 'tune retriever' job: the RAG variants "
+                                                           "retrieve with its embedder (every chunk embedded again "
+                                                           "into a temporary index) or its re-ranker; the project "
+                                                           "is unchanged")] = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     out_dir: Annotated[Path, typer.Option("--out", help="results.json, report.md, report.html, the answers "
@@ -83,14 +89,20 @@ def bakeoff_cmd(
         leakage = Leakage()
         if ft_model and any(n.startswith("ft") for n in names):
             leakage = Leakage(**check_tuned_model(p, ft_model, [q.question for q in qs]))
-        t = time.perf_counter()
-        try:
-            results = run_bakeoff(p, qs, built, out_dir, load_prices(prices), repeats, progress=progress,
-                                  questions_path=str(questions), leakage=leakage, stages=stages)
-        except KeyboardInterrupt:
-            console.print(f"interrupted: the answers generated so far are kept in {out_dir / 'cache.db'}; "
-                          "re-run the same command to resume", highlight=False)
-            raise typer.Exit(130) from None
+        with ExitStack() as held:
+            retriever = None
+            if retriever_job is not None:
+                kind, tuned = held.enter_context(tuned_retriever(p, retriever_job, progress=progress))
+                retriever = (f"job {retriever_job}'s {kind}", tuned)
+            t = time.perf_counter()
+            try:
+                results = run_bakeoff(p, qs, built, out_dir, load_prices(prices), repeats, progress=progress,
+                                      questions_path=str(questions), leakage=leakage, stages=stages,
+                                      retriever=retriever)
+            except KeyboardInterrupt:
+                console.print(f"interrupted: the answers generated so far are kept in {out_dir / 'cache.db'}; "
+                              "re-run the same command to resume", highlight=False)
+                raise typer.Exit(130) from None
         results.stages_seconds["evaluate"] = time.perf_counter() - t
     write_reports(results, out_dir)
     if json_:
