@@ -385,11 +385,12 @@ def test_an_interrupted_bakeoff_keeps_its_cache_and_resumes_to_the_same_numbers(
 def test_the_rag_variants_can_retrieve_with_a_tuned_retriever_job(kb, tmp_path, monkeypatch, capsys):
     """``--retriever-job``: the retrieval variants use the job's embedder over a temporary index (the hashing
     embedder at another dimension plays the tuned model); each variant records what it retrieved with."""
+    from test_retriever_tuning import finished_job
+
     from ragtune.app import retriever
     from ragtune.config import ComponentSpec
     from ragtune.finetune.jobs import job_store
     from ragtune.project import Project
-    from test_retriever_tuning import finished_job
 
     project, q, _ = kb
     job = finished_job(Project(project), "embedder", tmp_path)
@@ -404,6 +405,7 @@ def test_the_rag_variants_can_retrieve_with_a_tuned_retriever_job(kb, tmp_path, 
     assert variants["rag"]["retriever"] == f"job {job.id}'s embedder" and variants["base"]["retriever"] is None
     assert variants["rag"]["metrics"]["f1"]["mean"] > 0.3  # the scripted generator still finds its answers
     assert (project / "config.json").read_text() == config_before and not list(project.glob(".eval-*"))
+    assert f"retrieved with job {job.id}'s embedder" in (tmp_path / "tuned" / "report.md").read_text()
     code, out, _ = run_main(monkeypatch, capsys, *args, "--out", tmp_path / "plain")
     assert code == 0 and json.loads(out)["variants"]["rag"]["retriever"] == "project"
     job_store(project).update(job.id, status="failed", error="boom")
