@@ -102,27 +102,50 @@ def main() -> None:
     print(table({"runs": runs}))
 
 
-def _ci(m: dict) -> str:
-    return "–" if m["mean"] is None else f"{m['mean']:.2f} [{m['low']:.2f}, {m['high']:.2f}]"
+def _ci(m: dict | None) -> str:
+    return "–" if not m or m["mean"] is None else f"{m['mean']:.2f} [{m['low']:.2f}, {m['high']:.2f}]"
+
+
+def _vs(d: dict | None) -> str:
+    """A paired F1 difference with its p-values and detectable difference (absent in older results: left out)."""
+    if not d or d["diff"] is None:
+        return "–"
+    extra = [f"p={d['p_value']:.3f}"] + [f"{label}{d[k]:.{digits}f}" for k, label, digits in
+                                          (("p_holm", "Holm p=", 3), ("mdd", "MDD ", 2)) if d.get(k) is not None]
+    return f"{d['diff']:+.3f} ({', '.join(extra)})"
+
+
+JUDGE = (("judge_correct", "judge correct"), ("judge_supported", "judge supported"))
+"""The LLM judge's metrics, shown when the run had a judge (older results and runs without one lack them)."""
 
 
 def table(result: dict) -> str:
     parts = []
     for run in result["runs"]:
         b = run["bakeoff"]
+        best = b.get("best_untrained")
+        judged = [(k, label) for k, label in JUDGE
+                  if any((v["metrics"].get(k) or {}).get("mean") is not None for v in b["variants"].values())]
         rows = []
         for name, v in b["variants"].items():
             m = v["metrics"]
-            d = b["paired_vs_rag"].get(name, {}).get("f1")
-            rows.append([name, _ci(m["f1"]), _ci(m["exact_match"]), _ci(m["faithfulness"]),
-                         _ci(m["refusal_recall"]), v["latency_ms"]["p50"], v["latency_ms"]["p95"],
-                         "baseline" if name == "rag" else f"{d['diff']:+.3f} (p={d['p_value']:.3f})"])
+            vs_best = "strongest untrained" if name == best else _vs(
+                b.get("paired_vs_best_untrained", {}).get(name, {}).get("f1"))
+            rows.append([name, _ci(m["f1"]), _ci(m["exact_match"]), _ci(m.get("reference_recall")),
+                         _ci(m.get("containment")), _ci(m["faithfulness"]), _ci(m["refusal_recall"]),
+                         *(_ci(m.get(k)) for k, _ in judged), v["latency_ms"]["p50"], v["latency_ms"]["p95"],
+                         "baseline" if name == "rag" else _vs(b["paired_vs_rag"].get(name, {}).get("f1")), vs_best])
         stages = ", ".join(f"{k} {s:.0f} s" for k, s in run["stages_seconds"].items())
-        parts.append(f"**{run['model']}**: {run['train_questions']} training questions -> "
-                     f"{run['raft']['examples']} RAFT examples; {b['questions']['n']} evaluation questions "
-                     f"({b['questions']['unanswerable']} unanswerable). Stages: {stages}.\n\n" +
-                     md_table(["variant", "F1 [95% CI]", "EM", "faithfulness", "refusal recall", "p50 ms",
-                               "p95 ms", "F1 vs rag"], rows))
+        data = run.get("data") or {"raft": run["raft"]}  # results before the plain fine-tuning comparison
+        built = ", ".join(f"{n['examples']} {recipe} examples" for recipe, n in data.items())
+        tuned = ", ".join(f"{label} = {model}" for label, model in b.get("tuned_models", {}).items())
+        parts.append(f"**{run['model']}**: {run['train_questions']} training questions -> {built}; "
+                     f"{b['questions']['n']} evaluation questions ({b['questions']['unanswerable']} unanswerable)"
+                     + (f"; tuned models {tuned}" if tuned else "") + f". Strongest untrained variant: {best or '–'}. "
+                     f"Stages: {stages}.\n\n" +
+                     md_table(["variant", "F1 [95% CI]", "EM", "reference recall", "containment", "faithfulness",
+                               "refusal recall", *(label for _, label in judged), "p50 ms", "p95 ms", "F1 vs rag",
+                               "F1 vs best untrained"], rows))
     return "\n\n".join(parts)
 
 

@@ -7,10 +7,14 @@ answer (0), or the refusal, so every score below is hand-computable:
 
     rag       right on q0..q9                      F1 0.50
     ft        better: q0..q15 (0.80, paired +0.30)  worse: q0..q3 (0.20, -0.30)
-              unclear: q1..q10 (0.50, paired 0: one loss, one gain)
+              unclear: q1..q10 (0.50, paired 0: one loss, one gain)   all: q0..q19 (1.00, +0.50)
     ft+rag    the same three outcomes
     fewshot   low: q0, q1 (0.10)   close: q0..q13 (0.70, its interval overlaps a better ft's)
+    fewshot+rag (only when ``names`` asks for it)   all: q0..q19 (1.00)   rag: as rag (0.50)
     base      q0 (0.05)
+
+ft "better" wins 6 questions against rag: its interval excludes 0, but its sign-flip p-value (about 2/64)
+does not survive Holm's correction over the run's comparisons; "all" wins 10 (p about 2/1024), which does.
 
 Every variant refuses the 4 unanswerable questions, except base, which answers them (refusal recall 0).
 Retrieval variants never refuse before generating (the relevance gates are off), so reply i answers
@@ -35,8 +39,9 @@ QUESTIONS = ([Question(f"q{i}", f"What does the handbook say about {t}?", f"answ
              + [Question(f"u{i}", f"What colour is meeting room {i}?", "") for i in range(4)])
 ANSWERABLE = len(TOPICS)
 RAG_RIGHT = range(0, 10)
-TUNED = {"better": range(0, 16), "worse": range(0, 4), "unclear": range(1, 11)}
+TUNED = {"better": range(0, 16), "worse": range(0, 4), "unclear": range(1, 11), "all": range(0, 20)}
 FEWSHOT = {"low": range(0, 2), "close": range(0, 14)}
+FEWSHOT_RAG = {"all": range(0, 20), "rag": RAG_RIGHT}
 BASE_MODEL, FT_MODEL = "local-lm", "ft:job-1"
 VARIANTS = ("base", "fewshot", "rag", "ft", "ft+rag")
 
@@ -51,12 +56,14 @@ def scripted(script: list[str]) -> ComponentSpec:
     return ComponentSpec(type="scripted", params={"script": script})
 
 
-def variants(ft: str = "better", ftrag: str = "unclear", fewshot: str = "low",
+def variants(ft: str = "better", ftrag: str = "unclear", fewshot: str = "low", fewshotrag: str = "all",
              names: tuple[str, ...] = VARIANTS) -> list[Variant]:
     made = {"base": Variant("base", scripted(replies(range(0, 1), False)), False, "Answer briefly.", BASE_MODEL),
             "fewshot": Variant("fewshot", scripted(replies(FEWSHOT[fewshot])), False, "Answer briefly.", BASE_MODEL,
                                (("When are invoices emailed?", "on the first day of each month"),)),
             "rag": Variant("rag", scripted(replies(RAG_RIGHT)), True, "Answer from the passages.", BASE_MODEL),
+            "fewshot+rag": Variant("fewshot+rag", scripted(replies(FEWSHOT_RAG[fewshotrag])), True,
+                                   "Answer from the passages.", BASE_MODEL),
             "ft": Variant("ft", scripted(replies(TUNED[ft])), False, "Answer as trained.", FT_MODEL),
             "ft+rag": Variant("ft+rag", scripted(replies(TUNED[ftrag])), True, "Answer as trained.", FT_MODEL)}
     return [made[n] for n in names]

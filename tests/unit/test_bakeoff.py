@@ -163,6 +163,15 @@ def test_bakeoff_rejects_bad_input(kb, tmp_path, monkeypatch, capsys):
     code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "fewshot+rag", "-p",
                             project, "--fewshot", shots, "--shots", "9")
     assert code == 2 and "has 2 answered questions; --shots needs 9" in err
+    for bad, says in ((["rag=ft:abc"], "the label 'rag' must be"), (["fewshot+rag=ft:abc"], "'fewshot+rag' must be"),
+                      (["a+b=ft:abc"], "the label 'a+b' must be"), (["=ft:abc"], "the label '' must be"),
+                      (["raft=abc"], "expected ft:<job-id> or LABEL=ft:<job-id>"), (["ft:"], "expected ft:<job-id>"),
+                      (["raft=ft:a", "raft=ft:b"], "the label 'raft' is given twice"),
+                      (["ft:a", "ft=ft:b"], "the label 'ft' is given twice")):
+        flags = [x for spec in bad for x in ("--ft-model", spec)]
+        code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "rag,ft", *flags,
+                                "-p", project)
+        assert code == 2 and says in err, (bad, err)
 
 
 def test_min_effect_warns_before_the_run_when_the_questions_are_too_few(kb, tmp_path, monkeypatch, capsys):
@@ -215,6 +224,37 @@ def test_bakeoff_with_a_model_tuned_on_raft_data(kb, tmp_path, tiny_base, monkey
     code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", leaked, "--variants", "ft",
                             "--ft-model", ft, "--out", out, "-p", project)
     assert code == 2 and "appear in the fine-tuning data" in err
+
+    # a second tuned model, on plain fine-tuning data from the same questions, side by side with the first
+    plain = tmp_path / "plain.jsonl"
+    r = runner.invoke(app, ["raft", "build", "--plain", "--qa", str(tmp_path / "qa.jsonl"), "--out", str(plain), "-p",
+                            str(project), "--json"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["tune", "start", "--train", str(plain), "--base", str(tiny_base), "-p", str(project),
+                            "--max-steps", "1", "--batch-size", "2", "--grad-accum", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    ft2 = json.loads(r.stdout)["model"]
+    labelled = ["--ft-model", f"raft={ft}", "--ft-model", f"plain={ft2}"]
+    r = runner.invoke(app, ["bakeoff", "--questions", str(q), "--variants", "ft+rag,rag,ft", *labelled,
+                            "--out", str(tmp_path / "two"), "-p", str(project), "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert list(res["variants"]) == ["rag", "raft", "raft+rag", "plain", "plain+rag"]
+    assert res["tuned_models"] == {"raft": ft, "plain": ft2}
+    assert [res["variants"][n]["model"] for n in ("raft", "raft+rag", "plain", "plain+rag")] == [ft, ft, ft2, ft2]
+    assert [res["variants"][n]["retrieval"] for n in ("raft", "raft+rag")] == [False, True]
+    assert res["leakage"] == {"checked_files": [str(train), str(plain)], "training_questions": 24, "overlaps": 0}
+    assert set(res["paired_vs_rag"]) == {"raft", "raft+rag", "plain", "plain+rag"}
+    assert res["best_untrained"] == "rag" and set(res["paired_vs_best_untrained"]) == set(res["paired_vs_rag"])
+    assert "| raft+rag |" in (tmp_path / "two" / "report.md").read_text()
+    # each tuned model's training data is checked: a question only the second one trained on is refused
+    r = runner.invoke(app, ["bakeoff", "--questions", str(q), "--variants", "ft", "--ft-model", f"plain={ft2}",
+                            "--out", str(tmp_path / "two"), "-p", str(project), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["leakage"]["checked_files"] == [str(plain)]
+    code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", leaked, "--variants", "ft", *labelled,
+                            "--out", out, "-p", project)
+    assert code == 2 and "appear in the fine-tuning data" in err and str(train) in err
 
 
 def test_bakeoff_without_arguments_runs_the_whole_demo_loop(tmp_path, tiny_base, monkeypatch):
@@ -380,6 +420,14 @@ def test_an_interrupted_bakeoff_keeps_its_cache_and_resumes_to_the_same_numbers(
     assert resumed["paired_vs_rag"] == complete["paired_vs_rag"]
     assert [a["answer"] for a in answers] == [json.loads(x)["answer"]
                                               for x in (tmp_path / "whole" / "answers.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("low, high, p_holm, differs", [(0.01, 0.2, 0.049, True), (0.01, 0.2, 0.05, False),
+                                                        (0.01, 0.2, None, True), (-0.2, -0.01, 0.01, True),
+                                                        (-0.1, 0.1, 0.01, False), (None, None, None, False)])
+def test_a_difference_counts_when_its_interval_excludes_zero_and_it_survives_holm(low, high, p_holm, differs):
+    diff = None if low is None else (low + high) / 2
+    assert PairedComparison(diff=diff, low=low, high=high, p_value=0.01, n=20, p_holm=p_holm).differs() is differs
 
 
 def test_the_rag_variants_can_retrieve_with_a_tuned_retriever_job(kb, tmp_path, monkeypatch, capsys):

@@ -22,13 +22,43 @@ def test_report_shows_recall_containment_and_what_the_run_can_tell_apart(bakeoff
     # (1.959964 + 0.841621) * 0.470162 / sqrt(20) = 0.2945
     ft = results.paired_vs_rag["ft"].f1
     assert round(ft.mdd, 4) == 0.2945 and ft.told_apart
-    assert (f"- ft: F1 {ft.text()}, differs from rag; smallest F1 difference detectable with 80% power at these "
-            "20 questions: 0.29.") in md
+    assert ft.p_holm > 0.05  # 6 wins of 20: exact sign-flip p 2/64, times the comparisons of the run
+    assert (f"- ft: F1 {ft.text()}, its interval excludes 0, but not after Holm's correction for the run's "
+            f"comparisons (Holm p {ft.p_holm:.3f}): cannot be told apart from rag at this size; smallest F1 "
+            "difference detectable with 80% power at these 20 questions: 0.29.") in md
     # ft+rag unclear: -1 on q0, +1 on q10, 0 elsewhere: mean 0, sd = sqrt(2 / 19); 2.801585 * 0.324443 / sqrt(20) = 0.2032
     unclear = results.paired_vs_rag["ft+rag"].f1
     assert round(unclear.mdd, 4) == 0.2032 and not unclear.told_apart
-    assert (f"- ft+rag: F1 {unclear.text()}, cannot be told apart from rag at this size; smallest F1 difference "
-            "detectable with 80% power at these 20 questions: 0.20.") in md
-    assert f"{unclear.text()} p={unclear.p_value:.3f} detectable ±0.20 |" in md
+    assert (f"- ft+rag: F1 {unclear.text()}, cannot be told apart from rag at this size (Holm p 1.000); smallest F1 "
+            "difference detectable with 80% power at these 20 questions: 0.20.") in md
+    assert f"{unclear.text()} p=1.000 Holm p=1.000 detectable ±0.20 |" in md
     assert "(z_0.975 + z_0.8) × sd of the per-question differences / √n" in md
     assert "cannot be told apart from rag at this size" in unescape(html(results))
+    # rag is the strongest untrained variant here (base 0.05, fewshot 0.10): one comparison list, and the column
+    # against the strongest untrained repeats the one against rag
+    assert results.best_untrained == "rag" and "Against rag (the strongest untrained variant):" in md
+    assert "Strongest untrained variant: **rag** (0.50 [0.30, 0.70] F1" in md
+    assert md.count("Against ") == 1 and "| (baseline) | (strongest untrained) |" in md
+
+
+def test_report_pairs_every_variant_with_the_strongest_untrained_one(bakeoff_results):
+    # fewshot right on q0..q13 (0.70) beats rag (0.50): it is the baseline a tuned model must beat
+    results = read_results(bakeoff_results(ft="all", ftrag="unclear", fewshot="close"))
+    md = markdown(results)
+    assert results.best_untrained == "fewshot"
+    assert "| F1 vs rag | F1 vs best untrained |" in md
+    assert "Strongest untrained variant: **fewshot** (0.70 [0.50, 0.90] F1" in md
+    assert "Against rag:" in md and "Against fewshot (the strongest untrained variant):" in md
+    ft = results.paired_vs_best_untrained["ft"].f1  # +1 on q14..q19: 6 wins, mean 0.30
+    assert ft.diff == 0.3 and ft.told_apart and ft.p_holm > 0.05
+    ft_row = next(line for line in md.splitlines() if line.startswith("| ft |"))
+    assert ft_row.endswith(f"| {ft.text()} p={ft.p_value:.3f} Holm p={ft.p_holm:.3f} detectable ±{ft.mdd:.2f} |")
+    fewshot_row = next(line for line in md.splitlines() if line.startswith("| fewshot |"))
+    assert fewshot_row.endswith("| (strongest untrained) |")
+    after = md[md.index("Against fewshot"):]
+    # ft+rag right on q1..q10 against fewshot's q0..q13: -1 on q0, q11, q12, q13
+    ftrag = results.paired_vs_best_untrained["ft+rag"].f1
+    assert ftrag.diff == -0.2 and f"- ft+rag: F1 {ftrag.text()}" in after
+    vs_rag = results.paired_vs_rag["ft"].f1  # +1 on q10..q19: 10 wins, p about 2/1024, survives Holm
+    assert vs_rag.diff == 0.5 and vs_rag.differs()
+    assert f"- ft: F1 {vs_rag.text()}, differs from rag (Holm p {vs_rag.p_holm:.3f});" in md

@@ -22,7 +22,7 @@ def _bench_report():
 
 def _with_later_fields(bakeoff: dict) -> dict:
     """A version-1 file as written before reference recall, containment, the minimum detectable difference, the
-    Holm-adjusted p-values and the comparisons against the strongest untrained variant."""
+    Holm-adjusted p-values, the comparisons against the strongest untrained variant and the tuned models' labels."""
     empty = {"mean": None, "low": None, "high": None, "n": 0}
     out = json.loads(json.dumps(bakeoff))
     for v in out["variants"].values():
@@ -34,6 +34,7 @@ def _with_later_fields(bakeoff: dict) -> dict:
             metric["mdd"] = None
     out["best_untrained"] = None
     out["paired_vs_best_untrained"] = {}
+    out["tuned_models"] = {}
     return out
 
 

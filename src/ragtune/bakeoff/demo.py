@@ -53,15 +53,15 @@ class DemoInputs:
     questions: Path
     fewshot: Path
     ft_model: str | None
-    """ft:<job-id> of the tuned model, when a variant needs one."""
+    """ft:<job-id> of the model tuned on the demo's RAFT data, when it was asked to tune one."""
 
 
 def demo_inputs(project: Project, out_dir: Path, tune: bool, base: str, fewshot: Path | None = None,
-                ft_model: str | None = None, stages: dict[str, float] | None = None,
+                stages: dict[str, float] | None = None,
                 progress: Callable[..., None] = lambda s, n, total=None: None,
                 notify: Callable[[str], None] = lambda text: None) -> DemoInputs:
     """Index the demo knowledge base into ``project`` and write the support set's questions to ``out_dir``;
-    with ``tune`` and no ``ft_model``, build RAFT data there and tune ``base`` on it, or reuse the finished
+    with ``tune``, build RAFT data there and tune ``base`` on it, or reuse the finished
     job that already did. Each stage's seconds go to ``stages``."""
     from ragtune.rag.ingest import ingest
 
@@ -72,8 +72,7 @@ def demo_inputs(project: Project, out_dir: Path, tune: bool, base: str, fewshot:
     ingest(project, [kb_path()], progress=progress)
     stages["ingest"] = time.perf_counter() - t
     train_qa = write_support_qa(out_dir / "train_qa.jsonl")
-    if tune and ft_model is None:
-        ft_model = _tuned_on_raft(project, out_dir, train_qa, base, stages, progress, notify)
+    ft_model = _tuned_on_raft(project, out_dir, train_qa, base, stages, progress, notify) if tune else None
     return DemoInputs(demo_questions_path(), fewshot or train_qa, ft_model)
 
 

@@ -53,10 +53,17 @@ def check_leakage(questions: list[str], training_files: list[Path]) -> dict:
     return {"checked_files": [str(f) for f in training_files], "training_questions": len(seen), "overlaps": 0}
 
 
-def check_tuned_model(project: Project, ft_model: str, questions: list[str]) -> dict:
-    """``check_leakage`` against the training file of the job behind ``ft_model`` (ft:<job-id>), which must
-    still exist: a tuned model whose data cannot be checked is not evaluated."""
-    job = job_store(project.root).get(ft_model)
-    if not Path(job.train_file).is_file():
-        raise RagtuneError(f"cannot check {ft_model} for leakage: its training file {job.train_file} is gone")
-    return check_leakage(questions, [Path(job.train_file)])
+def check_tuned_models(project: Project, ft_models: list[str], questions: list[str]) -> dict:
+    """``check_leakage`` against the training file of each job behind ``ft_models`` (ft:<job-id>), which must
+    still exist: a tuned model whose data cannot be checked is not evaluated. Each file is checked on its own,
+    so an error names the one that leaks."""
+    files: list[Path] = []
+    for ft_model in ft_models:
+        job = job_store(project.root).get(ft_model)
+        if not Path(job.train_file).is_file():
+            raise RagtuneError(f"cannot check {ft_model} for leakage: its training file {job.train_file} is gone")
+        files.append(Path(job.train_file))
+    files = list(dict.fromkeys(files))
+    checked = [check_leakage(questions, [f]) for f in files]
+    return {"checked_files": [str(f) for f in files], "training_questions": sum(c["training_questions"] for c in checked),
+            "overlaps": 0}

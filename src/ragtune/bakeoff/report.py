@@ -8,50 +8,86 @@ from ragtune.bakeoff.results import QUALITY, BakeoffResults, PairedComparison
 def _delta(d: PairedComparison | None) -> str:
     if d is None or d.diff is None:
         return "–"
-    return f"{d.text()} p={d.p_value:.3f}" + ("" if d.mdd is None else f" detectable ±{d.mdd:.2f}")
+    return (f"{d.text()} p={d.p_value:.3f}" + ("" if d.p_holm is None else f" Holm p={d.p_holm:.3f}")
+            + ("" if d.mdd is None else f" detectable ±{d.mdd:.2f}"))
+
+
+def _verdict(d: PairedComparison, baseline: str) -> str:
+    holm = "" if d.p_holm is None else f" (Holm p {d.p_holm:.3f})"
+    if d.differs():
+        return f"differs from {baseline}{holm}"
+    if d.told_apart:
+        return (f"its interval excludes 0, but not after Holm's correction for the run's comparisons{holm}: "
+                f"cannot be told apart from {baseline} at this size")
+    return f"cannot be told apart from {baseline} at this size{holm}"
 
 
 def _power_lines(results: BakeoffResults) -> list[str]:
-    """Per comparison with RAG: what the run could have detected, and whether the two can be told apart."""
+    """Per comparison, with RAG and with the strongest untrained variant: what the run could have detected, and
+    whether the two can be told apart."""
+    groups = [("rag", results.paired_vs_rag)]
+    if results.best_untrained not in (None, "rag"):
+        groups.append((str(results.best_untrained), results.paired_vs_best_untrained))
     lines = []
-    for name, paired in results.paired_vs_rag.items():
-        d = paired.f1
-        if d.diff is None:
-            continue
-        detectable = ("too few questions to estimate the smallest detectable difference" if d.mdd is None else
-                      f"smallest F1 difference detectable with 80% power at these {d.n} questions: {d.mdd:.2f}")
-        verdict = "differs from rag" if d.told_apart else "cannot be told apart from rag at this size"
-        lines.append(f"- {name}: F1 {d.text()}, {verdict}; {detectable}.")
+    for baseline, comparisons in groups:
+        found = [(name, paired.f1) for name, paired in comparisons.items() if paired.f1.diff is not None]
+        if found:
+            strongest = " (the strongest untrained variant)" if baseline == results.best_untrained else ""
+            lines += ["", f"Against {baseline}{strongest}:", ""]
+        for name, d in found:
+            detectable = ("too few questions to estimate the smallest detectable difference" if d.mdd is None else
+                          f"smallest F1 difference detectable with 80% power at these {d.n} questions: {d.mdd:.2f}")
+            lines.append(f"- {name}: F1 {d.text()}, {_verdict(d, baseline)}; {detectable}.")
     if not lines:
         return []
-    return ["", "What this run can tell apart (paired with rag on the same questions; detectable difference: "
-            "(z_0.975 + z_0.8) × sd of the per-question differences / √n, two-sided alpha 0.05, normal "
-            "approximation):", "", *lines]
+    return ["", "What this run can tell apart (paired on the same questions; Holm p: the permutation test's p-value "
+            "adjusted over every comparison the run makes; detectable difference: (z_0.975 + z_0.8) × sd of the "
+            "per-question differences / √n, two-sided alpha 0.05, normal approximation):", *lines]
+
+
+def _best_untrained_line(results: BakeoffResults) -> list[str]:
+    best = results.best_untrained
+    if best is None:
+        return []
+    return ["", f"Strongest untrained variant: **{best}** ({results.variants[best].metrics.f1.text()} F1; the best "
+                "of base, fewshot, rag and fewshot+rag in this run). A tuned model is worth its training only when "
+                "it beats this one: see `F1 vs best untrained`."]
+
+
+def _tuned_line(results: BakeoffResults) -> list[str]:
+    if not results.tuned_models:
+        return []
+    return ["", "Tuned models: " + ", ".join(f"{label} = {model}" for label, model in results.tuned_models.items())
+            + " (each measured as LABEL, without retrieval, and LABEL+rag)."]
 
 
 def markdown(results: BakeoffResults) -> str:
     q = results.questions
     head = ["variant", "model", "F1", "EM", "recall", "contains", "faithfulness", "citations", "refusal P", "refusal R",
-            "p50 ms", "p95 ms", "prompt tok", "answer tok", "$ / 1k q", "F1 vs rag"]
+            "p50 ms", "p95 ms", "prompt tok", "answer tok", "$ / 1k q", "F1 vs rag", "F1 vs best untrained"]
     lines = [f"# Bake-off: {q.n} questions ({q.answerable} answerable, {q.unanswerable} unanswerable)",
-             "", "Quality metrics: mean [bootstrap 95% interval]. `F1 vs rag`: paired difference on the same "
-             "questions [95% interval], a sign-flip permutation test's p-value and the smallest difference the "
-             "run could detect (80% power).", "",
+             "", "Quality metrics: mean [bootstrap 95% interval]. `F1 vs rag` and `F1 vs best untrained`: paired "
+             "difference on the same questions [95% interval], a sign-flip permutation test's p-value, that "
+             "p-value Holm-adjusted over every comparison of the run, and the smallest difference the run could "
+             "detect (80% power).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     if tuned := sorted({v.retriever for v in results.variants.values() if v.retriever not in (None, "project")}):
         lines[-2:-2] = [f"Retrieval variants retrieved with {', '.join(tuned)}, not the project's retriever.", ""]
     for name, v in results.variants.items():
         m = v.metrics
         paired = results.paired_vs_rag.get(name)
+        vs_best = results.paired_vs_best_untrained.get(name)
         lines.append("| " + " | ".join([
             name, v.model, m.f1.text(), m.exact_match.text(), m.reference_recall.text(), m.containment.text(),
             m.faithfulness.text(),
             m.citation_correctness.text(), m.refusal_precision.text(), m.refusal_recall.text(),
             f"{v.latency_ms.p50:.0f}", f"{v.latency_ms.p95:.0f}", f"{v.tokens.prompt_mean:.0f}",
             f"{v.tokens.completion_mean:.0f}", f"{v.cost_per_1k_queries:.4f}",
-            "(baseline)" if name == "rag" else _delta(paired.f1 if paired else None)]) + " |")
+            "(baseline)" if name == "rag" else _delta(paired.f1 if paired else None),
+            "(strongest untrained)" if name == results.best_untrained else _delta(vs_best.f1 if vs_best else None)])
+            + " |")
     best = max(results.variants.items(), key=lambda kv: kv[1].metrics.f1.mean or 0)
-    lines += _power_lines(results)
+    lines += _best_untrained_line(results) + _tuned_line(results) + _power_lines(results)
     lines += ["", f"Highest F1: **{best[0]}** ({best[1].metrics.f1.text()}).", "",
               "How answers are judged: exact match and token F1 are SQuAD-normalised against the reference, on "
               "answerable questions (a refusal scores 0). Recall is the share of the reference's tokens found in "

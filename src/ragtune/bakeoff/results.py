@@ -59,6 +59,11 @@ class PairedComparison(BaseModel):
         """Whether the interval excludes 0: otherwise the two variants cannot be told apart at this size."""
         return self.low is not None and self.high is not None and not self.low <= 0 <= self.high
 
+    def differs(self, alpha: float = 0.05) -> bool:
+        """Told apart, and significant after Holm's correction at ``alpha`` where the p-value was adjusted: the
+        test a claim that one variant beats another must pass (alpha: statistics.ALPHA, the power's too)."""
+        return self.told_apart and (self.p_holm is None or self.p_holm < alpha)
+
 
 class QualityMetrics(BaseModel):
     exact_match: MetricInterval
@@ -146,7 +151,11 @@ class BakeoffResults(BaseModel):
     """The variant without training (base, fewshot, rag, fewshot+rag) with the highest mean F1 in this run."""
     paired_vs_best_untrained: dict[str, Paired] = {}
     """Every other variant against ``best_untrained``."""
+    tuned_models: dict[str, str] = {}
+    """The tuned models of the run by label (--ft-model LABEL=ft:<job-id>): the label's variants are ``<label>``
+    (without retrieval) and ``<label>+rag``; every variant not among base, fewshot, rag, fewshot+rag is one."""
     leakage: Leakage = Leakage()
+    """What the tuned models' training files were checked against the questions (all of them together)."""
     stages_seconds: dict[str, float] = {}
 
     @property

@@ -74,9 +74,11 @@ def answer_all(project, questions: list[Question], variants: list[Variant], cach
 def run_bakeoff(project, questions: list[Question], variants: list[Variant], out: Path, prices: PriceBook,
                 repeats: int = 1, progress: Progress = lambda *a, **k: None, questions_path: str = "",
                 leakage: Leakage | None = None, stages: dict[str, float] | None = None,
+                tuned_models: dict[str, str] | None = None,
                 retriever: tuple[str, Retriever] | None = None) -> BakeoffResults:
-    """Answers go to ``out``/answers.jsonl, generations to ``out``/cache.db; returns the scores. ``retriever``:
-    (its name, the retriever) the retrieval variants use instead of the project's."""
+    """Answers go to ``out``/answers.jsonl, generations to ``out``/cache.db; returns the scores.
+    ``tuned_models``: the ft:<job-id> behind each tuned model's label, recorded with the results.
+    ``retriever``: (its name, the retriever) the retrieval variants use instead of the project's."""
     out.mkdir(parents=True, exist_ok=True)
     named, used_retriever = retriever or ("project", project.retriever)
     rows = answer_all(project, questions, variants, GenerationCache(out / "cache.db"), repeats, progress,
@@ -93,7 +95,8 @@ def run_bakeoff(project, questions: list[Question], variants: list[Variant], out
         prices=PricesUsed(as_of=prices.as_of, self_hosted_per_hour=prices.self_hosted_per_hour,
                           models={m: p.model_dump(exclude_none=True) for m, p in prices.models.items() if m in used}),
         variants=scores, paired_vs_rag=paired.vs_rag, best_untrained=paired.best_untrained,
-        paired_vs_best_untrained=paired.vs_best_untrained, leakage=leakage or Leakage(), stages_seconds=stages or {})
+        paired_vs_best_untrained=paired.vs_best_untrained, tuned_models=tuned_models or {},
+        leakage=leakage or Leakage(), stages_seconds=stages or {})
 
 
 def read_answers(bakeoff_dir: Path) -> list[QARow]:

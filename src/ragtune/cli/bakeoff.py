@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 
 from ragtune.app.retriever import tuned_retriever
-from ragtune.bakeoff.leakage import check_shots, check_tuned_model
+from ragtune.bakeoff.leakage import check_shots, check_tuned_models
 from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
 from ragtune.bakeoff.run import make_unanswerable, run_bakeoff
 from ragtune.bakeoff.statistics import questions_needed
-from ragtune.bakeoff.variants import NAMES, build_variants, parse_names
+from ragtune.bakeoff.variants import NAMES, TUNED_KINDS, TunedModel, build_variants, parse_names, parse_tuned
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars, styled
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
 from ragtune.cost.prices import load_prices
@@ -28,7 +28,9 @@ def bakeoff_cmd(
                                                        "question the documents cannot answer. Without it: the "
                                                        "whole loop on the shipped demo data")] = None,
     variants: Annotated[str, typer.Option(help=f"comma-separated, from {', '.join(NAMES)}")] = ",".join(NAMES),
-    ft_model: Annotated[str | None, typer.Option(help="the tuned model for ft and ft+rag: ft:<job-id>")] = None,
+    ft_model: Annotated[list[str] | None, typer.Option(help="a tuned model for ft and ft+rag: ft:<job-id>, or "
+                                                             "LABEL=ft:<job-id> to measure it as LABEL and LABEL+rag; "
+                                                             "repeat for several tuned models")] = None,
     fewshot: Annotated[Path | None, typer.Option(help="JSONL of {question, answer} to draw few-shot examples "
                                                      "from (never an evaluation question)")] = None,
     shots: Annotated[int, typer.Option(help="few-shot examples in the prompt")] = 3,
@@ -61,6 +63,7 @@ def bakeoff_cmd(
     """Run base, few-shot, RAG, fine-tuned and fine-tuned + RAG on one question set: quality with
     confidence intervals, faithfulness, refusals, latency and cost. Cached generations are reused."""
     names = parse_names(variants)
+    tuned = parse_tuned(ft_model or [])
     if repeats < 1 or shots < 0 or unanswerable < 0:
         raise RagtuneError("--repeats must be at least 1, --shots and --unanswerable at least 0")
     if min_effect is not None and not (0 < min_effect <= 1 and assumed_sd > 0):
@@ -72,9 +75,10 @@ def bakeoff_cmd(
         if questions is None:
             from ragtune.bakeoff.demo import demo_inputs
 
-            demo = demo_inputs(p, out_dir, any(n.startswith("ft") for n in names), tune_base, fewshot, ft_model,
+            demo = demo_inputs(p, out_dir, any(n in TUNED_KINDS for n in names) and not tuned, tune_base, fewshot,
                                stages, progress, console.print)
-            questions, fewshot, ft_model = demo.questions, demo.fewshot, demo.ft_model
+            questions, fewshot = demo.questions, demo.fewshot
+            tuned = tuned or ([TunedModel("ft", demo.ft_model)] if demo.ft_model else [])
         require_index(p)
         rows = read_jsonl(questions, ("question",))[:limit]
         if not rows:
@@ -85,20 +89,20 @@ def bakeoff_cmd(
             _warn_if_too_few(sum(q.answerable for q in qs), min_effect, assumed_sd)
         few = any(n.startswith("fewshot") for n in names)
         shot_pairs = _shots(fewshot, shots, [q.question for q in qs]) if few else []
-        built = build_variants(p, names, ft_model, shot_pairs, model, base_url)
-        leakage = Leakage()
-        if ft_model and any(n.startswith("ft") for n in names):
-            leakage = Leakage(**check_tuned_model(p, ft_model, [q.question for q in qs]))
+        built = build_variants(p, names, tuned, shot_pairs, model, base_url)
+        measured = [t for t in tuned if any(k in names for k in TUNED_KINDS)]
+        leakage = Leakage(**check_tuned_models(p, [t.model for t in measured], [q.question for q in qs])) \
+            if measured else Leakage()
         with ExitStack() as held:
             retriever = None
             if retriever_job is not None:
-                kind, tuned = held.enter_context(tuned_retriever(p, retriever_job, progress=progress))
-                retriever = (f"job {retriever_job}'s {kind}", tuned)
+                kind, tuned_retrieval = held.enter_context(tuned_retriever(p, retriever_job, progress=progress))
+                retriever = (f"job {retriever_job}'s {kind}", tuned_retrieval)
             t = time.perf_counter()
             try:
                 results = run_bakeoff(p, qs, built, out_dir, load_prices(prices), repeats, progress=progress,
                                       questions_path=str(questions), leakage=leakage, stages=stages,
-                                      retriever=retriever)
+                                      tuned_models={m.label: m.model for m in measured}, retriever=retriever)
             except KeyboardInterrupt:
                 console.print(f"interrupted: the answers generated so far are kept in {out_dir / 'cache.db'}; "
                               "re-run the same command to resume", highlight=False)

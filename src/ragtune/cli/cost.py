@@ -18,13 +18,13 @@ def _o(name: str) -> Any:
 
 
 def measured_inference(bakeoff: Path, book) -> dict[str, float]:
-    """Per-query generation cost of each approach the bake-off ran, priced with the price book."""
-    from ragtune.cost.prices import APPROACHES
-    from ragtune.decide.evidence import read_results, variant_per_query
+    """Per-query generation cost of each approach the bake-off ran, priced with the price book (fine-tuning:
+    the strongest tuned model's, when several were measured)."""
+    from ragtune.decide.evidence import approach_variants, read_results, variant_per_query
 
     results = read_results(bakeoff)
-    return {n: variant_per_query(v, book, results.prices.models) for n, v in results.variants.items()
-            if n in APPROACHES}
+    return {a: variant_per_query(results.variants[n], book, results.prices.models)
+            for a, n in approach_variants(results).items()}
 
 
 def cost_cmd(

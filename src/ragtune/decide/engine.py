@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from ragtune.decide.answers import Answers
 from ragtune.decide.evidence import MISSING, Evidence
-from ragtune.decide.rules import EVIDENCE_FACTS, RuleBook, load_rules, matches
+from ragtune.decide.rules import EVIDENCE_FACTS, PROMPT, RuleBook, load_rules, matches
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,11 @@ def decide(answers: Answers, evidence: Evidence | None = None, rules: RuleBook |
     rule = next(r for r in rules.rules if matches(r.when, facts))  # the last row matches everything
     facts |= {"recommendation": rule.recommend, "decided_by": rule.id}
     facts |= evidence.facts if evidence else {**dict.fromkeys(EVIDENCE_FACTS, MISSING), "bakeoff": False,
-                                              "unclear": False}
+                                              "unclear": False, "fewshot_measured": False}
     text["months"] = evidence.break_even.months if evidence and evidence.break_even else 12
     found = next((e for e in rules.evidence if matches(e.when, facts)), None) if evidence else None
-    final = found.then if found and found.then != "keep" else rule.recommend
+    final = rule.recommend if found is None or found.then == "keep" else found.then
+    final = facts["best_untrained"] if final == PROMPT else final  # the strongest untrained variant measured
     facts["recommendation"] = final
     return Decision(
         recommendation=final, label=rules.recommendations[final], decided_by=rule.id,

@@ -6,14 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ragtune.app.variants import UNTRAINED
 from ragtune.bakeoff.results import RESULTS_FILE, BakeoffResults, MetricInterval, PairedComparison, VariantResult
 from ragtune.bakeoff.results import read_results as read_bakeoff
 from ragtune.cost.breakeven import BreakEven, break_even
 from ragtune.cost.model import CostInputs, estimate
-from ragtune.cost.prices import APPROACHES, PriceBook
+from ragtune.cost.prices import PriceBook
 from ragtune.errors import RagtuneError
 
 MISSING = "missing"
+PROMPTS = {"base": "the model asked alone, told to answer briefly or refuse (no retrieval, no examples)",
+           "fewshot": "worked examples (a question and its short answer) before the question, without retrieval",
+           "rag": "the grounded prompt over retrieved passages, answering with citations",
+           "fewshot+rag": "the worked-examples prompt with retrieval: each example a question, its retrieved "
+                          "passages and a short cited answer, before the grounded prompt"}
+"""What each untrained variant is, for the decision that says which prompt to ship."""
 
 
 @dataclass
@@ -28,10 +35,12 @@ class Evidence:
     texts: dict[str, str] = field(default_factory=dict)
     """Measurements in words, for the evidence table's explanations."""
     break_even: BreakEven | None = None
+    approaches: dict[str, str] = field(default_factory=dict)
+    """The variant each approach of ``per_query`` was measured as (ft: the strongest tuned model's label)."""
 
     def to_dict(self) -> dict:
         return {"source": self.source, "created": self.created, "questions": self.questions,
-                "per_query": self.per_query, "facts": self.facts, "texts": self.texts,
+                "per_query": self.per_query, "approaches": self.approaches, "facts": self.facts, "texts": self.texts,
                 "break_even": self.break_even.to_dict() if self.break_even else None}
 
 
@@ -44,27 +53,8 @@ def read_results(bakeoff_dir: Path) -> BakeoffResults:
     return results
 
 
-def interval(d: PairedComparison | None) -> str:
-    return "not measured" if d is None or d.diff is None else d.text()
-
-
 def score(m: MetricInterval | None) -> str:
     return "not measured" if m is None or m.mean is None else m.text()
-
-
-def paired_verdict(d: PairedComparison | None) -> str:
-    """better / worse when the 95% interval of the paired difference excludes zero, else unclear."""
-    if d is None or d.diff is None:
-        return MISSING
-    return "better" if d.low > 0 else "worse" if d.high < 0 else "unclear"  # type: ignore[operator]  # set with diff
-
-
-def unpaired_verdict(a: MetricInterval | None, b: MetricInterval | None) -> str:
-    """a against b from their own intervals: only non-overlapping intervals count, a conservative test
-    used where the bake-off reports no paired difference."""
-    if a is None or b is None or a.mean is None or b.mean is None:
-        return MISSING
-    return "better" if a.low > b.high else "worse" if a.high < b.low else "unclear"  # type: ignore[operator]  # set with mean
 
 
 def variant_per_query(v: VariantResult, book: PriceBook, bakeoff_prices: dict[str, dict]) -> float:
@@ -81,35 +71,122 @@ def variant_per_query(v: VariantResult, book: PriceBook, bakeoff_prices: dict[st
     return v.seconds_per_query * book.self_hosted_per_hour / 3600
 
 
-def paired_f1(results: BakeoffResults, name: str) -> PairedComparison | None:
-    paired = results.paired_vs_rag.get(name)
+def paired_f1(results: BakeoffResults, name: str | None) -> PairedComparison | None:
+    paired = results.paired_vs_rag.get(name)  # type: ignore[arg-type]  # None finds nothing
     return paired.f1 if paired else None
+
+
+def vs_best(results: BakeoffResults, name: str | None) -> PairedComparison | None:
+    """``name`` against the strongest untrained variant on F1 (None for that variant itself, for no variant,
+    or when the bake-off predates the comparison)."""
+    paired = results.paired_vs_best_untrained.get(name)  # type: ignore[arg-type]  # None finds nothing
+    return paired.f1 if paired else None
+
+
+def beats_verdict(d: PairedComparison | None) -> str:
+    """better / worse only when the difference holds up (interval excludes 0, Holm p under alpha): the test a
+    claim of beating the strongest untrained variant must pass; unclear otherwise."""
+    if d is None or d.diff is None:
+        return MISSING
+    return ("better" if d.low > 0 else "worse") if d.differs() else "unclear"  # type: ignore[operator]  # set with diff
+
+
+def tuned_variants(results: BakeoffResults) -> list[str]:
+    """Every variant that needed training: any name but the untrained ones (labels cannot take those)."""
+    return [n for n in results.variants if n not in UNTRAINED]
+
+
+def strongest_tuned(results: BakeoffResults) -> str | None:
+    """The tuned variant decide weighs: one that beats the strongest untrained variant if any does, then one
+    compared with it, each by the largest paired gain; those without that comparison by their mean F1."""
+    tuned = tuned_variants(results)
+    if not tuned:
+        return None
+
+    def rank(name: str) -> tuple[bool, bool, float]:  # beats, compared, then the gain (else the F1)
+        d = vs_best(results, name)
+        if d is None or d.diff is None:
+            return False, False, results.variants[name].metrics.f1.mean or 0.0
+        return beats_verdict(d) == "better", True, d.diff
+
+    return max(tuned, key=rank)
+
+
+def forms(results: BakeoffResults, tuned: str | None) -> dict[str, str]:
+    """The approach each form of ``tuned``'s model is measured as: ``ft`` (its label) and ``ft+rag``
+    (label+rag), where the bake-off ran them."""
+    if tuned is None:
+        return {}
+    label = tuned.removesuffix("+rag")  # a label holds no "+"
+    return {k: n for k, n in (("ft", label), ("ft+rag", f"{label}+rag")) if n in results.variants}
+
+
+def approach_variants(results: BakeoffResults) -> dict[str, str]:
+    """The variant each costed approach was measured as: fewshot and rag by name; ft and ft+rag are the
+    strongest tuned model's label and label+rag."""
+    made = {"fewshot": "fewshot", "rag": "rag", **forms(results, strongest_tuned(results))}
+    return {a: n for a, n in made.items() if n in results.variants}
+
+
+def comparison_text(d: PairedComparison | None) -> str:
+    """The paired F1 difference with its Holm-adjusted p-value and what the run could detect."""
+    if d is None or d.diff is None:
+        return "not measured"
+    holm = "" if d.p_holm is None else f", Holm p {d.p_holm:.3f}"
+    detectable = "" if d.mdd is None else f", smallest difference this run could detect {d.mdd:.2f}"
+    return f"{d.text()}{holm}{detectable}"
+
+
+def apart_text(d: PairedComparison | None, name: str, best: str, questions: int) -> str:
+    """Whether ``name`` and ``best`` can be told apart, in words: the minimum detectable difference says how
+    large a difference the run could have missed."""
+    verdict = beats_verdict(d)
+    if d is None or verdict == MISSING:
+        return "not measured"
+    if verdict != "unclear":
+        return f"{name} is measurably {verdict} than {best}"
+    missed = ("" if d.mdd is None else f": with these {questions} questions it could detect an F1 difference of "
+              f"about {d.mdd:.2f} (80% power), so a smaller one would go unseen")
+    return f"the run cannot tell {name} from {best}{missed}"
 
 
 def read_evidence(bakeoff_dir: Path, book: PriceBook, queries_per_month: float,
                   cost_inputs: CostInputs | None = None) -> Evidence:
     results = read_results(bakeoff_dir)
     variants = results.variants
-    per_query = {n: variant_per_query(v, book, results.prices.models) for n, v in variants.items()
-                 if n in APPROACHES}
-    f1 = {n: v.metrics.f1 for n, v in variants.items()}
+    tuned = strongest_tuned(results)
+    approach = approach_variants(results)
+    per_query = {a: variant_per_query(variants[n], book, results.prices.models) for a, n in approach.items()}
+    ft, ftrag = approach.get("ft"), approach.get("ft+rag")
     p50 = {n: v.latency_ms.p50 for n, v in variants.items()}
-    facts = {"bakeoff": True,
-             "ft_vs_rag": paired_verdict(paired_f1(results, "ft")),
-             "ftrag_vs_rag": paired_verdict(paired_f1(results, "ft+rag")),
-             "ft_vs_fewshot": unpaired_verdict(f1.get("ft"), f1.get("fewshot")),
+    best = results.best_untrained
+    facts = {"bakeoff": True, "best_untrained": best or MISSING,
+             "tuned_vs_best": beats_verdict(vs_best(results, tuned)),
+             "ft_vs_best": beats_verdict(vs_best(results, ft)), "ftrag_vs_best": beats_verdict(vs_best(results, ftrag)),
+             "fewshot_vs_best": "same" if best == "fewshot" else beats_verdict(vs_best(results, "fewshot")),
+             "rag_vs_best": "same" if best == "rag" else beats_verdict(vs_best(results, "rag")),
+             "fewshot_measured": "fewshot" in variants or "fewshot+rag" in variants,
              "ft_cheaper": per_query["ft"] < per_query["rag"] if "ft" in per_query else MISSING,
-             "ft_faster": p50["ft"] < p50["rag"] if "ft" in p50 else MISSING}
-    unclear = [n for n in variants if n not in ("rag", "base")
-               and paired_verdict(paired_f1(results, n)) == "unclear"]
+             "ft_faster": p50[approach["ft"]] < p50["rag"] if "ft" in per_query else MISSING}
+    # what the run cannot tell apart: against the strongest untrained variant (against RAG in older results)
+    baseline, against = (best, vs_best) if best else ("rag", paired_f1)
+    unclear = [n for n in variants if n != baseline and beats_verdict(against(results, n)) == "unclear"]
     facts["unclear"] = bool(unclear)
-    texts = {"ft_vs_rag": interval(paired_f1(results, "ft")),
-             "ftrag_vs_rag": interval(paired_f1(results, "ft+rag")),
-             "ft_f1": score(f1.get("ft")), "fewshot_f1": score(f1.get("fewshot")),
-             "rag_per_1k": f"${1000 * per_query['rag']:.4f}", "rag_p50": f"{p50['rag']:,.0f} ms",
-             "unclear_list": ", ".join(f"{n} vs rag (F1 {interval(paired_f1(results, n))})" for n in unclear)}
-    if "ft" in variants:  # otherwise the explanations read "not measured" (engine._Text)
-        texts |= {"ft_p50": f"{p50['ft']:,.0f} ms", "ft_per_1k": f"${1000 * per_query['ft']:.4f}"}
+    texts = {"rag_per_1k": f"${1000 * per_query['rag']:.4f}", "rag_p50": f"{p50['rag']:,.0f} ms",
+             "unclear_list": ", ".join(f"{n} vs {baseline} (F1 {comparison_text(against(results, n))})"
+                                       for n in unclear)}
+    if best:
+        texts |= {"best_untrained": best, "best_what": PROMPTS[best], "best_f1": score(variants[best].metrics.f1),
+                  "ft_vs_best": comparison_text(vs_best(results, ft)),
+                  "ftrag_vs_best": comparison_text(vs_best(results, ftrag)),
+                  "rag_vs_best": comparison_text(vs_best(results, "rag")),
+                  "fewshot_vs_best": comparison_text(vs_best(results, "fewshot"))}
+    if tuned and best:
+        texts |= {"tuned": tuned, "tuned_model": variants[tuned].model,
+                  "tuned_vs_best": comparison_text(vs_best(results, tuned)),
+                  "tuned_apart": apart_text(vs_best(results, tuned), tuned, best, results.questions.answerable)}
+    if "ft" in per_query:  # otherwise the explanations read "not measured" (engine._Text)
+        texts |= {"ft_p50": f"{p50[approach['ft']]:,.0f} ms", "ft_per_1k": f"${1000 * per_query['ft']:.4f}"}
     be = None
     if "ft" in per_query:
         inputs = (cost_inputs or CostInputs()).model_copy(update={"queries_per_month": queries_per_month,
@@ -120,4 +197,5 @@ def read_evidence(bakeoff_dir: Path, book: PriceBook, queries_per_month: float,
         texts["break_even"] = be.threshold_text()
     else:
         facts["above_break_even"] = MISSING
-    return Evidence(str(bakeoff_dir), results.created, results.questions.n, results, per_query, facts, texts, be)
+    return Evidence(str(bakeoff_dir), results.created, results.questions.n, results, per_query, facts, texts, be,
+                    approach)

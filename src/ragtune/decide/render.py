@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragtune.decide.engine import Decision
-from ragtune.decide.evidence import Evidence, interval, paired_f1, score
+from ragtune.decide.evidence import PROMPTS, Evidence, comparison_text, paired_f1, score, vs_best
 from ragtune.decide.rules import load_rules
 
 QUALITY_FIGURE = "Answer quality (F1) per variant, with 95% intervals"
@@ -14,17 +14,24 @@ def _cell(text: str) -> str:
 
 
 def measurements(ev: Evidence, heading: str = "###") -> str:
-    variants = ev.results.variants
+    results = ev.results
+    best = results.best_untrained
     lines = [f"{heading} What the bake-off measured", "",
              f"{ev.questions} held-out questions (`{ev.source}`, {ev.created or 'undated'}). F1: token overlap with "
-             "the reference answer, 0 to 1, with its 95% bootstrap interval. *vs RAG*: the paired difference on the "
-             "same questions; an interval that excludes 0 is a real difference, one that spans 0 is not shown.", "",
-             "| variant | model | F1 [95% interval] | F1 vs RAG | p50 latency | $ per 1,000 queries |",
-             "|---|---|---|---|---:|---:|"]
-    for name, v in variants.items():
-        vs = "(baseline)" if name == "rag" else interval(paired_f1(ev.results, name))
-        cost = ev.per_query.get(name, v.cost_per_1k_queries / 1000)
-        lines.append(f"| {_cell(name)} | {_cell(v.model)} | {score(v.metrics.f1)} | {vs} | "
+             "the reference answer, 0 to 1, with its 95% bootstrap interval. *vs RAG* and *vs strongest untrained*: "
+             "the paired difference on the same questions [95% interval], its p-value Holm-adjusted over the run's "
+             "comparisons, and the smallest difference the run could detect (80% power). A difference counts when "
+             "the interval excludes 0 and the adjusted p is under 0.05; otherwise the two cannot be told apart.", ""]
+    if best:
+        lines += [f"Strongest untrained variant: **{best}**, {PROMPTS[best]}. Fine-tuning is recommended only when "
+                  "a tuned variant beats it.", ""]
+    lines += ["| variant | model | F1 [95% interval] | F1 vs RAG | F1 vs strongest untrained | p50 latency | "
+              "$ per 1,000 queries |", "|---|---|---|---|---|---:|---:|"]
+    for name, v in results.variants.items():
+        vs_rag = "(baseline)" if name == "rag" else comparison_text(paired_f1(results, name))
+        vs_strongest = "(itself)" if name == best else comparison_text(vs_best(results, name))
+        cost = next((ev.per_query[a] for a, n in ev.approaches.items() if n == name), v.cost_per_1k_queries / 1000)
+        lines.append(f"| {_cell(name)} | {_cell(v.model)} | {score(v.metrics.f1)} | {vs_rag} | {vs_strongest} | "
                      f"{v.latency_ms.p50:,.0f} ms | ${1000 * cost:.4f} |")
     return "\n".join(lines) + "\n"
 

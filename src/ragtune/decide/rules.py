@@ -9,11 +9,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from ragtune.app.variants import UNTRAINED
 from ragtune.decide.answers import Answers
 
 ANSWER_FACTS = ("dynamic", "citations", "behaviour", "ready", "scale", "pressure", "iterating", "both")
-EVIDENCE_FACTS = ("ft_vs_rag", "ftrag_vs_rag", "ft_vs_fewshot", "ft_cheaper", "ft_faster", "above_break_even",
-                  "bakeoff", "unclear")
+EVIDENCE_FACTS = ("best_untrained", "tuned_vs_best", "ft_vs_best", "ftrag_vs_best", "fewshot_vs_best", "rag_vs_best",
+                  "fewshot_measured", "ft_cheaper", "ft_faster", "above_break_even", "bakeoff", "unclear")
+PROMPT = "prompt"
+"""An evidence row's ``then`` that means the strongest untrained variant the bake-off measured."""
+
 FACTS = (*ANSWER_FACTS, "recommendation", "decided_by", *EVIDENCE_FACTS)
 
 
@@ -68,7 +72,8 @@ class RuleBook(BaseModel):
         unknown = {k for row in rows for k in row.when} - set(FACTS)
         if unknown:
             raise ValueError(f"unknown fact(s) in conditions: {sorted(unknown)}")
-        targets = {r.recommend for r in self.rules} | ({e.then for e in self.evidence} - {"keep"})
+        targets = {r.recommend for r in self.rules} | ({e.then for e in self.evidence} - {"keep", PROMPT})
+        targets |= set(UNTRAINED) if any(e.then == PROMPT for e in self.evidence) else set()  # what it can become
         if targets - set(self.recommendations):
             raise ValueError(f"unknown recommendation(s): {sorted(targets - set(self.recommendations))}")
         if [q.field for q in self.questions] != list(Answers.model_fields):
