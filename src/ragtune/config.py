@@ -31,7 +31,10 @@ class AnswerConfig(BaseModel):
                                                   "to the question reaches this")
     min_coverage: float = Field(0.6, ge=0, le=1, description="refuse without generating when the passages hold less "
                                 "than this share of the question's content words (stemmed)")
-    max_tokens: int = Field(96, ge=1, description="most tokens the model may generate")
+    max_tokens: int = Field(64, ge=1, description="most tokens of a short answer and its citation (the grounded "
+                            "prompt's format, and the brief answers of a variant without retrieval)")
+    quoted_max_tokens: int = Field(160, ge=1, description="most tokens of an answer that quotes its passage first "
+                                   "(a RAFT-tuned model's format: the quote and its citation, then <ANSWER>: ... [n])")
     temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
 
 
@@ -81,6 +84,10 @@ class ProjectConfig(BaseModel):
                                  description="vector store")
     generator: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="llamacpp"),
                                      description="generator: llamacpp (packaged SmolLM2), openai, scripted")
+    checker: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="lexical"),
+                                   description="support check of a grounded answer before it is shown: lexical, "
+                                               "nli (a cross-encoder NLI model folder), llm-judge (an "
+                                               "OpenAI-compatible endpoint)")
     reranker: ComponentSpec | None = Field(None, description="re-ranker after retrieval (off by default)")
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig, description="search settings")
     answer: AnswerConfig = Field(default_factory=AnswerConfig, description="answering settings")

@@ -94,19 +94,19 @@ class Project:
     def embedder(self):
         from ragtune.embedding import EMBEDDERS
 
-        return _build(EMBEDDERS, self.config.embedder)
+        return build(EMBEDDERS, self.config.embedder)
 
     @cached_property
     def chunker(self):
         from ragtune.chunking import CHUNKERS
 
-        return _build(CHUNKERS, self.config.chunker)
+        return build(CHUNKERS, self.config.chunker)
 
     @cached_property
     def store(self):
         from ragtune.stores import STORES
 
-        store = _build(STORES, self.config.store)
+        store = build(STORES, self.config.store)
         return store.bind(self.root)
 
     @cached_property
@@ -121,7 +121,7 @@ class Project:
         from ragtune.retrieval.retriever import Retriever
 
         r = self.config.retrieval
-        reranker = _build(RERANKERS, self.config.reranker) if self.config.reranker else None
+        reranker = build(RERANKERS, self.config.reranker) if self.config.reranker else None
         return Retriever(self.store, self.bm25, self.embedder, candidates=r.candidates, rrf_k=r.rrf_k,
                          reranker=reranker, write_lock=self.lock)
 
@@ -132,7 +132,7 @@ class Project:
         key = json.dumps(spec.model_dump(), sort_keys=True)
         cache = self.__dict__.setdefault("_generators", {})
         if key not in cache:
-            cache[key] = _build(GENERATORS, spec)
+            cache[key] = build(GENERATORS, spec)
         return cache[key]
 
 
@@ -142,7 +142,8 @@ def write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _build(registry, spec: ComponentSpec):
+def build(registry, spec: ComponentSpec):
+    """The component ``spec`` names in ``registry``; a RagtuneError says what is wrong with its parameters."""
     try:
         return registry.from_dict(spec.model_dump())
     except TypeError as e:  # an unknown or missing constructor parameter

@@ -10,6 +10,7 @@ from ragtune.cost.prices import load_prices
 from ragtune.documents.types import Chunk, Hit
 from ragtune.evaluation.qa import QARow, Question, summarize, to_row
 from ragtune.rag.answer import Answer
+from ragtune.rag.check import Outcome
 from ragtune.rag.citations import Citation
 
 HITS = [Hit(Chunk("a#0", "a", 0, "Webhooks retry eight times."), 0.9), Hit(Chunk("b#0", "b", 0, "Refunds."), 0.5)]
@@ -33,7 +34,7 @@ def test_a_row_carries_the_answer_and_its_judgments():
     assert r.model_dump() == {
         "id": "7", "question": "How often?", "reference": "eight times", "answerable": True, "hidden_doc": None,
         "variant": "rag", "repeat": 2, "answer": "Eight times [1]", "final": "Eight times", "refused": False,
-        "reason": "", "exact_match": 1.0, "f1": 1.0, "reference_recall": 1.0, "containment": 1.0, "supported": True,
+        "reason": "", "check": None, "generated": "", "exact_match": 1.0, "f1": 1.0, "reference_recall": 1.0, "containment": 1.0, "supported": True,
         "citation_correct": False,
         "contexts": ["a#0", "b#0"], "cited": [1], "citations": ["a#0", "b#0"], "prompt_tokens": 120,
         "completion_tokens": 9, "seconds": 0.75, "cached": True}
@@ -49,6 +50,18 @@ def test_a_refusal_is_scored_by_whether_it_should_have_refused():
     assert (r.hidden_doc, r.answerable, r.refused, r.reason, r.final) == ("a", False, True, "no passage", "")
     assert r.exact_match is None and r.f1 is None and r.supported is None and r.citation_correct is None
     assert r.reference_recall is None and r.containment is None
+
+
+def test_an_answer_the_support_check_refused_is_still_judged_on_what_the_model_wrote():
+    q = Question("7", "How often?", "eight times")
+    refused = _answer("I don't know", True, reason="unsupported", check=Outcome.refused, generated="Nine times [1]")
+    r = to_row(q, refused, judge=lambda a: (False, False))
+    assert (r.refused, r.final, r.f1, r.check, r.generated) == (True, "", 0.0, "refused", "Nine times [1]")
+    assert (r.supported, r.citation_correct) == (False, False)  # the model answered: faithfulness judges it
+    replaced = to_row(q, _answer("Webhooks retry eight times. [1]", check=Outcome.replaced, generated="Nine [1]"),
+                      judge=lambda a: (False, True))
+    assert (replaced.check, replaced.final, replaced.supported, replaced.citation_correct) == (
+        "replaced", "Webhooks retry eight times.", False, True)
 
 
 def test_a_row_scores_a_sentence_by_recall_and_containment_too():

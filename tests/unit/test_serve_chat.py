@@ -1,5 +1,5 @@
-"""Streaming pieces: the optional generator capability, and a streamed grounded answer that drops a repeated
-question exactly as the whole answer does."""
+"""Streaming pieces: the optional generator capability; a grounded answer streamed once checked (its repeated
+question dropped, exactly as the whole answer's), and a conversation passed through streamed as generated."""
 
 from dataclasses import dataclass, field
 
@@ -36,34 +36,35 @@ def test_a_generator_without_stream_yields_its_whole_completion_once():
     assert [p.text for p in streaming.stream([{"role": "user", "content": "hi"}])] == ["a", "b", "c"]
 
 
-def run(indexed, monkeypatch, pieces: list[str]) -> tuple[list[str], Reply, Reply]:
+def run(indexed, monkeypatch, pieces: list[str], name: str = "rag") -> tuple[list[str], Reply, Reply]:
     project, _ = indexed
     fake = Pieces(pieces)
     monkeypatch.setattr(project, "generator", lambda spec=None: fake)
-    variant = resolve(project, "rag")
+    variant = resolve(project, name)
     messages = [{"role": "user", "content": QUESTION}]
     params = Params(max_tokens=50, temperature=0.0, stop=[])
     out = list(stream_reply(project, variant, messages, params))
     return out[:-1], out[-1], complete(project, variant, messages, params)
 
 
-def test_the_echoed_question_is_held_back_and_dropped(indexed, monkeypatch):
+def test_a_grounded_answer_streams_once_checked_with_its_echo_dropped(indexed, monkeypatch):
     deltas, reply, whole = run(indexed, monkeypatch, ["Question: How many", " times do webhooks retry failed",
                                                       " deliveries?", " Eight", " times [1]."])
-    assert deltas == ["Eight", " times [1]."]
-    assert "".join(deltas) == reply.answer.text == whole.answer.text == "Eight times [1]."
+    assert deltas == ["Eight times [1]."] and reply.answer.text == whole.answer.text == "Eight times [1]."
+    assert reply.answer.check == "kept"
     assert reply.answer.completion_tokens == 5 and reply.finish_reason == "stop"
     assert reply.prompt == whole.prompt and reply.prompt[1]["content"].endswith(f"Question: {QUESTION}")
-
-
-def test_an_answer_that_only_starts_like_the_question_is_released_whole(indexed, monkeypatch):
-    deltas, reply, _ = run(indexed, monkeypatch, ["How", " many? Eight [1]."])
-    assert "".join(deltas) == reply.answer.text == "How many? Eight [1]."
 
 
 def test_an_answer_that_is_only_the_echo_streams_the_refusal(indexed, monkeypatch):
     deltas, reply, whole = run(indexed, monkeypatch, ["Question: ", QUESTION])
     assert reply.answer.refused and deltas == [reply.answer.text] == [whole.answer.text]
+
+
+def test_a_conversation_passed_through_streams_as_generated(indexed, monkeypatch):
+    deltas, reply, whole = run(indexed, monkeypatch, ["Eight", " times", ""], name="base")
+    assert deltas == ["Eight", " times"] and reply.answer.text == whole.answer.text == "Eight times"
+    assert reply.answer.check is None and reply.answer.completion_tokens == 3
 
 
 def test_whole_and_streamed_grounded_answers_match_the_pipelines_answer(indexed):

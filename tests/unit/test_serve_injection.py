@@ -89,8 +89,10 @@ def test_a_model_that_obeys_an_injection_still_cannot_fake_citations(tmp_path):
     second = ask(client, QUESTIONS[1])["ragtune"]
     # no valid marker: at most a citation inferred from word overlap, flagged as such
     assert all(c["inferred"] for c in first["citations"])
-    assert [c["n"] for c in second["citations"]] == [2]
-    assert second["citations"][0]["chunk_id"] == second["retrieved"][1]
+    # a real marker stands only on a passage that supports the answer: here the parking sentence's own passage,
+    # shown in place of the answer (its [2] is wrong, its [9] is no passage at all)
+    assert second["check"] == "replaced" and [c["n"] for c in second["citations"]] == [1]
+    assert second["citations"][0]["chunk_id"] == second["retrieved"][0] == "fake-system#0"
 
 
 def test_a_client_question_cannot_open_a_system_turn_either(served):

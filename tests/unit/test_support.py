@@ -1,12 +1,15 @@
 """rag.support by hand-worked verdicts: numbers (digits, thousands separators, small numbers spelled out),
-quotes, the word-coverage boundary, and which citations stand (ground)."""
+quotes, the word-coverage boundary, which citations stand (ground), the supporting sentence and the default
+checker's verdicts."""
 
 from __future__ import annotations
 
 import pytest
 
 from ragtune.documents.types import Chunk, Hit
-from ragtune.rag.support import Grounding, ground, supported
+from ragtune.rag.check import Outcome, SupportVerdict
+from ragtune.rag.citations import citation
+from ragtune.rag.support import Grounding, LexicalChecker, ground, supported, supporting_sentence
 
 WEBHOOKS = Hit(Chunk("a#0", "a", 0, "Webhooks retry failed deliveries nine times, up to 1,000 events."), 0.9)
 REFUNDS = Hit(Chunk("b#0", "b", 0, "Refunds take 5 business days."), 0.5)
@@ -72,3 +75,47 @@ def test_the_question_and_the_answer_preamble_are_not_claims(text, question, exp
     assert supported(text, HITS, question) is expected
     assert (ground(text, HITS, question).reason == "") is expected
 
+
+
+# --- the supporting sentence and the default checker ------------------------------------------------------
+
+PLANS = Hit(Chunk("c#0", "c", 0, "The Business plan costs 24 dollars per member. The Team plan costs 12 dollars."), 0.8)
+ALSO = Hit(Chunk("d#0", "d", 0, "Plans renew monthly.\n\nThe Business plan costs 24 dollars per member."), 0.7)
+
+
+@pytest.mark.parametrize("question, hits, clear, expected", [
+    # 2 of the question's 3 words (business, plan, cost): the Team sentence holds 2 of 3 too, but not "business"
+    ("What does the Business plan cost?", [PLANS], 0.6, (1, "The Business plan costs 24 dollars per member.")),
+    ("What does the Business plan cost?", [PLANS], 1.0, (1, "The Business plan costs 24 dollars per member.")),
+    ("What does the Business plan cost per seat?", [PLANS], 0.85, None),  # 4 of 5 words (not "seat"): 0.8 < 0.85
+    ("What does the Business plan cost per seat?", [PLANS], 0.8, (1, "The Business plan costs 24 dollars per member.")),
+    # the same sentence in two overlapping passages counts once, from the first
+    ("What does the Business plan cost?", [ALSO, PLANS], 0.6, (1, "The Business plan costs 24 dollars per member.")),
+    ("What does a plan cost?", [PLANS], 0.6, None),  # both plan sentences hold it equally: neither clearly answers
+    ("What does a plan cost in euros?", [PLANS], 0.6, None),  # a tie below full coverage too (2 of 3 words each)
+    ("What?", [PLANS], 0.0, None),  # no content words to answer
+    ("What does the Business plan cost?", [], 0.0, None),
+])
+def test_the_supporting_sentence_clearly_answers_the_question(question, hits, clear, expected):
+    assert supporting_sentence(question, hits, clear) == expected
+
+
+def test_a_sentence_that_only_restates_the_question_answers_nothing():
+    restating = Hit(Chunk("e#0", "e", 0, "Business plan costs. The Business plan costs 24 dollars."), 0.8)
+    assert supporting_sentence("Business plan costs?", [restating], 0.6) == (1, "The Business plan costs 24 dollars.")
+    only = Hit(Chunk("f#0", "f", 0, "Business plan costs."), 0.8)
+    assert supporting_sentence("Business plan costs?", [only], 0.0) is None
+
+
+def test_the_lexical_checker_keeps_replaces_or_refuses():
+    q = "What does the Business plan cost?"
+    kept = LexicalChecker().check(q, "24 dollars per member [2]", [REFUNDS, PLANS])
+    assert kept == SupportVerdict(Outcome.kept, citations=(citation(2, PLANS),))
+    replaced = LexicalChecker().check(q, "12.50 dollars [2]", [REFUNDS, PLANS])
+    assert replaced == SupportVerdict(Outcome.replaced, "the cited passage [2] does not support it: the passage "
+                                      "does not hold: 12.50", (citation(2, PLANS),),
+                                      "The Business plan costs 24 dollars per member.")
+    assert replaced.shown == "The Business plan costs 24 dollars per member. [2]"
+    refused = LexicalChecker(clear=0.85).check("What does the Business plan cost per seat?", "12.50 [1]", [PLANS])
+    assert refused == SupportVerdict(Outcome.refused, "the cited passage [1] does not support it: the passage does "
+                                     "not hold: 12.50; no passage sentence clearly answers the question")

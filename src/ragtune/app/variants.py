@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ragtune.config import ComponentSpec
+from ragtune.config import AnswerConfig, ComponentSpec
 from ragtune.documents.types import Hit
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.generation.protocol import Message
 from ragtune.project import Project
+from ragtune.rag.answer import token_cap
 from ragtune.rag.followup import standalone
 from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_messages, grounded_user
 
@@ -61,6 +62,10 @@ class Variant:
         of their own); none when the client's conversation goes through as sent."""
         framed = self.retrieval or (bool(self.system) and not _client_rules(conversation))
         return list(STOP) if framed else []
+
+    def max_tokens(self, cfg: AnswerConfig) -> int:
+        """The token cap of the answer format the variant's rules ask for (``rag.answer.token_cap``)."""
+        return token_cap(self.system, cfg)
 
 
 def question_of(conversation: Sequence[Message]) -> str:

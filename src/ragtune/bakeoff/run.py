@@ -22,6 +22,8 @@ from ragtune.evaluation.qa import QARow, Question, ask, to_row
 from ragtune.jsonl import read_lines, write_jsonl
 from ragtune.raft.build import QA, locate_oracle
 from ragtune.rag.answer import Answer
+from ragtune.rag.checkers import checker
+from ragtune.rag.citations import resolve
 from ragtune.retrieval.retriever import Retriever
 
 ANSWERS_FILE = "answers.jsonl"
@@ -42,9 +44,12 @@ def make_unanswerable(questions: list[Question], n: int, search, seed: int) -> l
 
 
 def judge(a: Answer) -> tuple[bool | None, bool | None]:
-    """The bake-off's deterministic judgments: faithfulness to the passages, and to the cited ones."""
-    cited = [c.n for c in a.citations if not c.inferred]
-    return supported(a.text, a.contexts, a.question), citation_correct(a.text, cited, a.contexts, a.question)
+    """The bake-off's deterministic judgments: faithfulness to the passages, and to the cited ones. Both judge
+    what the model wrote, before the support check kept, replaced or refused it: they measure the model, and
+    the check's outcome is recorded beside them (``QARow.check``)."""
+    cited = [c.n for c in resolve(a.generated, a.contexts) if not c.inferred]
+    return (supported(a.generated, a.contexts, a.question),
+            citation_correct(a.generated, cited, a.contexts, a.question))
 
 
 def answer_all(project, questions: list[Question], variants: list[Variant], cache: GenerationCache,
@@ -53,7 +58,7 @@ def answer_all(project, questions: list[Question], variants: list[Variant], cach
     """Each variant's answer rows, retrieving with ``retriever`` (default: the project's). Hiding a document
     needs retrieval, so variants without it skip those questions."""
     retriever = retriever or project.retriever
-    cfg, mode = project.config.answer, project.config.retrieval.mode
+    cfg, mode, check = project.config.answer, project.config.retrieval.mode, checker(project.config.checker)
     rows: dict[str, list[QARow]] = {}
     progress("variants", 0, total=len(variants))
     for v in variants:
@@ -63,7 +68,7 @@ def answer_all(project, questions: list[Question], variants: list[Variant], cach
             gen = CachedGenerator(inner, v.generator.model_dump(), cache, repeat=r)
             for q in asked:
                 gen.seconds = 0.0  # a refusal before generating takes no model time
-                a = ask(q, v, retriever if v.retrieval else None, gen, cfg, mode)
+                a = ask(q, v, retriever if v.retrieval else None, gen, cfg, mode, check)
                 rows.setdefault(v.name, []).append(
                     to_row(q, a, a.retrieve_seconds + gen.seconds, judge, variant=v.name, repeat=r, cached=gen.hit))
                 progress(v.name, 1, total=len(asked) * repeats)

@@ -9,6 +9,7 @@ from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_projec
 from ragtune.cli.options import BaseUrlOpt, FilterOpt, ModelOpt, print_answer, require_index
 from ragtune.config import RetrievalConfig, field_help
 from ragtune.rag.answer import answer
+from ragtune.rag.checkers import checker
 from ragtune.stores.filters import parse_filters
 
 
@@ -26,7 +27,8 @@ def ask_cmd(
     require_index(p)
     v = resolve(p, "rag", model=model, base_url=base_url)
     a = answer(question, p.retriever, p.generator(v.generator), p.config.answer,
-               mode=mode or p.config.retrieval.mode, where=parse_filters(filter_), system=v.system)
+               mode=mode or p.config.retrieval.mode, where=parse_filters(filter_), system=v.system,
+               checker=checker(p.config.checker))
     if json_:
         print_json(a.to_dict())
     else:

@@ -10,6 +10,7 @@ from ragtune.app.variants import resolve
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json, progress_bars
 from ragtune.cli.options import BaseUrlOpt, ModelOpt, print_answer
 from ragtune.rag.answer import answer
+from ragtune.rag.checkers import checker
 from ragtune.rag.ingest import ingest
 
 DEMO = files("ragtune") / "demo"
@@ -37,7 +38,8 @@ def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, model: ModelOpt = None, base
     gen = p.generator(v.generator)
     answers = []
     for q in demo_questions():
-        a = answer(q["question"], p.retriever, gen, p.config.answer, mode=p.config.retrieval.mode, system=v.system)
+        a = answer(q["question"], p.retriever, gen, p.config.answer, mode=p.config.retrieval.mode, system=v.system,
+                   checker=checker(p.config.checker))
         answers.append({**a.to_dict(), "reference": q["answer"]})
         if not json_:
             print_answer(a)

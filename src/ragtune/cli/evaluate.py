@@ -16,6 +16,7 @@ from ragtune.errors import RagtuneError
 from ragtune.evaluation.datasets import read_jsonl, read_qrels
 from ragtune.evaluation.qa import evaluate_qa, read_questions
 from ragtune.evaluation.retrieval import evaluate_retrieval
+from ragtune.rag.checkers import checker
 
 app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
 ModeOpt = Annotated[str | None, typer.Option(help=field_help(RetrievalConfig, "mode"))]
@@ -98,7 +99,8 @@ def qa_cmd(
     with progress_bars(not json_) as progress:
         scores, _ = evaluate_qa(qs, p.retriever, p.generator(v.generator), p.config.answer,
                                 mode or p.config.retrieval.mode, out=results,
-                                progress=lambda n: progress("questions", n, total=len(qs)), how=v)
+                                progress=lambda n: progress("questions", n, total=len(qs)), how=v,
+                                checker=checker(p.config.checker))
     summary = {**scores.model_dump(), "results": str(results)}
     if json_:
         print_json(summary)

@@ -16,6 +16,7 @@ from ragtune.cost.model import CostInputs
 from ragtune.decide.answers import Answers, read_answers_file, validate_answers
 from ragtune.errors import RagtuneError, validation_problems
 from ragtune.rag.answer import Answer
+from ragtune.rag.check import Outcome
 from ragtune.serve.interactions import InteractionLog, log_path
 from ragtune.serve.state import default_url, open_state, state_url
 from ragtune.yaml_file import read_mapping
@@ -28,9 +29,10 @@ BaseUrlOpt = Annotated[str | None, typer.Option(
 
 
 def print_answer(a: Answer) -> None:
-    """The answer, marked when it was refused or no cited passage supports it, then its citations."""
+    """The answer, marked when it was refused or is the supporting sentence shown in place of the model's
+    unsupported answer (the reason says why), then its citations."""
     label, style = ("A (refused):", "bold yellow") if a.refused else \
-        ("A (unsupported):", "bold yellow") if a.supported is False else ("A:", "bold green")
+        ("A (supporting sentence):", "bold cyan") if a.check is Outcome.replaced else ("A:", "bold green")
     out.print(styled("Q:", "bold", a.question))
     out.print(styled(label, style, a.text))
     if a.reason:

@@ -18,7 +18,8 @@ from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
 from ragtune.evaluation.answer_metrics import containment, exact_match, percentile, reference_recall, token_f1
 from ragtune.generation.protocol import Completion, Generator, Message
-from ragtune.rag.answer import Answer, answer, finish
+from ragtune.rag.answer import LEXICAL, Answer, answer, finish
+from ragtune.rag.check import Outcome, SupportChecker
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import Condition
 
@@ -57,6 +58,8 @@ class Asker(Protocol):
 
     def stop(self, conversation: Sequence[Message]) -> list[str]: ...
 
+    def max_tokens(self, cfg: AnswerConfig) -> int: ...
+
 
 Judge = Callable[[Answer], "tuple[bool | None, bool | None]"]
 """An answer's (supported, citation correct) verdicts, None where there is nothing to judge."""
@@ -77,6 +80,11 @@ class QARow(BaseModel):
     """The scored answer: the text after a RAFT marker, without citation markers; empty for a refusal."""
     refused: bool
     reason: str = ""
+    check: Outcome | None = None
+    """What the support check did with the model's answer (kept, replaced by the supporting sentence, refused);
+    None when none ran (a refusal, no passages, rows written before the check)."""
+    generated: str = ""
+    """What the model wrote, before the support check: what ``supported`` and ``citation_correct`` judge."""
     exact_match: float | None
     """None on an unanswerable question (there the refusal is what is scored)."""
     f1: float | None
@@ -100,18 +108,19 @@ class QARow(BaseModel):
 
 
 def ask(q: Question, how: Asker, retriever: Retriever | None, generator: Generator, cfg: AnswerConfig,
-        mode: str) -> Answer:
-    """One question as users get it: retrieval through ``answer()`` (with its refusal gates), otherwise straight
-    to the model; both end in ``finish()`` (echo, refusal detection, citations)."""
+        mode: str, checker: SupportChecker = LEXICAL) -> Answer:
+    """One question as users get it: retrieval through ``answer()`` (with its refusal gates and ``checker``'s
+    support check), otherwise straight to the model; both end in ``finish()`` (echo, refusal detection,
+    citations)."""
     if how.retrieval:
         if retriever is None:
             raise ValueError("a retrieval variant needs a retriever")
         where = [Condition("doc_id", "!=", q.hidden_doc)] if q.hidden_doc else []
         return answer(q.question, retriever, generator, cfg, mode=mode, where=where, system=how.system,
-                      shots=how.shots)
+                      shots=how.shots, checker=checker)
     asked: list[Message] = [{"role": "user", "content": q.question}]  # a client's single question, as served
     t = time.perf_counter()
-    out = generator.generate(how.messages(asked), max_tokens=cfg.max_tokens, temperature=cfg.temperature,
+    out = generator.generate(how.messages(asked), max_tokens=how.max_tokens(cfg), temperature=cfg.temperature,
                              stop=how.stop(asked))
     return reply_answer(q.question, out, time.perf_counter() - t)
 
@@ -125,9 +134,10 @@ def to_row(q: Question, a: Answer, seconds: float | None = None, judge: Judge | 
     """Score ``a`` against ``q``'s reference. ``seconds`` defaults to the answer's own retrieve + generate time;
     ``labels`` fill variant, repeat, cached."""
     final = a.plain_text
-    supported, citation = (None, None) if a.refused or judge is None else judge(a)
+    supported, citation = judge(a) if a.answered and judge is not None else (None, None)
     return QARow(id=q.id, question=q.question, reference=q.answer, answerable=q.answerable,
                  hidden_doc=q.hidden_doc or None, answer=a.text, final=final, refused=a.refused, reason=a.reason,
+                 check=a.check, generated=a.generated,
                  exact_match=exact_match(final, q.answer) if q.answerable else None,
                  f1=token_f1(final, q.answer) if q.answerable else None,
                  reference_recall=reference_recall(final, q.answer) if q.answerable else None,
@@ -218,14 +228,15 @@ def summarize(rows: list[QARow]) -> QASummary:
 
 def evaluate_qa(questions: list[Question], retriever: Retriever, generator: Generator, cfg: AnswerConfig,
                 mode: str, out: Path | None = None, progress: Callable[[int], None] = lambda n: None, *,
-                how: Asker, judge: Judge | None = None) -> tuple[QASummary, list[QARow]]:
+                how: Asker, judge: Judge | None = None,
+                checker: SupportChecker = LEXICAL) -> tuple[QASummary, list[QARow]]:
     """``eval qa``: each question asked of the variant ``how`` (``rag``, or a tuned model with retrieval); rows
     are appended to ``out`` as they are made."""
     rows = []
     sink = out.open("w", encoding="utf-8") if out else None
     try:
         for q in questions:
-            rows.append(to_row(q, ask(q, how, retriever, generator, cfg, mode), judge=judge))
+            rows.append(to_row(q, ask(q, how, retriever, generator, cfg, mode, checker), judge=judge))
             if sink:
                 sink.write(rows[-1].model_dump_json() + "\n")
                 sink.flush()

@@ -20,10 +20,13 @@ class ScriptedGenerator(GeneratorBase):
     script: list[str] = field(default_factory=list)
     """Replies, returned in order and cycled."""
     calls: list[list[Message]] = field(default_factory=list, init=False, repr=False)
+    limits: list[tuple[int, list[str]]] = field(default_factory=list, init=False, repr=False)
+    """Each call's (max_tokens, stop): what bounds the answer, as a real engine would be told."""
 
     def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
                  stop: list[str] | None = None) -> Completion:
         self.calls.append(list(messages))
+        self.limits.append((max_tokens, list(stop or [])))
         prompt = "\n".join(m["content"] for m in messages)
         text = self.script[(len(self.calls) - 1) % len(self.script)] if self.script else self._extract(messages[-1]["content"])
         return Completion(text, len(prompt.split()), len(text.split()))

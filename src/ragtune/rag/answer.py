@@ -1,5 +1,5 @@
-"""Answer a question from the index: retrieve, gate on relevance, generate, resolve citations, and check
-that a cited passage supports the answer."""
+"""Answer a question from the index: retrieve, gate on relevance, generate (bounded: the answer format's stop
+sequences and token cap), and check the answer against its citations before it is shown (``rag.check``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
 from ragtune.generation.protocol import Completion, Generator
+from ragtune.rag.check import Outcome, SupportChecker
 from ragtune.rag.citations import Citation, is_refusal, missing_terms, strip_markers
-from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, drop_echo, final_answer, grounded_messages
-from ragtune.rag.support import ground
+from ragtune.rag.prompts import ANSWER, REFUSAL, STOP, SYSTEM, drop_echo, final_answer, grounded_messages
+from ragtune.rag.support import LexicalChecker
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import Condition
 
@@ -25,10 +26,15 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     contexts: list[Hit] = field(default_factory=list)
     reason: str = ""
-    """Why it was refused, or why it is unsupported."""
+    """Why it was refused, or why the model's answer was replaced."""
     supported: bool | None = None
-    """True when a cited passage supports the answer, False when none does (``reason`` says why); None when
-    it was refused or not answered from passages."""
+    """True when a cited passage supports the model's answer, False when none does (``reason`` says why); None
+    when the model gave no answer or answered without passages."""
+    check: Outcome | None = None
+    """What the support check did with the model's answer: kept, replaced (``text`` is the supporting sentence)
+    or refused; None when no check ran (nothing generated, a refusal, no passages)."""
+    generated: str = ""
+    """What the model wrote (its echo of the question dropped), whether or not it is what is shown."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retrieve_seconds: float = 0.0
@@ -40,9 +46,16 @@ class Answer:
         on RAFT data quotes its passage first, then answers after a marker)."""
         return "" if self.refused else strip_markers(final_answer(self.text))
 
+    @property
+    def answered(self) -> bool:
+        """The model gave an answer, which the support check may have replaced or refused: what faithfulness
+        judges."""
+        return not self.refused or self.check is Outcome.refused
+
     def to_dict(self) -> dict:
         return {"question": self.question, "answer": self.text, "refused": self.refused,
-                "supported": self.supported, "reason": self.reason,
+                "supported": self.supported, "check": self.check, "reason": self.reason,
+                "generated": self.generated,
                 "citations": [c.to_dict() for c in self.citations],
                 "contexts": [{"n": n, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "score": h.score,
                               "text": h.chunk.text} for n, h in enumerate(self.contexts, start=1)],
@@ -50,17 +63,28 @@ class Answer:
                 "seconds": {"retrieve": round(self.retrieve_seconds, 4), "generate": round(self.generate_seconds, 4)}}
 
 
+LEXICAL = LexicalChecker()
+
+
+def token_cap(system: str, cfg: AnswerConfig) -> int:
+    """The most tokens an answer under ``system`` may take: room for a quote first when the rules ask for the
+    RAFT format (quote and citation, then the answer after its marker), a short answer's otherwise."""
+    return cfg.quoted_max_tokens if ANSWER in system else cfg.max_tokens
+
+
 def answer(question: str, retriever: Retriever, generator: Generator, cfg: AnswerConfig, mode: str = "hybrid",
-           where: Sequence[Condition] = (), system: str = SYSTEM, shots: Sequence[tuple[str, str]] = ()) -> Answer:
+           where: Sequence[Condition] = (), system: str = SYSTEM, shots: Sequence[tuple[str, str]] = (),
+           checker: SupportChecker = LEXICAL) -> Answer:
     """``system`` is the rules the model follows; a tuned model gets the one it was trained with. ``shots``:
-    worked examples sent before the question (``grounded_messages``)."""
+    worked examples sent before the question (``grounded_messages``). ``checker``: the project's support check
+    (``rag.checkers.checker(config.checker)``)."""
     a = prepare(question, retriever, cfg, mode, where)
     if a.refused:
         return a
     t = time.perf_counter()
-    out = generator.generate(grounded_messages(question, a.contexts, system, shots), max_tokens=cfg.max_tokens,
+    out = generator.generate(grounded_messages(question, a.contexts, system, shots), max_tokens=token_cap(system, cfg),
                              temperature=cfg.temperature, stop=STOP)
-    return finish(a, out, time.perf_counter() - t)
+    return finish(a, out, time.perf_counter() - t, checker)
 
 
 def prepare(question: str, retriever: Retriever, cfg: AnswerConfig, mode: str = "hybrid",
@@ -85,20 +109,24 @@ def prepare(question: str, retriever: Retriever, cfg: AnswerConfig, mode: str = 
     return Answer(question, "", False, contexts=hits, retrieve_seconds=t1 - t0)
 
 
-def finish(a: Answer, out: Completion, generate_seconds: float) -> Answer:
-    """``a`` from ``prepare``, completed with the model's output: echo dropped, refusal detected, citations
-    resolved and checked: an answer no cited passage supports is marked unsupported, with the reason. With no
-    passages (a variant without retrieval) there is nothing to cite, and support is not judged."""
+def finish(a: Answer, out: Completion, generate_seconds: float, checker: SupportChecker = LEXICAL) -> Answer:
+    """``a`` from ``prepare``, completed with the model's output: echo dropped, refusal detected, and the answer
+    checked against the passages it cites: kept, replaced by the passage sentence that answers the question, or
+    refused, with the reason. With no passages (a variant without retrieval) there is nothing to cite, and
+    support is not judged."""
     text = drop_echo(out.text, a.question)
-    refused = not text or is_refusal(final_answer(text))
-    citations: list[Citation] = []
-    supported, reason = None, ""
+    shown, refused, citations = text or REFUSAL, not text or is_refusal(final_answer(text)), []
+    supported, check, reason = None, None, ""
     if refused:
         reason = "the model found no answer in the passages"
     elif a.contexts:
-        g = ground(text, a.contexts, a.question)
-        citations, supported, reason = g.citations, not g.reason, g.reason
-    return Answer(a.question, text if text else REFUSAL, refused, citations=citations, contexts=a.contexts,
-                  supported=supported, reason=reason, prompt_tokens=out.prompt_tokens,
+        v = checker.check(a.question, text, a.contexts)
+        check, reason, citations, supported = v.outcome, v.reason, list(v.citations), v.outcome is Outcome.kept
+        if v.outcome is Outcome.replaced:
+            shown = v.shown
+        elif v.outcome is Outcome.refused:
+            shown, refused = REFUSAL, True
+    return Answer(a.question, shown, refused, citations=citations, contexts=a.contexts, supported=supported,
+                  check=check, generated=text, reason=reason, prompt_tokens=out.prompt_tokens,
                   completion_tokens=out.completion_tokens, retrieve_seconds=a.retrieve_seconds,
                   generate_seconds=generate_seconds)

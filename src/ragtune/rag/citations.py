@@ -58,9 +58,14 @@ def missing_terms(text: str, hits: Sequence[Hit], given: str = "") -> tuple[floa
     words = dict(zip(*_stems(content_words(strip_markers(text))), strict=True))
     if not words:
         return 0.0, []
-    context = set(_stems(content_words(" ".join([*(h.chunk.indexed_text for h in hits), given])))[1])
+    context = stemmed(" ".join([*(h.chunk.indexed_text for h in hits), given]))
     missing = sorted(w for w, s in words.items() if s not in context)
     return 1 - len(missing) / len(words), missing
+
+
+def stemmed(text: str) -> set[str]:
+    """The content words of ``text``, stemmed."""
+    return set(_stems(content_words(text))[1])
 
 
 def _stems(words: set[str]) -> tuple[list[str], list[str]]:
@@ -68,7 +73,7 @@ def _stems(words: set[str]) -> tuple[list[str], list[str]]:
     return ordered, _STEMMER.stemWords(ordered)
 
 
-def _citation(n: int, hit: Hit, inferred: bool) -> Citation:
+def citation(n: int, hit: Hit, inferred: bool = False) -> Citation:
     c = hit.chunk
     return Citation(n, c.chunk_id, c.doc_id, str(c.metadata.get("source", "")), c.title, c.index, inferred)
 
@@ -80,7 +85,7 @@ def resolve(answer: str, hits: Sequence[Hit], min_overlap: float = 0.5) -> list[
             if 1 <= n <= len(hits) and n not in cited:
                 cited.append(n)
     if cited:
-        return [_citation(n, hits[n - 1], False) for n in cited]
+        return [citation(n, hits[n - 1], False) for n in cited]
     words = content_words(strip_markers(answer))
     if not words:
         return []
@@ -89,4 +94,4 @@ def resolve(answer: str, hits: Sequence[Hit], min_overlap: float = 0.5) -> list[
         share = len(words & content_words(h.chunk.indexed_text)) / len(words)
         if share > best:
             best_n, best = n, share
-    return [_citation(best_n, hits[best_n - 1], True)] if best >= min_overlap else []
+    return [citation(best_n, hits[best_n - 1], True)] if best >= min_overlap else []

@@ -38,8 +38,10 @@ def quotes(text: str) -> list[str]:
     return [q.strip() for q in _QUOTE.findall(text)]
 
 
-# Small models run on into a new "Question:" of their own; the answer ends there.
-STOP = ["\nQuestion:", "\n\n\n"]
+# Where an answer ends: small models run on into a new "Question:" of their own, or past a blank line into
+# commentary. Both answer formats are over by then (a short answer is one line; a RAFT answer is its quote
+# line, then its answer line), and stop sequences are not part of the text, so no citation is cut.
+STOP = ["\nQuestion:", "\n\n"]
 
 
 def drop_echo(text: str, question: str) -> str:

@@ -7,7 +7,9 @@ bake-off give the same verdict on the same answer and passages.
   content (a bare yes/no without a quote) is not judged (None).
 * grounded: an answer counts only with a cited passage that supports it. A citation the model wrote is
   kept even when its passage does not support the answer (the reason says so); one inferred from word
-  overlap, for a small model that answered without citing, counts only when its passage supports it."""
+  overlap, for a small model that answered without citing, counts only when its passage supports it.
+* the supporting sentence: shown in place of an answer that is not grounded, when one passage sentence
+  clearly answers the question (``LexicalChecker``, the default support check)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ragtune.chunking.sentence import SentenceChunker
+from ragtune.component import Component
 from ragtune.documents.types import Hit
-from ragtune.rag.citations import Citation, missing_terms, resolve, strip_markers
+from ragtune.rag.check import CHECKERS, Outcome, SupportVerdict
+from ragtune.rag.citations import Citation, citation, missing_terms, resolve, stemmed, strip_markers
 from ragtune.rag.prompts import final_answer, quotes
 
 SUPPORTED = 0.8
@@ -87,3 +92,53 @@ def ground(answer_text: str, hits: Sequence[Hit], question: str) -> Grounding:
         return Grounding([], f"it cites no passage, and the closest one does not support it: {why}")
     cited = ", ".join(f"[{c.n}]" for c in citations)
     return Grounding(citations, f"the cited passage {cited} does not support it: {why}")
+
+
+_SPLITTER = SentenceChunker()
+
+
+def passage_sentences(text: str) -> list[str]:
+    """The sentences of a passage, never across a line break: a line of a document (a list item, a heading, a
+    line an injection put there) is never merged into a sentence shown as an answer."""
+    return [s for line in text.splitlines() for s in _SPLITTER.sentences(line)]
+
+
+def supporting_sentence(question: str, hits: Sequence[Hit], clear: float) -> tuple[int, str] | None:
+    """(passage number, sentence): the passage sentence that answers ``question``, when one clearly does. It
+    holds at least ``clear`` of the question's content words (stemmed), more than any other sentence does, and
+    words of its own besides (an answer, not the question restated). A sentence two overlapping passages
+    share counts once, from the first."""
+    asked = stemmed(question)
+    if not asked:
+        return None
+    found: dict[str, tuple[float, int]] = {}
+    for n, h in enumerate(hits, start=1):
+        for sentence in passage_sentences(h.chunk.text):
+            words = stemmed(sentence)
+            if words - asked and sentence not in found:
+                found[sentence] = (len(words & asked) / len(asked), n)
+    ranked = sorted(found.items(), key=lambda item: -item[1][0])
+    if not ranked or ranked[0][1][0] < clear or (len(ranked) > 1 and ranked[1][1][0] == ranked[0][1][0]):
+        return None
+    sentence, (_, n) = ranked[0]
+    return n, sentence
+
+
+@CHECKERS.register("lexical")
+@dataclass
+class LexicalChecker(Component):
+    """The default support check: ``ground``'s verdict; in place of an answer it rejects, the
+    ``supporting_sentence``, or a refusal when no sentence clearly answers."""
+
+    clear: float = 0.6
+    """Share of the question's content words the supporting sentence must hold."""
+
+    def check(self, question: str, answer: str, passages: Sequence[Hit]) -> SupportVerdict:
+        g = ground(answer, passages, question)
+        if not g.reason:
+            return SupportVerdict(Outcome.kept, citations=tuple(g.citations))
+        found = supporting_sentence(question, passages, self.clear)
+        if found is None:
+            return SupportVerdict(Outcome.refused, f"{g.reason}; no passage sentence clearly answers the question")
+        n, sentence = found
+        return SupportVerdict(Outcome.replaced, g.reason, (citation(n, passages[n - 1]),), sentence)

@@ -140,7 +140,7 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.time) -> Fast
             raise ApiError(400, f"variant {v.name} answers from the index, which is empty: POST /v1/ingest first",
                            "no_index")
         stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
-        params = Params(req.max_completion_tokens or req.max_tokens or cfg.answer.max_tokens,
+        params = Params(req.max_completion_tokens or req.max_tokens or v.max_tokens(cfg.answer),
                         cfg.answer.temperature if req.temperature is None else req.temperature, stop)
         iid = "chatcmpl-" + uuid.uuid4().hex
         base = Interaction(iid, v.name, assigned, 0.0, key_id=who.key_id, subject=subject_id(subject),
@@ -154,7 +154,8 @@ def create_app(root: Path | str, clock: Callable[[], float] = time.time) -> Fast
                          citations=[c.to_dict() for c in a.citations], prompt=reply.prompt, answer=a.text)
             record(project, it)
             info = s.RagtuneInfo(interaction_id=iid, variant=v.name, assigned=assigned, refused=a.refused,
-                                 supported=a.supported, reason=a.reason, citations=it.citations, retrieved=it.chunk_ids,
+                                 supported=a.supported, check=a.check, generated=a.generated, reason=a.reason,
+                                 citations=it.citations, retrieved=it.chunk_ids,
                                  query=a.question if v.retrieval else None)
             return info, s.Usage(prompt_tokens=a.prompt_tokens, completion_tokens=a.completion_tokens,
                                  total_tokens=a.prompt_tokens + a.completion_tokens)

@@ -1,6 +1,10 @@
-"""One chat request answered by one variant: the grounded path (retrieve, gate, generate, cite) or the
+"""One chat request answered by one variant: the grounded path (retrieve, gate, generate, cite, check) or the
 client's conversation passed to the model, whole or streamed. What the model is sent is the variant's own
-``messages()``, the same the bake-off measures. Synchronous: the app runs it in a thread."""
+``messages()``, the same the bake-off measures. Synchronous: the app runs it in a thread.
+
+A grounded answer streams once checked against its citations: what the model wrote may be replaced or refused
+(``rag.check``), and a sent delta cannot be taken back. Its generation is bounded to the answer format, so the
+wait is the answer's, not a token limit's."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from ragtune.app.variants import Variant, question_of
 from ragtune.generation.protocol import Completion, Message
 from ragtune.project import Project
 from ragtune.rag.answer import Answer, finish, prepare
+from ragtune.rag.checkers import checker
 from ragtune.rag.followup import standalone
 
 
@@ -48,9 +53,9 @@ def _stops(variant: Variant, messages: list[Message], p: Params) -> list[str]:
     return [*variant.stop(messages), *p.stop]
 
 
-def _done(a: Answer, variant: Variant, out: Completion, seconds: float) -> Answer:
+def _done(project: Project, a: Answer, variant: Variant, out: Completion, seconds: float) -> Answer:
     if variant.retrieval:
-        return finish(a, out, seconds)
+        return finish(a, out, seconds, checker(project.config.checker))
     return Answer(a.question, out.text, False, prompt_tokens=out.prompt_tokens,
                   completion_tokens=out.completion_tokens, generate_seconds=seconds)
 
@@ -62,64 +67,26 @@ def complete(project: Project, variant: Variant, messages: list[Message], p: Par
     t = time.perf_counter()
     out = project.generator(variant.generator).generate(prompt, max_tokens=p.max_tokens, temperature=p.temperature,
                                                         stop=_stops(variant, messages, p))
-    return Reply(_done(a, variant, out, time.perf_counter() - t), prompt, p.max_tokens)
+    return Reply(_done(project, a, variant, out, time.perf_counter() - t), prompt, p.max_tokens)
 
 
 def stream_reply(project: Project, variant: Variant, messages: list[Message], p: Params) -> Iterator[str | Reply]:
-    """Text deltas as they are generated, then the Reply (whose answer text the deltas spell out, up to
-    trailing whitespace)."""
-    a, prompt = _plan(project, variant, messages)
-    if not prompt:
-        yield a.text
-        yield Reply(a, [], p.max_tokens)
+    """Text deltas, then the Reply (whose answer text the deltas spell out). A grounded answer is one delta,
+    sent once checked; a conversation passed through streams as the model generates it."""
+    if variant.retrieval:
+        reply = complete(project, variant, messages, p)
+        yield reply.answer.text
+        yield reply
         return
+    a, prompt = _plan(project, variant, messages)
     t = time.perf_counter()
-    echo = _EchoFilter(a.question) if variant.retrieval else None
-    parts, prompt_tokens, completion_tokens, sent = [], 0, 0, False
+    parts, prompt_tokens, completion_tokens = [], 0, 0
     for piece in project.generator(variant.generator).stream(prompt, max_tokens=p.max_tokens, temperature=p.temperature,
                                                              stop=_stops(variant, messages, p)):
         parts.append(piece.text)
         prompt_tokens += piece.prompt_tokens
         completion_tokens += piece.completion_tokens
-        delta = echo.feed(piece.text) if echo else piece.text
-        if echo and not sent:
-            delta = delta.lstrip()  # as the whole answer is stripped once its echo is gone
-        if delta:
-            sent = True
-            yield delta
-    if echo and (tail := echo.flush()):
-        sent = True
-        yield tail
+        if piece.text:
+            yield piece.text
     out = Completion("".join(parts), prompt_tokens, completion_tokens)
-    final = _done(a, variant, out, time.perf_counter() - t)
-    if not sent and final.text:  # nothing but an echo, or nothing at all: the refusal is the answer
-        yield final.text
-    yield Reply(final, prompt, p.max_tokens)
-
-
-class _EchoFilter:
-    """Holds back the start of a streamed answer while it may still be the model repeating the question, and
-    drops that repetition, as drop_echo does for a whole answer (small models often echo before answering)."""
-
-    def __init__(self, question: str):
-        self.prefixes = [f"Question: {question}", question]
-        self.held, self.open = "", False
-
-    def feed(self, text: str) -> str:
-        if self.open:
-            return text
-        self.held += text
-        head = self.held.lstrip().lower()
-        if any(p.lower().startswith(head) and len(head) < len(p) for p in self.prefixes):
-            return ""
-        return self.flush()
-
-    def flush(self) -> str:
-        if self.open:
-            return ""
-        self.open = True
-        text = self.held.lstrip()
-        for prefix in self.prefixes:
-            if text.lower().startswith(prefix.lower()):
-                text = text[len(prefix):].lstrip()
-        return text
+    yield Reply(_done(project, a, variant, out, time.perf_counter() - t), prompt, p.max_tokens)

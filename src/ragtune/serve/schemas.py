@@ -89,9 +89,15 @@ class RagtuneInfo(BaseModel):
     variant: str
     assigned: bool = Field(description="true when the A/B weights chose the variant (the request named none)")
     refused: bool
-    supported: bool | None = Field(None, description="true when a cited passage supports the answer, false when "
-                                   "none does (reason says why); null when refused or not answered from passages")
-    reason: str = Field("", description="why the answer was refused, or why it is unsupported")
+    supported: bool | None = Field(None, description="true when a cited passage supports the model's answer, false "
+                                   "when none does (reason says why); null when the model gave no answer or "
+                                   "answered without passages")
+    check: Literal["kept", "replaced", "refused"] | None = Field(
+        None, description="what the support check did with the model's answer: kept; replaced (the content is "
+                          "the passage sentence that answers the question, cited); refused (reason says why); null "
+                          "when no check ran (a refusal, or no passages)")
+    generated: str = Field("", description="what the model wrote, shown as the content only when check is kept")
+    reason: str = Field("", description="why the answer was refused, or why the model's answer was replaced")
     citations: list[Citation] = []
     retrieved: list[str] = Field([], description="chunk ids given to the model as context, in order")
     query: str | None = Field(None, description="the question retrieval ran on and the model answered: the last "

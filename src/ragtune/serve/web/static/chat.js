@@ -120,8 +120,9 @@ async function ask(form) {
         const info = event.ragtune;
         turn.querySelector(".meta").textContent = describe(info);
         const note = turn.querySelector(".note");
-        if (info.refused || info.supported === false) {
-          note.textContent = info.refused ? `Refused: ${info.reason}` : `Not supported by the passages: ${info.reason}`;
+        if (info.refused || info.check === "replaced") {
+          note.textContent = info.refused ? `Refused: ${info.reason}`
+            : `The passage sentence that answers it, shown instead of the model's answer: ${info.reason}`;
           note.hidden = false;
         }
         if (info.query && info.query.trim() !== question) {  // a follow-up, asked with its topic question
