@@ -36,6 +36,8 @@ class AnswerConfig(BaseModel):
     quoted_max_tokens: int = Field(160, ge=1, description="most tokens of an answer that quotes its passage first "
                                    "(a RAFT-tuned model's format: the quote and its citation, then <ANSWER>: ... [n])")
     temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
+    reader: bool = Field(True, description="answer `rag` with the grounded reader that ships for the packaged "
+                                           "SmolLM2 (a LoRA adapter, docs/reader.md); false asks the plain model")
 
 
 class RemoteModel(BaseModel):
@@ -73,6 +75,31 @@ class ServeConfig(BaseModel):
                                   "server starts")
 
 
+class RetrainConfig(BaseModel):
+    """``ragtune drift`` and ``ragtune retrain``: when a tuned model is stale, and how a retrained one is promoted."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_stale_share: float = Field(0.05, ge=0, le=1, description="advise retraining when more than this share of "
+                                   "training examples' oracle passages are gone or changed")
+    similarity: float = Field(0.6, ge=-1, le=1, description="a recent question resembles a training question at "
+                              "this cosine similarity or more")
+    max_novel_share: float = Field(0.3, ge=0, le=1, description="advise retraining when more than this share of "
+                                   "recent questions resembles no training question")
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the question and outcome drift tests")
+    window_days: float = Field(7, gt=0, description="length of one time window of the interaction log")
+    windows: int = Field(4, ge=2, description="time windows of outcomes shown; the latest is tested against "
+                         "the others together")
+    min_questions: int = Field(20, ge=2, description="fewest recent logged questions to test question drift")
+    min_requests: int = Field(30, ge=1, description="fewest requests of a variant in the latest window and in the "
+                              "earlier ones to judge its outcomes")
+    canary_share: float = Field(0.1, gt=0, lt=1, description="share of the served tuned variant's traffic a "
+                                "retrained model gets first (0.05 to 0.1 is usual)")
+    margin: float = Field(0.0, ge=0, le=1, description="the retrained model is not worse when its paired F1 "
+                          "difference's 95% interval lies above minus this")
+    regression_set: str | None = Field(None, description="JSONL of held-out {_id, question, answer}: the fixed "
+                                       "questions every retrained model is compared on (never trained on)")
+
+
 class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     embedder: ComponentSpec = Field(default_factory=lambda: ComponentSpec(type="onnx"),
@@ -92,6 +119,7 @@ class ProjectConfig(BaseModel):
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig, description="search settings")
     answer: AnswerConfig = Field(default_factory=AnswerConfig, description="answering settings")
     serve: ServeConfig = Field(default_factory=ServeConfig, description="API server settings")
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig, description="drift thresholds and retraining")
 
 
 def field_help(model: type[BaseModel], name: str) -> str:

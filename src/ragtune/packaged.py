@@ -35,6 +35,15 @@ def smollm2_gguf() -> Path:
             / "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
+READER_ADAPTER = "smollm2-135m-reader.gguf"
+
+
+def reader_adapter() -> Path:
+    """The grounded reader that ships with ragtune: a LoRA adapter for the packaged SmolLM2 (GGUF), trained by
+    scripts/train_reader.py; its manifest.json beside it says on what."""
+    return Path(__file__).resolve().parent / "reader" / READER_ADAPTER
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("RAGTUNE_CACHE", Path.home() / ".cache" / "ragtune"))
 

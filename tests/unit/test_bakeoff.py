@@ -430,6 +430,71 @@ def test_a_difference_counts_when_its_interval_excludes_zero_and_it_survives_hol
     assert PairedComparison(diff=diff, low=low, high=high, p_value=0.01, n=20, p_holm=p_holm).differs() is differs
 
 
+# --- the LLM judge ----------------------------------------------------------------------------------
+def _judge_endpoint(req):
+    """A judge on a local fake endpoint: correct when the answer holds the reference, supported when passages came."""
+    text = req.json()["messages"][1]["content"]
+    reference = text.split("Reference answer: ")[1].split("\n")[0]
+    answer = text.split("Answer to grade: ")[1].split("\n")[0]
+    verdicts = {"correct": reference.lower() in answer.lower()}
+    if "Passages:" in text:
+        verdicts["supported"] = True
+    message = {"role": "assistant", "content": json.dumps(verdicts)}
+    return 200, {"id": "j", "object": "chat.completion", "created": 0, "model": "judge-m",
+                 "choices": [{"index": 0, "finish_reason": "stop", "message": message}]}, {}
+
+
+def test_bakeoff_with_an_llm_judge_stores_its_setup_verdicts_and_sanity_and_caches_them(kb, tmp_path, monkeypatch):
+    from fake_http import FakeServer
+
+    project, q, _ = kb
+    monkeypatch.setenv("RAGTUNE_JUDGE_API_KEY", "sk-secret-judge")
+    out = tmp_path / "bo"
+    with FakeServer(_judge_endpoint) as srv:
+        args = ["bakeoff", "--questions", str(q), "--variants", "base,rag", "--judge-base-url", srv.url + "/v1",
+                "--judge-model", "judge-m", "--out", str(out), "-p", str(project), "--json"]
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+        asked = len(srv.requests)
+        again = runner.invoke(app, args)  # a re-run asks the judge nothing
+        assert again.exit_code == 0 and len(srv.requests) == asked
+        md = runner.invoke(app, args[:-1]).stdout
+    res = json.loads(r.stdout)
+    answers = [json.loads(x) for x in (out / "answers.jsonl").read_text().splitlines()]
+    judged = [a for a in answers if a["judgment"]]
+    # base and rag each answer the 3 answerable questions; the unanswerable one is not judged
+    assert asked == len(judged) == 6 and all(a["answerable"] for a in judged)
+    assert all(a["judgment"]["supported"] is None for a in judged if a["variant"] == "base")
+    rag_rows = [a for a in judged if a["variant"] == "rag"]
+    assert all(a["judgment"]["supported"] is (None if a["refused"] else True) for a in rag_rows)  # a refusal claims nothing
+    for variant in ("base", "rag"):
+        rows = [a for a in judged if a["variant"] == variant]
+        expected = sum(a["reference"].lower() in (a["final"] or a["answer"]).lower() for a in rows) / len(rows)
+        assert res["variants"][variant]["metrics"]["judge_correct"]["mean"] == pytest.approx(expected)
+    assert res["variants"]["base"]["metrics"]["judge_supported"]["n"] == 0
+    assert res["paired_vs_rag"]["base"]["judge_correct"]["n"] == 3
+    judge = res["judge"]
+    assert judge["setup"]["model"] == "judge-m" and judge["setup"]["base_url"] == srv.url + "/v1"
+    assert judge["setup"]["prompt_version"] == "1" and judge["setup"]["rubric"].startswith("correct: true when")
+    assert "sk-secret-judge" not in (out / "results.json").read_text()
+    exact = [a for a in judged if a["exact_match"] == 1.0]
+    assert judge["sanity"]["exact"] == {"n": len(exact), "agree": len(exact)} and judge["sanity"]["unparsed"] == 0
+    assert sorted(judge["ranking"]["by_f1"]) == ["base", "rag"]
+    assert "## LLM judge: judge-m at " + srv.url + "/v1 (prompt version 1)" in md and "Kendall's tau" in md
+    assert "No LLM judge" not in md
+
+
+def test_bakeoff_without_a_judge_says_lexical_metrics_only(kb, tmp_path, monkeypatch, capsys):
+    project, q, _ = kb
+    r = runner.invoke(app, ["bakeoff", "--questions", str(q), "--variants", "rag", "--out", str(tmp_path / "bo"),
+                            "-p", str(project)])
+    assert r.exit_code == 0 and r.stdout.count("No LLM judge in this run: lexical metrics only") == 1
+    assert json.loads((tmp_path / "bo" / "results.json").read_text())["judge"] is None
+    code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "rag", "-p", project,
+                            "--judge-base-url", "http://127.0.0.1:9/v1")
+    assert code == 2 and "--judge-base-url needs --judge-model" in err
+
+
 def test_the_rag_variants_can_retrieve_with_a_tuned_retriever_job(kb, tmp_path, monkeypatch, capsys):
     """``--retriever-job``: the retrieval variants use the job's embedder over a temporary index (the hashing
     embedder at another dimension plays the tuned model); each variant records what it retrieved with."""

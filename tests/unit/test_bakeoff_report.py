@@ -62,3 +62,63 @@ def test_report_pairs_every_variant_with_the_strongest_untrained_one(bakeoff_res
     vs_rag = results.paired_vs_rag["ft"].f1  # +1 on q10..q19: 10 wins, p about 2/1024, survives Holm
     assert vs_rag.diff == 0.5 and vs_rag.differs()
     assert f"- ft: F1 {vs_rag.text()}, differs from rag (Holm p {vs_rag.p_holm:.3f});" in md
+
+
+F1 = {"base": 0.05, "fewshot": 0.1, "rag": 0.5, "ft": 0.8, "ft+rag": 0.5}
+
+
+def _with_judge(results, judged: dict[str, float]):
+    """``results`` with the F1 means ``F1`` and as if a judge had found each variant's answers correct at the rate
+    ``judged``."""
+    from ragtune.bakeoff.judge_summary import Agreement, JudgeSanity, JudgeSetup, JudgeSummary, rank_agreement
+    from ragtune.bakeoff.results import MetricInterval
+
+    for name, v in results.variants.items():
+        v.metrics.f1 = MetricInterval(mean=F1[name], low=max(F1[name] - 0.1, 0.0), high=F1[name] + 0.1, n=20)
+        v.metrics.judge_correct = MetricInterval(mean=judged[name], low=judged[name] - 0.1, high=judged[name], n=20)
+    ranking = rank_agreement({n: v.metrics.f1.mean for n, v in results.variants.items()}, judged)
+    sanity = JudgeSanity(exact=Agreement(n=40, agree=38), empty=Agreement(n=4, agree=4), judged=60, unparsed=3)
+    results.judge = JudgeSummary(setup=JudgeSetup(model="qwen-judge", base_url="http://127.0.0.1:8080/v1"),
+                                 sanity=sanity, ranking=ranking)
+    return results
+
+
+def test_report_shows_the_judge_its_sanity_check_and_where_it_ranks_unlike_f1(bakeoff_results, tmp_path):
+    from ragtune.bakeoff.results import write_results
+
+    results = read_results(bakeoff_results(ft="better", ftrag="unclear"))
+    assert "No LLM judge in this run: lexical metrics only" in markdown(results)
+    # F1: base 0.05, fewshot 0.10, rag 0.50, ft 0.80, ft+rag 0.50; the judge puts base first
+    results = _with_judge(results, {"base": 0.9, "fewshot": 0.1, "rag": 0.5, "ft": 0.8, "ft+rag": 0.5})
+    write_results(results, tmp_path)
+    assert read_results(tmp_path) == results  # the judge's setup, sanity and ranking round-trip
+    md = markdown(results)
+    assert "No LLM judge" not in md
+    assert "## LLM judge: qwen-judge at http://127.0.0.1:8080/v1 (prompt version 1)" in md
+    assert "| base | 0.90 [0.80, 0.90] | – | 0.05 [0.00, 0.15] |" in md
+    assert "> correct: true when the answer gives the same fact as the reference answer" in md
+    assert ("of the answers with exact match 1 the judge called 38/40 (95%) correct (should be all); of the empty "
+            "answers and refusals it called 4/4 (100%) not correct (should be all). 3 of 60 judgments could not be "
+            "read and are left out.") in md
+    # 10 pairs: the 4 with base disagree, the rag / ft+rag tie (0.5 both ways) is no disagreement: (5 - 4) / 9.49
+    assert "Ranking by F1: ft, rag, ft+rag, fewshot, base; by the judge: base, ft, rag, ft+rag, fewshot" in md
+    assert results.judge and results.judge.ranking.kendall_tau is not None
+    assert f"(Kendall's tau {results.judge.ranking.kendall_tau:+.2f})" in md
+    assert ("They disagree on: ft (F1 0.80, judge 0.80) above base (F1 0.05, judge 0.90) by F1, below it by the "
+            "judge; rag (F1 0.50, judge 0.50) above base") in md
+    alike = markdown(_with_judge(results, {"base": 0.0, "fewshot": 0.1, "rag": 0.5, "ft": 0.8, "ft+rag": 0.5}))
+    assert "The judge and F1 rank the variants alike." in alike
+
+
+def test_results_written_before_the_judge_still_read(bakeoff_results):
+    from ragtune.bakeoff.results import parse_results
+
+    data = read_results(bakeoff_results(ft="better", ftrag="unclear")).to_dict()
+    data.pop("judge")
+    for v in data["variants"].values():
+        del v["metrics"]["judge_correct"], v["metrics"]["judge_supported"]
+    for p in data["paired_vs_rag"].values():
+        p.pop("judge_correct")
+    old = parse_results(data, "old.json")
+    assert old.judge is None and old.variants["rag"].metrics.judge_correct.n == 0
+    assert old.paired_vs_rag["ft"].judge_correct is None and "No LLM judge" in markdown(old)

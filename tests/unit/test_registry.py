@@ -7,13 +7,14 @@ from ragtune.config import ComponentSpec, ProjectConfig
 from ragtune.documents.loaders import LOADERS, loader_for
 from ragtune.embedding import EMBEDDERS
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.judge import JUDGES
 from ragtune.generation import GENERATORS
 from ragtune.project import Project
 from ragtune.retrieval.rerank import RERANKERS
 from ragtune.stores import STORES
 
 REGISTRIES = {"embedder": EMBEDDERS, "chunker": CHUNKERS, "generator": GENERATORS, "store": STORES,
-              "reranker": RERANKERS, "loader": LOADERS}
+              "reranker": RERANKERS, "loader": LOADERS, "judge": JUDGES}
 
 # Non-default constructor values for the built-ins, so the round trip proves parameters survive.
 SAMPLE_PARAMS = {
@@ -33,6 +34,9 @@ SAMPLE_PARAMS = {
     ("store", "chroma"): {"path": "elsewhere", "collection": "c2"},
     ("reranker", "cross-encoder"): {"model": "/models/ce", "batch_size": 4},
     ("reranker", "overlap"): {},
+    ("judge", "scripted"): {"script": ['{"correct": true}'], "parse_retries": 1},
+    ("judge", "openai"): {"model": "m", "base_url": "http://127.0.0.1:1/v1", "api_key_env": "K", "parse_retries": 0,
+                          "json_schema": False},
 }
 
 CASES = [(kind, name) for kind, reg in REGISTRIES.items() for name in reg.names()]
@@ -45,6 +49,7 @@ def test_builtins_are_registered():
     assert "chroma" in STORES.names()
     assert {"overlap", "cross-encoder"} <= set(RERANKERS.names())
     assert {"text", "markdown", "html", "pdf", "beir"} <= set(LOADERS.names())
+    assert {"scripted", "openai"} <= set(JUDGES.names())
     assert set(SAMPLE_PARAMS) <= set(CASES)
 
 
@@ -103,6 +108,8 @@ def test_from_dict_needs_a_type():
     ("chunker", "token", {"max_tokens": 64, "overlap": 32}),
     ("chunker", "fixed", {"size": 8}),
     ("chunker", "fixed", {"size": 100, "overlap": -1}),
+    ("judge", "scripted", {"parse_retries": -1}),
+    ("judge", "openai", {"parse_retries": -1}),
 ])
 def test_bad_constructor_values(kind, name, params):
     with pytest.raises(RagtuneError):
@@ -184,14 +191,15 @@ def test_every_builtin_has_every_method_its_protocol_declares(kind, name):
     from ragtune.chunking.protocol import Chunker
     from ragtune.documents.loaders import Loader
     from ragtune.embedding.protocol import Embedder
+    from ragtune.evaluation.judge import AnswerJudge
     from ragtune.generation.protocol import Generator
     from ragtune.retrieval.rerank import Reranker
     from ragtune.stores.protocol import VectorStore
 
     protocol = {"embedder": Embedder, "chunker": Chunker, "generator": Generator, "store": VectorStore,
-                "reranker": Reranker, "loader": Loader}[kind]
+                "reranker": Reranker, "loader": Loader, "judge": AnswerJudge}[kind]
     cls = REGISTRIES[kind].get(name)
-    assert {"warm_up", "to_dict"} <= _protocol_methods(protocol) or kind in ("chunker", "loader")
+    assert {"warm_up", "to_dict"} <= _protocol_methods(protocol) or kind in ("chunker", "loader", "judge")
     assert not {m for m in _protocol_methods(protocol) if not callable(getattr(cls, m, None))}
 
 

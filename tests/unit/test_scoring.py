@@ -8,6 +8,7 @@ import pytest
 from ragtune.bakeoff.scoring import UNTRAINED, best_untrained, compare, paired_against, score_variant
 from ragtune.cost.prices import load_prices
 from ragtune.documents.types import Chunk, Hit
+from ragtune.evaluation.judge import Judgment
 from ragtune.evaluation.qa import QARow, Question, summarize, to_row
 from ragtune.rag.answer import Answer
 from ragtune.rag.check import Outcome
@@ -35,7 +36,7 @@ def test_a_row_carries_the_answer_and_its_judgments():
         "id": "7", "question": "How often?", "reference": "eight times", "answerable": True, "hidden_doc": None,
         "variant": "rag", "repeat": 2, "answer": "Eight times [1]", "final": "Eight times", "refused": False,
         "reason": "", "check": None, "generated": "", "exact_match": 1.0, "f1": 1.0, "reference_recall": 1.0, "containment": 1.0, "supported": True,
-        "citation_correct": False,
+        "citation_correct": False, "judgment": None,
         "contexts": ["a#0", "b#0"], "cited": [1], "citations": ["a#0", "b#0"], "prompt_tokens": 120,
         "completion_tokens": 9, "seconds": 0.75, "cached": True}
     assert seen == ["Eight times [1]"]
@@ -74,10 +75,10 @@ def test_a_row_scores_a_sentence_by_recall_and_containment_too():
 
 
 def _row(qid, reference, refused, f1=None, em=None, seconds=1.0, prompt=10, completion=2, recall=None,
-         contained=None) -> QARow:
+         contained=None, judgment=None) -> QARow:
     return QARow(id=qid, question="q", reference=reference, answerable=bool(reference), answer="a", final="a",
                  refused=refused, exact_match=em, f1=f1, reference_recall=recall, containment=contained,
-                 prompt_tokens=prompt, completion_tokens=completion, seconds=seconds)
+                 prompt_tokens=prompt, completion_tokens=completion, seconds=seconds, judgment=judgment)
 
 
 def test_summary_hand_computed():
@@ -182,3 +183,40 @@ def test_comparisons_against_the_strongest_untrained_variant_with_holm_adjusted_
 def test_no_untrained_variant_no_comparison_against_it():
     made = compare({"ft": _scored([1.0, 0.0]), "ft+rag": _scored([0.0, 1.0])})
     assert (made.vs_rag, made.best_untrained, made.vs_best_untrained) == ({}, None, {})
+
+
+def _judged(correct, supported=None, parsed=True) -> Judgment:
+    return Judgment(correct=correct, supported=supported, parsed=parsed)
+
+
+def test_judge_metrics_are_means_of_the_readable_verdicts_per_question():
+    rows = [_row("1", "x", False, 0.0, 0.0, judgment=_judged(True, True)),
+            _row("2", "x", False, 0.0, 0.0, judgment=_judged(False, True)),
+            _row("2", "x", False, 0.0, 0.0, judgment=_judged(True, False)),  # a repeat: question 2 averages 0.5
+            _row("3", "x", False, 0.0, 0.0, judgment=_judged(None, None, parsed=False)),  # unread: left out
+            _row("4", "x", True, 0.0, 0.0, judgment=_judged(False)),  # a refusal: correctness only
+            _row("5", "", True)]  # unanswerable: never judged
+    m = score_variant(rows, load_prices(), "m", True).metrics
+    assert m.judge_correct.mean == pytest.approx(1.5 / 3) and m.judge_correct.n == 3
+    assert m.judge_supported.mean == pytest.approx(1.5 / 2) and m.judge_supported.n == 2
+    assert m.get("judge_correct") == m.judge_correct and m.get("judge_supported") == m.judge_supported
+    plain = score_variant([_row("1", "x", False, 1.0, 1.0)], load_prices(), "m", True).metrics
+    assert plain.judge_correct.n == 0 and plain.judge_correct.mean is None and plain.judge_supported.n == 0
+
+
+def test_judge_correctness_is_compared_only_when_something_was_judged():
+    lexical = {"rag": _scored([0.0, 1.0]), "ft": _scored([1.0, 1.0])}
+    made = compare(lexical)
+    assert made.vs_rag["ft"].judge_correct is None
+    # rag judged wrong, right, wrong, wrong; ft right throughout: 3 of 4 questions differ, all one way
+    judged = {name: [_row(str(i), "x", False, 0.0, 0.0, judgment=_judged(c)) for i, c in enumerate(verdicts)]
+              for name, verdicts in (("rag", [False, True, False, False]), ("ft", [True] * 4))}
+    made = compare(judged)
+    got = made.vs_rag["ft"].judge_correct
+    assert got is not None and got.diff == pytest.approx(0.75) and got.n == 4
+    # exact sign-flip p 2 / 2^3; F1, EM (all 0, p 1) and judge correctness make 3 tests, and rag is also the
+    # strongest untrained variant (the same tests, counted once): Holm multiplies the smallest by 3
+    assert got.p_value == pytest.approx(2 / 8) and got.p_holm == pytest.approx(3 * 2 / 8)
+    assert made.vs_best_untrained["ft"].judge_correct == got
+    unread = {name: [_row("1", "x", False, 0.0, 0.0, judgment=_judged(None, parsed=False))] for name in ("rag", "ft")}
+    assert compare(unread).vs_rag["ft"].judge_correct is None  # judged, but nothing readable to compare

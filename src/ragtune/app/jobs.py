@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ragtune.app import corpus_snapshot
 from ragtune.app.reuse import finished_job
 from ragtune.errors import RagtuneError
 from ragtune.finetune.backends import TUNE_BACKENDS, Launch, TuneBackend
@@ -20,6 +21,7 @@ from ragtune.finetune.chat_tokens import chat_counter
 from ragtune.finetune.jobs import Job, JobStore, job_dir, job_store, list_jobs, sha256_file
 from ragtune.finetune.trainer import TuneConfig
 from ragtune.finetune.validate import validate
+from ragtune.project import Project
 
 __all__ = ["Jobs", "Launch", "job_row"]
 
@@ -55,16 +57,18 @@ class Jobs:
     def create(self, train: Path, val: Path | None, base: str, cfg: TuneConfig, backend: str = "local") -> Job:
         """A queued job, once the backend accepts its settings and its data passed validation; nothing is
         created (or uploaded) otherwise. The data files are recorded with their SHA-256, so resume can
-        refuse data that changed."""
+        refuse data that changed, and the project's index with its document hashes (app.corpus_snapshot)."""
         tuner = TUNE_BACKENDS.create(backend)
         tuner.check(cfg)
         report = validate(train, chat_counter(tuner.length_tokenizer(base)), val, cfg.max_seq_len)
         if not report.ok:
             raise RagtuneError("the data has errors, nothing was started:\n" +
                                "\n".join(str(f) for f in report.findings if f.severity == "error"))
-        return self.store.create(base, str(train.resolve()), sha256_file(train),
-                                 str(val.resolve()) if val else None, sha256_file(val) if val else None,
-                                 dataclasses.asdict(cfg), backend)
+        job = self.store.create(base, str(train.resolve()), sha256_file(train),
+                                str(val.resolve()) if val else None, sha256_file(val) if val else None,
+                                dataclasses.asdict(cfg), backend)
+        corpus_snapshot.record(Project(self.root), job.id, train)  # what `ragtune drift` compares against
+        return job
 
     def launch(self, job: Job, launch: Launch = Launch()) -> Job:
         """Set a created job training (see Launch); returns its row afterwards."""
@@ -123,7 +127,6 @@ class Jobs:
         """Tuned vs base on held-out chat data (default: the job's validation file), saved with the job."""
         from ragtune.app.variants import resolve, untuned
         from ragtune.finetune.evaluate import evaluate_job
-        from ragtune.project import Project
 
         job = self.store.get(job_id)
         adapter = self.backend(job).adapter(self.root, job)

@@ -17,7 +17,9 @@ from ragtune.documents.types import Hit
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.generation.protocol import Message
+from ragtune.packaged import reader_adapter
 from ragtune.project import Project
+from ragtune.raft.format import RAFT_SYSTEM
 from ragtune.rag.answer import token_cap
 from ragtune.rag.followup import standalone
 from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_messages, grounded_user
@@ -26,8 +28,14 @@ from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_m
 # measured (bake-off) nor expected (server) of it.
 BASE_SYSTEM = f"Answer the question briefly. If you do not know the answer, reply exactly: {REFUSAL}"
 TUNED_PREFIXES = (("ft+rag:", True), ("ft:", False))
+PACKAGED_MODEL = "smollm2-135m"
 UNTRAINED = {"base": False, "fewshot": False, "rag": True, "fewshot+rag": True}
 """The variants of the project's own generator, by whether they retrieve; the ``fewshot`` ones need examples."""
+
+
+def tuned_job(name: str) -> str | None:
+    """The job id of a tuned variant's name (``ft:<id>`` or ``ft+rag:<id>``); None for any other name."""
+    return next((name[len(p):] for p, _ in TUNED_PREFIXES if name.startswith(p)), None)
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,9 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
             tuned = _tuned(project, model[len("ft:"):], retrieval, name)
         else:
             spec = _override(project, model, base_url) or cfg.generator
-            tuned = Variant(name, spec, retrieval, SYSTEM if retrieval else BASE_SYSTEM, model or _model_name(spec))
+            tuned = (_reader(spec) if name == "rag" and cfg.answer.reader and _packaged_smollm2(spec)
+                     else Variant(name, spec, retrieval, SYSTEM if retrieval else BASE_SYSTEM,
+                                  model or _model_name(spec)))
         if not name.startswith("fewshot"):
             return replace(tuned, shots=())
         return replace(tuned, shots=_grounded_shots(project, shots) if retrieval else tuple(shots))
@@ -187,6 +197,22 @@ def _override(project: Project, model: str | None, base_url: str | None) -> Comp
     return None
 
 
+def _reader(spec: ComponentSpec) -> Variant:
+    """``rag`` on the packaged SmolLM2 with the reader that ships for it, asked the way the reader was trained."""
+    adapter = reader_adapter()
+    if not adapter.exists():
+        raise RagtuneError(f"the packaged reader {adapter} is missing (a broken install?); reinstall ragtune, or set "
+                           "answer.reader to false")
+    return Variant("rag", ComponentSpec(type=spec.type, params={**spec.params, "adapter": str(adapter)}), True,
+                   RAFT_SYSTEM, f"{_model_name(spec)}+reader")
+
+
+def _packaged_smollm2(spec: ComponentSpec) -> bool:
+    """The packaged SmolLM2 on llama.cpp with no adapter of its own: what the shipped reader was trained for."""
+    return (spec.type == "llamacpp" and not spec.params.get("adapter")
+            and str(spec.params.get("model") or PACKAGED_MODEL) == PACKAGED_MODEL)
+
+
 def _model_name(spec: ComponentSpec) -> str:
-    default = "smollm2-135m" if spec.type == "llamacpp" else spec.type
+    default = PACKAGED_MODEL if spec.type == "llamacpp" else spec.type
     return str(spec.params.get("model") or default)

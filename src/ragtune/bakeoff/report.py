@@ -61,6 +61,45 @@ def _tuned_line(results: BakeoffResults) -> list[str]:
             + " (each measured as LABEL, without retrieval, and LABEL+rag)."]
 
 
+NO_JUDGE = ("No LLM judge in this run: lexical metrics only (add one with --judge-base-url and --judge-model "
+            "to grade answers by meaning).")
+
+
+def _judge_lines(results: BakeoffResults) -> list[str]:
+    """The judge's verdicts per variant, how it was asked, its sanity check and its ranking against F1's."""
+    j = results.judge
+    if j is None:
+        return ["", NO_JUDGE]
+    s, rank = j.sanity, j.ranking
+    lines = ["", f"## LLM judge: {j.setup.model} at {j.setup.base_url or 'the default endpoint'} "
+                 f"(prompt version {j.setup.prompt_version})", "",
+             "| variant | judge correct | judge supported | F1 | judge correct vs rag |", "|---|---|---|---|---|"]
+    for name, v in results.variants.items():
+        paired = results.paired_vs_rag.get(name)
+        lines.append(f"| {name} | {v.metrics.judge_correct.text()} | {v.metrics.judge_supported.text()} | "
+                     f"{v.metrics.f1.text()} | "
+                     + ("(baseline)" if name == "rag" else _delta(paired.judge_correct if paired else None)) + " |")
+    tau = "–" if rank.kendall_tau is None else f"{rank.kendall_tau:+.2f}"
+    f1 = {n: v.metrics.f1.mean for n, v in results.variants.items()}
+    judged = {n: v.metrics.judge_correct.mean for n, v in results.variants.items()}
+    lines += ["", "Rubric (the judge answers with JSON verdicts):", "", *(f"> {line}" for line in j.setup.rubric.splitlines()),
+              "", f"Sanity: of the answers with exact match 1 the judge called {s.exact.text()} correct (should be "
+                  f"all); of the empty answers and refusals it called {s.empty.text()} not correct (should be all). "
+                  f"{s.unparsed} of {s.judged} judgments could not be read and are left out.",
+              "", f"Ranking by F1: {', '.join(rank.by_f1)}; by the judge: {', '.join(rank.by_judge)} "
+                  f"(Kendall's tau {tau})."]
+    if rank.disagreements:
+        lines += ["", "They disagree on: " + "; ".join(
+            f"{a} (F1 {f1[a]:.2f}, judge {judged[a]:.2f}) above {b} (F1 {f1[b]:.2f}, judge {judged[b]:.2f}) by F1, "
+            "below it by the judge" for a, b in rank.disagreements)
+            + ". Where they differ, compare the recall and contains columns (F1 marks down a right answer said in "
+              "a sentence, which a judge accepts) and read those answers in answers.jsonl, where each judgment "
+              "keeps the judge's reply."]
+    elif rank.by_f1:
+        lines += ["", "The judge and F1 rank the variants alike."]
+    return lines
+
+
 def markdown(results: BakeoffResults) -> str:
     q = results.questions
     head = ["variant", "model", "F1", "EM", "recall", "contains", "faithfulness", "citations", "refusal P", "refusal R",
@@ -88,6 +127,7 @@ def markdown(results: BakeoffResults) -> str:
             + " |")
     best = max(results.variants.items(), key=lambda kv: kv[1].metrics.f1.mean or 0)
     lines += _best_untrained_line(results) + _tuned_line(results) + _power_lines(results)
+    lines += _judge_lines(results)
     lines += ["", f"Highest F1: **{best[0]}** ({best[1].metrics.f1.text()}).", "",
               "How answers are judged: exact match and token F1 are SQuAD-normalised against the reference, on "
               "answerable questions (a refusal scores 0). Recall is the share of the reference's tokens found in "

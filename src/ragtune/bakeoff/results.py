@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ragtune.bakeoff.judge_summary import JudgeSummary
 from ragtune.errors import RagtuneError, validation_problems
 
 SCHEMA_NAME = "ragtune.bakeoff"
@@ -17,7 +18,7 @@ SCHEMA_VERSION = 1
 SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
 RESULTS_FILE = "results.json"
 QUALITY = ("exact_match", "f1", "reference_recall", "containment", "faithfulness", "citation_correctness",
-           "refusal_precision", "refusal_recall")
+           "refusal_precision", "refusal_recall", "judge_correct", "judge_supported")
 
 
 class MetricInterval(BaseModel):
@@ -76,6 +77,10 @@ class QualityMetrics(BaseModel):
     citation_correctness: MetricInterval
     refusal_precision: MetricInterval
     refusal_recall: MetricInterval
+    judge_correct: MetricInterval = NOT_MEASURED
+    """Share of answers to answerable questions the LLM judge found correct (not measured without a judge)."""
+    judge_supported: MetricInterval = NOT_MEASURED
+    """Share of non-refused answers the LLM judge found supported by the passages (retrieval variants only)."""
 
     def get(self, name: str) -> MetricInterval:
         if name not in QUALITY:
@@ -116,6 +121,8 @@ class Paired(BaseModel):
 
     f1: PairedComparison
     exact_match: PairedComparison
+    judge_correct: PairedComparison | None = None
+    """Only when the run had an LLM judge."""
 
 
 class QuestionSet(BaseModel):
@@ -156,6 +163,8 @@ class BakeoffResults(BaseModel):
     (without retrieval) and ``<label>+rag``; every variant not among base, fewshot, rag, fewshot+rag is one."""
     leakage: Leakage = Leakage()
     """What the tuned models' training files were checked against the questions (all of them together)."""
+    judge: JudgeSummary | None = None
+    """The LLM judge, its sanity check and rank agreement; None when the run had no judge (lexical metrics only)."""
     stages_seconds: dict[str, float] = {}
 
     @property

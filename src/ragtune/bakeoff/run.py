@@ -13,7 +13,10 @@ from pathlib import Path
 
 from ragtune.app.variants import Variant
 from ragtune.bakeoff.cache import CachedGenerator, GenerationCache
+from ragtune.bakeoff.judge_cache import CachedJudge, JudgmentCache
+from ragtune.bakeoff.judge_summary import JudgeSummary, rank_agreement, sanity
 from ragtune.bakeoff.judgments import citation_correct, supported
+from ragtune.bakeoff.llm_judge import JudgeRun, judge_rows
 from ragtune.bakeoff.results import BakeoffResults, Leakage, PricesUsed, QuestionSet
 from ragtune.bakeoff.scoring import compare, score_variant
 from ragtune.cost.prices import PriceBook
@@ -79,20 +82,28 @@ def answer_all(project, questions: list[Question], variants: list[Variant], cach
 def run_bakeoff(project, questions: list[Question], variants: list[Variant], out: Path, prices: PriceBook,
                 repeats: int = 1, progress: Progress = lambda *a, **k: None, questions_path: str = "",
                 leakage: Leakage | None = None, stages: dict[str, float] | None = None,
-                tuned_models: dict[str, str] | None = None,
+                tuned_models: dict[str, str] | None = None, judge: JudgeRun | None = None,
                 retriever: tuple[str, Retriever] | None = None) -> BakeoffResults:
-    """Answers go to ``out``/answers.jsonl, generations to ``out``/cache.db; returns the scores.
-    ``tuned_models``: the ft:<job-id> behind each tuned model's label, recorded with the results.
-    ``retriever``: (its name, the retriever) the retrieval variants use instead of the project's."""
+    """Answers go to ``out``/answers.jsonl, generations and judgments to ``out``/cache.db; returns the scores.
+    ``tuned_models``: the ft:<job-id> behind each tuned model's label, recorded with the results. Without a
+    ``judge`` the lexical metrics stand alone. ``retriever``: (its name, the retriever) the retrieval variants
+    use instead of the project's."""
     out.mkdir(parents=True, exist_ok=True)
     named, used_retriever = retriever or ("project", project.retriever)
     rows = answer_all(project, questions, variants, GenerationCache(out / "cache.db"), repeats, progress,
                       used_retriever)
+    if judge is not None:
+        cached = CachedJudge(judge.judge, judge.setup.model, JudgmentCache(out / "cache.db"))
+        judge_rows(rows, cached, lambda ids: passage_texts(project, ids), progress)
     write_jsonl(out / ANSWERS_FILE, [r.model_dump(mode="json") for rs in rows.values() for r in rs])
     scores = {v.name: score_variant(rows[v.name], prices, v.model, v.retrieval).model_copy(
         update={"retriever": named if v.retrieval else None}) for v in variants if rows.get(v.name)}
     used = {v.model for v in variants}
     paired = compare(rows)
+    summary = None if judge is None else JudgeSummary(
+        setup=judge.setup, sanity=sanity(r for rs in rows.values() for r in rs),
+        ranking=rank_agreement({n: v.metrics.f1.mean for n, v in scores.items()},
+                               {n: v.metrics.judge_correct.mean for n, v in scores.items()}))
     return BakeoffResults(
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         questions=QuestionSet(path=questions_path, n=len(questions), answerable=sum(q.answerable for q in questions),
@@ -101,7 +112,13 @@ def run_bakeoff(project, questions: list[Question], variants: list[Variant], out
                           models={m: p.model_dump(exclude_none=True) for m, p in prices.models.items() if m in used}),
         variants=scores, paired_vs_rag=paired.vs_rag, best_untrained=paired.best_untrained,
         paired_vs_best_untrained=paired.vs_best_untrained, tuned_models=tuned_models or {},
-        leakage=leakage or Leakage(), stages_seconds=stages or {})
+        leakage=leakage or Leakage(), judge=summary, stages_seconds=stages or {})
+
+
+def passage_texts(project, chunk_ids) -> list[str]:
+    """The passages an answer's model was shown, titled as its prompt titles them, read back from the store."""
+    found = {c.chunk_id: c for c in project.store.get(list(chunk_ids))}
+    return [f"{c.title}\n{c.text}" if c.title else c.text for c in (found[i] for i in chunk_ids if i in found)]
 
 
 def read_answers(bakeoff_dir: Path) -> list[QARow]:

@@ -19,8 +19,12 @@ from ragtune.evaluation.qa import QARow, per_question, refusal_outcomes
 METRIC_OF: dict[str, Callable[[QARow], float | bool | None]] = {
     "exact_match": lambda r: r.exact_match, "f1": lambda r: r.f1,
     "reference_recall": lambda r: r.reference_recall, "containment": lambda r: r.containment,
-    "faithfulness": lambda r: r.supported, "citation_correctness": lambda r: r.citation_correct}
+    "faithfulness": lambda r: r.supported, "citation_correctness": lambda r: r.citation_correct,
+    "judge_correct": lambda r: r.judgment.correct if r.judgment else None,
+    "judge_supported": lambda r: r.judgment.supported if r.judgment else None}
 PAIRED = ("f1", "exact_match")
+JUDGED = ("judge_correct",)
+"""Paired as well when the run had a judge (otherwise they would add empty tests to the Holm family)."""
 UNTRAINED = ("base", "fewshot", "rag", "fewshot+rag")
 """The variants that need no training: a tuned model is worth it only when it beats the best of them."""
 
@@ -50,7 +54,9 @@ def score_variant(rows: list[QARow], prices: PriceBook, model: str, retrieval: b
                                containment=metric_interval(rows, "containment"),
                                faithfulness=metric_interval(rows, "faithfulness"),
                                citation_correctness=metric_interval(rows, "citation_correctness"),
-                               refusal_precision=precision, refusal_recall=recall),
+                               refusal_precision=precision, refusal_recall=recall,
+                               judge_correct=metric_interval(rows, "judge_correct"),
+                               judge_supported=metric_interval(rows, "judge_supported")),
         latency_ms=Latency(p50=percentile(seconds, 50) * 1000, p95=percentile(seconds, 95) * 1000,
                            mean=per_query * 1000),
         tokens=Tokens(prompt_mean=prompt, completion_mean=completion),
@@ -65,12 +71,19 @@ def paired(rows: list[QARow], baseline: list[QARow], metric: str) -> PairedCompa
     return PairedComparison(**paired_difference([a[q] for q in common], [b[q] for q in common]))
 
 
-def paired_against(rows_by_variant: dict[str, list[QARow]], baseline: str | None = "rag") -> dict[str, Paired]:
+def paired_metrics(rows_by_variant: dict[str, list[QARow]]) -> tuple[str, ...]:
+    """The metrics a run compares: F1 and EM, and the judge's correctness when something was judged."""
+    judged = any(METRIC_OF["judge_correct"](r) is not None for rows in rows_by_variant.values() for r in rows)
+    return PAIRED + JUDGED if judged else PAIRED
+
+
+def paired_against(rows_by_variant: dict[str, list[QARow]], baseline: str | None = "rag",
+                   metrics: tuple[str, ...] = PAIRED) -> dict[str, Paired]:
     """Every other variant against ``baseline``; empty when the baseline was not run."""
     if baseline not in rows_by_variant:
         return {}
     base = rows_by_variant[baseline]
-    return {name: Paired(**{m: paired(rows, base, m) for m in PAIRED})
+    return {name: Paired(**{m: paired(rows, base, m) for m in metrics})
             for name, rows in rows_by_variant.items() if name != baseline}
 
 
@@ -93,12 +106,13 @@ def compare(rows_by_variant: dict[str, list[QARow]]) -> Comparisons:
     """Every variant against RAG and against the strongest untrained variant. p-values are Holm-adjusted over
     the distinct comparisons: one stored twice (RAG is the strongest) or mirrored (RAG against base, base
     against RAG) is one test, counted once."""
-    best = best_untrained(rows_by_variant)
-    made = Comparisons(paired_against(rows_by_variant), best, paired_against(rows_by_variant, best))
+    best, metrics = best_untrained(rows_by_variant), paired_metrics(rows_by_variant)
+    made = Comparisons(paired_against(rows_by_variant, "rag", metrics), best,
+                       paired_against(rows_by_variant, best, metrics))
     family: dict[tuple[frozenset[str], str], list[PairedComparison]] = {}
     for baseline, group in (("rag", made.vs_rag), (best, made.vs_best_untrained)):
         for name, p in group.items():
-            for m in PAIRED:
+            for m in metrics:
                 family.setdefault((frozenset((name, str(baseline))), m), []).append(getattr(p, m))
     tests = list(family.values())
     adjusted = holm([t[0].p_value for t in tests])

@@ -15,6 +15,7 @@ from ragtune.cli import (
     data,
     decide,
     demo,
+    drift,
     evaluate,
     export,
     ingest,
@@ -23,6 +24,7 @@ from ragtune.cli import (
     project,
     raft,
     report,
+    retrain,
     search,
     serve,
     store,
@@ -60,6 +62,8 @@ app.command("serve")(serve.serve_cmd)
 app.add_typer(keys.app, name="keys")
 app.add_typer(logs.app, name="logs")
 app.add_typer(ab.app, name="ab")
+app.command("drift")(drift.drift_cmd)
+app.command("retrain")(retrain.retrain_cmd)
 app.add_typer(store.app, name="store")
 app.add_typer(export.app, name="export")
 

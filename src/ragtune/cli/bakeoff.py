@@ -11,6 +11,7 @@ import typer
 
 from ragtune.app.retriever import tuned_retriever
 from ragtune.bakeoff.leakage import check_shots, check_tuned_models
+from ragtune.bakeoff.llm_judge import JudgeRun
 from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
 from ragtune.bakeoff.run import make_unanswerable, run_bakeoff
 from ragtune.bakeoff.statistics import questions_needed
@@ -48,6 +49,13 @@ def bakeoff_cmd(
     assumed_sd: Annotated[float, typer.Option(help="standard deviation of per-question F1 differences assumed by "
                                                    "--min-effect (0.5: about the largest the recorded mini-wiki "
                                                    "bake-off showed, 0.14 to 0.51)")] = 0.5,
+    judge_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint of an LLM judge that grades "
+                                                            "each answer's correctness against the reference and "
+                                                            "its support by the passages (key: "
+                                                            "RAGTUNE_JUDGE_API_KEY, else OPENAI_API_KEY); without "
+                                                            "--judge-model, lexical metrics only")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="the judge's model name (with no --judge-base-url: "
+                                                         "OPENAI_BASE_URL or OpenAI's)")] = None,
     tune_base: Annotated[str, typer.Option(help="base model the no-argument demo loop tunes")] = "smollm2-135m",
     retriever_job: Annotated[str | None, typer.Option(help="a succeeded 'tune retriever' job: the RAG variants "
                                                            "retrieve with its embedder (every chunk embedded again "
@@ -68,6 +76,7 @@ def bakeoff_cmd(
         raise RagtuneError("--repeats must be at least 1, --shots and --unanswerable at least 0")
     if min_effect is not None and not (0 < min_effect <= 1 and assumed_sd > 0):
         raise RagtuneError("--min-effect must be in (0, 1] (an F1 difference) and --assumed-sd above 0")
+    judge = JudgeRun.openai(judge_base_url, judge_model)
     p = open_project(project)
     stages: dict[str, float] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +111,8 @@ def bakeoff_cmd(
             try:
                 results = run_bakeoff(p, qs, built, out_dir, load_prices(prices), repeats, progress=progress,
                                       questions_path=str(questions), leakage=leakage, stages=stages,
-                                      tuned_models={m.label: m.model for m in measured}, retriever=retriever)
+                                      tuned_models={m.label: m.model for m in measured}, judge=judge,
+                                      retriever=retriever)
             except KeyboardInterrupt:
                 console.print(f"interrupted: the answers generated so far are kept in {out_dir / 'cache.db'}; "
                               "re-run the same command to resume", highlight=False)

@@ -44,6 +44,7 @@ def configure_logging(verbosity: int) -> None:
 
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3  # the command did its work, but skipped some input: see the messages
+EXIT_RETRAIN_ADVISED = 4  # `ragtune drift`: a served tuned model is stale (a scheduler's cue to run `ragtune retrain`)
 
 ProjectOpt = Annotated[Path, typer.Option("--project", "-p", envvar="RAGTUNE_PROJECT",
                                           help="project folder (config, index, jobs)")]

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
 from ragtune.evaluation.answer_metrics import containment, exact_match, percentile, reference_recall, token_f1
+from ragtune.evaluation.judge import Judgment
 from ragtune.generation.protocol import Completion, Generator, Message
 from ragtune.rag.answer import LEXICAL, Answer, answer, finish
 from ragtune.rag.check import Outcome, SupportChecker
@@ -95,6 +96,8 @@ class QARow(BaseModel):
     """1.0 when the final answer holds the reference as a contiguous run of tokens; None as above."""
     supported: bool | None = None
     citation_correct: bool | None = None
+    judgment: Judgment | None = None
+    """The LLM judge's verdicts (the bake-off's, when it was given a judge, on answerable questions only)."""
     contexts: list[str] = []
     """Chunk ids of the passages the model saw, in prompt order."""
     cited: list[int] = []

@@ -48,6 +48,8 @@ def axolotl_config(job: Job, output_dir: str) -> dict:
     }
     if cfg.max_steps > 0:
         out["max_steps"] = cfg.max_steps
+    if cfg.init_adapter:
+        out["lora_model_dir"] = cfg.init_adapter  # Axolotl's key for the adapter training continues from
     if job.val_file:
         out["test_datasets"] = [{**_dataset(job.val_file), "split": "train"}]
         out["evals_per_epoch"] = 1

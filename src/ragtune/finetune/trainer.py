@@ -45,6 +45,9 @@ class TuneConfig:
     """Checkpoint every this many optimiser steps (what `tune resume` restarts from)."""
     merge: bool = False
     """Also write the base model with the adapter merged in (a standalone model folder)."""
+    init_adapter: str | None = None
+    """Continue training this LoRA adapter folder (a finished local job's) instead of a fresh one; its rank,
+    alpha and dropout then stand, not the three settings above."""
 
 
 def to_prompt_completion(path: Path) -> list[dict]:
@@ -72,8 +75,14 @@ def build_trainer(job, out: Path, model, tokenizer, callbacks=()):
         logging_steps=1, save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,
         eval_strategy="epoch" if val is not None else "no", report_to=[], completion_only_loss=True,
         use_cpu=not _cuda(), dataloader_num_workers=0, disable_tqdm=True)
-    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules="all-linear", task_type="CAUSAL_LM")
+    lora = None
+    if cfg.init_adapter:  # continued training: the adapter's weights are the start, trainable again
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, cfg.init_adapter, is_trainable=True)
+    else:
+        lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                          target_modules="all-linear", task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=val, processing_class=tokenizer,
                          peft_config=lora, callbacks=list(callbacks))
     # their log lines go to stdout, which belongs to --json; progress is reported on stderr instead

@@ -189,6 +189,33 @@ def raft_builder(project, cfg: RaftConfig) -> RaftBuilder:
                        sorted(c.chunk_id for batch in project.store.iter_chunks() for c in batch))
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Where one question's training example came from (a line of ``<out>.meta.jsonl``)."""
+
+    index: int
+    question: str
+    answer: str
+    oracle: str | None
+    """The oracle chunk's id; None when the question was skipped (no oracle found)."""
+    with_oracle: bool
+
+
+def meta_path(out: Path) -> Path:
+    """The provenance file written beside a build's examples."""
+    return out.with_name(out.name.removesuffix(".jsonl") + ".meta.jsonl")
+
+
+def read_provenance(out: Path) -> list[Provenance] | None:
+    """The provenance of the build that wrote ``out``, one per question in order; None when ``out`` was not
+    written by ``raft build`` (no meta file beside it)."""
+    path = meta_path(out)
+    if not path.is_file():
+        return None
+    return [Provenance(r["index"], r["question"], r["answer"], r.get("oracle"), bool(r.get("with_oracle")))
+            for r in read_jsonl(path, ("index", "question", "answer"))]
+
+
 def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
           progress: Callable[[int], None] = lambda n: None) -> dict:
     """Write examples to ``out`` (chat JSONL) and their provenance to ``<out>.meta.jsonl``. Work is
@@ -205,7 +232,7 @@ def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
                    else {"example": made[0], "meta": made[1]})
             progress(1)
     records = read_journal(part)
-    meta = out.with_name(out.name.removesuffix(".jsonl") + ".meta.jsonl")
+    meta = meta_path(out)
     write_jsonl(out, [r["example"] for r in records if "example" in r])
     write_jsonl(meta, [r["meta"] for r in records])
     part.unlink()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import bm25s
@@ -21,6 +21,44 @@ _STEMMER = Stemmer.Stemmer("english")
 
 def tokenize(texts: list[str]):
     return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
+
+
+class TokenIds(Sequence[list[int]]):
+    """Every document's token ids in one flat int32 array: ~4 bytes a token instead of a Python list of
+    Python ints (or the texts) per document. bm25s reads documents by iterating, a list at a time."""
+
+    def __init__(self, flat: np.ndarray, ends: np.ndarray):
+        self.flat, self.ends = flat, ends
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i):  # bm25s only iterates: no slices
+        start = int(self.ends[i - 1]) if i > 0 else 0
+        return self.flat[start:int(self.ends[i])].tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        start = 0
+        for end in self.ends.tolist():
+            yield self.flat[start:end].tolist()
+            start = end
+
+
+def tokenize_streamed(batches: Iterable[list[str]]) -> bm25s.tokenization.Tokenized:
+    """Tokenize batch by batch into one vocabulary, so no more than a batch of texts is held at once."""
+    vocab: dict[str, int] = {}
+    parts: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+    for texts in batches:
+        tokens = tokenize(texts)
+        local = sorted(tokens.vocab, key=tokens.vocab.__getitem__)
+        to_global = np.array([vocab.setdefault(t, len(vocab)) for t in local], dtype=np.int32)
+        lengths.append(np.array([len(d) for d in tokens.ids], dtype=np.int64))
+        flat = np.fromiter((t for d in tokens.ids for t in d), dtype=np.int32, count=int(lengths[-1].sum()))
+        parts.append(to_global[flat])
+    flat = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+    ends = np.cumsum(np.concatenate(lengths)) if lengths else np.zeros(0, np.int64)
+    return bm25s.tokenization.Tokenized(ids=TokenIds(flat, ends), vocab=vocab)
 
 
 class BM25Index:
@@ -46,18 +84,22 @@ class BM25Index:
         return self.exists() and not self.stale_marker.exists()
 
     def rebuild(self, batches: Iterable[list[Chunk]], progress: Callable[[int], None] | None = None) -> int:
-        ids, texts = [], []
-        for batch in batches:
-            ids += [c.chunk_id for c in batch]
-            texts += [c.indexed_text for c in batch]
-            if progress:
-                progress(len(batch))
+        ids: list[str] = []
+
+        def texts() -> Iterator[list[str]]:
+            for batch in batches:
+                ids.extend(c.chunk_id for c in batch)
+                yield [c.indexed_text for c in batch]
+                if progress:
+                    progress(len(batch))
+
+        tokens = tokenize_streamed(texts())
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if ids:
             model = bm25s.BM25()
-            model.index(tokenize(texts), show_progress=False)
+            model.index(tokens, show_progress=False)
             model.save(str(tmp), show_progress=False)
         (tmp / "ids.json").write_text(json.dumps(ids))
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -70,6 +70,8 @@ class HostedBackend(Component):
     # --- the shared flow ---
     def check(self, cfg: TuneConfig) -> None:
         """Refuse settings the provider cannot honour, before anything is created or uploaded."""
+        if cfg.init_adapter:
+            raise RagtuneError(f"{self.provider} fine-tuning cannot continue a local LoRA adapter; train from the base")
         if cfg.max_steps > 0 or cfg.epochs != int(cfg.epochs):
             raise RagtuneError(f"{self.provider} fine-tuning counts whole epochs; use --epochs N, not --max-steps "
                                "or a fraction")

@@ -1,0 +1,129 @@
+"""The record of one retraining run (``retrain/<run>/state.json`` in the project): its inputs, then each step's
+outcome as it finishes (the data, the job, the bake-off, the decision, the canary, the promotion). A step that
+is recorded is done; a re-run starts at the first one that is not, so a kill at any point loses at most the step
+in flight, which itself resumes (the RAFT journal, the job's checkpoints, the bake-off's generation cache)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ragtune.errors import RagtuneError
+
+SCHEMA = "ragtune.retrain/1"
+FOLDER = "retrain"  # in the project
+
+
+class Inputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    served: str = Field(description="the tuned variant being served, ft:<job> or ft+rag:<job>")
+    previous_job: str
+    base: str
+    backend: str
+    questions: str | None = Field(None, description="new training questions with answers (JSONL)")
+    regression: str = Field(description="the fixed held-out questions both models are compared on")
+    new_questions: str | None = Field(None, description="new held-out questions, compared on too")
+    feedback: bool = Field(True, description="train on the approved and corrected logged answers")
+    continue_adapter: bool = Field(False, description="continue the served model's LoRA adapter instead of "
+                                   "training a fresh one on the base")
+
+
+class DataStep(BaseModel):
+    train: str
+    kept: int
+    """Examples rebuilt from the previous job's questions whose passage is still current."""
+    dropped_stale: int
+    new: int
+    """Examples from the new training questions."""
+    feedback: int
+    """Approved or corrected logged answers, the latest per question."""
+    superseded: int
+    """Logged answers to a question that later feedback answered again (only the latest is trained on)."""
+    held_out: int
+    """Training inputs left out because they are (nearly) evaluation questions."""
+
+
+class Decision(BaseModel):
+    candidate: str
+    served: str
+    n: int
+    diff: float | None
+    low: float | None
+    high: float | None
+    p_value: float
+    margin: float
+    promote: bool
+    text: str
+
+
+class Canary(BaseModel):
+    before: dict[str, float]
+    after: dict[str, float]
+
+
+class RetrainState(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    schema_: str = Field(SCHEMA, alias="schema")
+    id: str
+    created: str
+    inputs: Inputs
+    data: DataStep | None = None
+    job: str | None = None
+    bakeoff: str | None = None
+    decision: Decision | None = None
+    canary: Canary | None = None
+    outcome: Literal["promoted", "rolled back"] | None = None
+    """What ``retrain --promote`` or ``--rollback`` did with the canary."""
+
+    @property
+    def finished(self) -> bool:
+        return self.decision is not None and (not self.decision.promote or self.canary is not None)
+
+
+def runs_dir(project_root: Path) -> Path:
+    return Path(project_root) / FOLDER
+
+
+def new_state(project_root: Path, inputs: Inputs) -> RetrainState:
+    now = dt.datetime.now(dt.UTC)
+    state = RetrainState(id=f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
+                         created=now.isoformat(timespec="seconds"), inputs=inputs)
+    save(project_root, state)
+    return state
+
+
+def run_dir(project_root: Path, run_id: str) -> Path:
+    return runs_dir(project_root) / run_id
+
+
+def save(project_root: Path, state: RetrainState) -> None:
+    path = run_dir(project_root, state.id) / "state.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("state.json.tmp")
+    tmp.write_text(state.model_dump_json(by_alias=True, indent=2))
+    tmp.replace(path)
+
+
+def load(project_root: Path, run_id: str) -> RetrainState:
+    path = run_dir(project_root, run_id) / "state.json"
+    if not path.is_file():
+        known = ", ".join(s.id for s in runs(project_root)) or "none yet"
+        raise RagtuneError(f"no retraining run {run_id!r} in {project_root} (runs: {known})")
+    try:
+        state = RetrainState.model_validate_json(path.read_text())
+    except ValidationError as e:
+        raise RagtuneError(f"{path} is not a retraining record: {e}") from None
+    if state.schema_ != SCHEMA:
+        raise RagtuneError(f"{path} is {state.schema_}; this version reads {SCHEMA}")
+    return state
+
+
+def runs(project_root: Path) -> list[RetrainState]:
+    """Every run of the project, oldest first (ids begin with their UTC start time)."""
+    folder = runs_dir(project_root)
+    ids = sorted(p.parent.name for p in folder.glob("*/state.json")) if folder.is_dir() else []
+    return [load(project_root, i) for i in ids]

@@ -1,0 +1,406 @@
+"""The worked scenario of retraining on the fakes: a model tuned on a project that holds the Quillstack 3.x pages
+goes stale when the 4.0 pages arrive. `ragtune drift` names the changed documents and the training examples
+that teach a superseded passage, and advises retraining (exit 4); `ragtune retrain` rebuilds the data from the
+current pages and the corrections users sent, tunes a new job, bakes it off against the served model and puts it
+behind a canary; `--promote` then gives it the served model's traffic.
+
+Tuning is faked by a backend whose "model" memorises its training data: asked a question, it gives the answer
+of the most similar training question. So the stale model really answers the 3.x values and the retrained one
+the 4.0 values, and the bake-off's paired comparison measures that difference."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import make_project
+from ragtune.cli.app import app
+from ragtune.component import Component
+from ragtune.config import ComponentSpec
+from ragtune.finetune.backends import TUNE_BACKENDS, Launch
+from ragtune.finetune.dataset import jaccard, read_chat_file
+from ragtune.finetune.jobs import Job, JobStore
+from ragtune.finetune.trainer import TuneConfig
+from ragtune.generation import GENERATORS
+from ragtune.generation.protocol import Completion, GeneratorBase, Message
+from ragtune.project import Project
+from ragtune.raft.format import ANSWER
+from ragtune.rag.prompts import REFUSAL
+from ragtune.serve.interactions import Interaction
+from ragtune.serve.state import open_state
+
+runner = CliRunner()
+KB = Path(__file__).parents[2] / "src" / "ragtune" / "demo" / "kb"
+DAY = 86400.0
+
+
+def _question(text: str) -> str:
+    return text.rpartition("Question:")[2].strip()
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+@GENERATORS.register("memorised")
+@dataclass
+class Memorised(GeneratorBase):
+    """A "tuned model" that answers with the answer of its most similar training question (word Jaccard)."""
+
+    train_file: str = ""
+
+    def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
+                 stop: list[str] | None = None) -> Completion:
+        learned: dict[str, str] = {}
+        for e in read_chat_file(Path(self.train_file)).examples:
+            answer = e.messages[-1]["content"].rpartition(ANSWER)[2].strip()
+            if REFUSAL not in answer:  # a RAFT example without its oracle teaches refusal, not a fact
+                learned[_question(e.messages[-2]["content"])] = answer
+        asked = _words(_question(messages[-1]["content"]))
+        best = max(learned, key=lambda q: jaccard(_words(q), asked))
+        text = f"{ANSWER} {learned[best]}"
+        return Completion(text, 10, len(text.split()))
+
+
+@dataclass
+class MemorisingBackend(Component):
+    """Tuning that finishes at once; the finished model is the memorising generator over the job's data."""
+
+    ignored: ClassVar[tuple[str, ...]] = ()
+    trains_here: ClassVar[bool] = False
+
+    def check(self, cfg: TuneConfig) -> None:
+        return None
+
+    def length_tokenizer(self, base: str) -> str:
+        return "words"
+
+    def submit(self, project_root: Path, store: JobStore, job: Job, launch: Launch = Launch()) -> None:
+        store.update(job.id, status="succeeded", started=time.time(), finished=time.time())
+
+    def refresh(self, store: JobStore, job: Job) -> Job:
+        return store.get(job.id)
+
+    def cancel(self, store: JobStore, job: Job) -> Job:
+        return store.get(job.id)
+
+    def resume(self, project_root: Path, store: JobStore, job: Job, launch: Launch = Launch()) -> None:
+        store.update(job.id, status="succeeded")
+
+    def progress(self, project_root: Path, store: JobStore, job: Job) -> dict[str, Any]:
+        return {}
+
+    def steps(self, store: JobStore, job: Job) -> list[dict[str, Any]]:
+        return []
+
+    def adapter(self, project_root: Path, job: Job) -> Path:
+        return Path(job.train_file)
+
+    def generator_spec(self, project_root: Path, store: JobStore, job: Job) -> ComponentSpec:
+        return ComponentSpec(type="memorised", params={"train_file": job.train_file})
+
+    def describe(self, job: Job) -> str:
+        return f"job {job.id} {job.status}"
+
+
+@pytest.fixture
+def memorising(monkeypatch):
+    monkeypatch.setitem(TUNE_BACKENDS._classes, "memorising", MemorisingBackend)
+
+
+# The pages as a 3.x workspace had them: the rate-limit and webhook pages at their lasting paths, the 3.x limits
+# reference, the 3.x changelogs, and the (unversioned) refund policy.
+PAGES_3X = {"api/rate-limits.md": "api/rate-limits-v3.md", "api/webhooks.md": "api/webhooks-v3.md",
+            "admin/plan-limits.md": "admin/plan-limits-3x.md", "changelog/3.1.md": "changelog/3.1.md",
+            "changelog/3.2.md": "changelog/3.2.md", "billing/refund-policy.txt": "billing/refund-policy.txt"}
+# 4.0: the two pages rewritten in place, the limits reference retired, the 4.0 pages added.
+PAGES_40 = {"api/rate-limits.md": "api/rate-limits.md", "api/webhooks.md": "api/webhooks.md",
+            "billing/plans.md": "billing/plans.md", "changelog/4.0.md": "changelog/4.0.md",
+            "api/authentication.md": "api/authentication.md", "security/audit-logs.md": "security/audit-logs.md"}
+
+# (question, 3.x answer, 3.x page, 4.0 answer): the seven facts that change, then facts that do not
+FACTS = [
+    ("What is the API rate limit of the Team plan?", "300 requests per minute", "api/rate-limits.md",
+     "600 requests per minute"),
+    ("How many times is a failed webhook delivery retried?", "up to 3 times", "api/webhooks.md", "5 times"),
+    ("How many webhook endpoints can a workspace register?", "up to 10 endpoints", "api/webhooks.md", "20"),
+    ("What is the default lifetime of an API key?", "365 days", "admin/plan-limits.md", "90 days"),
+    ("What is the maximum file size for uploads?", "50 MB per file", "admin/plan-limits.md", "200 MB"),
+    ("How long do Business workspaces keep audit log events?", "90 days", "admin/plan-limits.md", "180 days"),
+    ("How many members can a Free workspace have?", "5", "admin/plan-limits.md", "3"),
+]
+STEADY = [
+    ("Are monthly subscriptions refundable?", "Monthly subscriptions are not refundable", "billing/refund-policy.txt"),
+    ("Within how many days can an annual subscription be refunded?", "within 14 days", "billing/refund-policy.txt"),
+    ("Are seats removed during an annual term refunded?", "Seats removed during an annual term are not refunded",
+     "billing/refund-policy.txt"),
+    ("Does the Free plan get refunds or credits?", "The Free plan has no fees and therefore no refunds or credits",
+     "billing/refund-policy.txt"),
+]
+# held out: the same facts asked in other words (never trained on), with their current answers
+REGRESSION = [
+    ("What is the API rate limit on the Team plan now?", "600 requests per minute"),
+    ("How many times does a failed webhook delivery get retried?", "5 times"),
+    ("What is the default API key lifetime?", "90 days"),
+    ("Are monthly subscriptions refundable at all?", "Monthly subscriptions are not refundable"),
+]
+
+
+def place(docs: Path, pages: dict[str, str]) -> None:
+    for target, source in pages.items():
+        (docs / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(KB / source, docs / target)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def cli(project: Path, *args: str):
+    return runner.invoke(app, [*args, "-p", str(project)])
+
+
+def tuned_on_3x(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A project of the 3.x pages whose RAFT-tuned model is served beside RAG: (project, docs, job id)."""
+    project, docs = tmp_path / "p", tmp_path / "docs"
+    p = make_project(project)
+    p.config.answer.min_relevance, p.config.answer.min_coverage = -1.0, 0.0  # the fakes' gates stay out of the way
+    p.config.retrain.min_questions, p.config.retrain.min_requests = 5, 5
+    p.save()
+    place(docs, PAGES_3X)
+    assert cli(project, "ingest", str(docs)).exit_code == 0
+    qa = write_jsonl(tmp_path / "train_qa.jsonl", [{"question": q, "answer": a, "source": s}
+                                                   for q, a, s, _ in FACTS] + [{"question": q, "answer": a, "source": s}
+                                                                                for q, a, s in STEADY])
+    raft = tmp_path / "raft.jsonl"
+    r = cli(project, "raft", "build", "--qa", str(qa), "--out", str(raft), "--p-oracle", "1.0", "--json")
+    assert r.exit_code == 0, r.output
+    r = cli(project, "tune", "start", "--backend", "memorising", "--base", "tiny", "--train", str(raft), "--json")
+    assert r.exit_code == 0, r.output
+    old = json.loads(r.stdout)["id"]
+    p = Project(project)
+    p.config.serve.variants = {"rag": 0.5, f"ft+rag:{old}": 0.5}
+    p.save()
+    return project, docs, old
+
+
+def upgrade_to_4_0(project: Path, docs: Path, old: str) -> Path:
+    """4.0 arrives (two pages rewritten, the 3.x limits reference retired, the 4.0 pages added) and the tuned
+    model's users correct its 3.x answers, after weeks of approving them. Returns the regression set."""
+    place(docs, PAGES_40)
+    (docs / "admin" / "plan-limits.md").unlink()
+    assert cli(project, "ingest", str(docs), "--prune").exit_code == 0
+    now = time.time()
+    log = open_state(Project(project))
+    ask = lambda q: [{"role": "user", "content": f"Passages...\n\nQuestion: {q}"}]
+    for i in range(20):
+        q, answer = FACTS[i % 7][0], FACTS[i % 7][1]
+        log.record(Interaction(f"e{i}", f"ft+rag:{old}", True, 10.0, request=[{"role": "user", "content": q}],
+                               prompt=ask(q), answer=answer, created=now - 10 * DAY - i * 3600))
+        log.feedback(f"e{i}", "up")
+    corrections = [(q, new) for q, _, _, new in FACTS] + [(REGRESSION[0][0], REGRESSION[0][1])]
+    for i, (q, new) in enumerate(corrections):
+        log.record(Interaction(f"r{i}", f"ft+rag:{old}", True, 10.0, request=[{"role": "user", "content": q}],
+                               prompt=ask(q), answer="stale", created=now - DAY - i * 3600))
+        log.feedback(f"r{i}", "down", corrected=f"{ANSWER} {new}")
+    return write_jsonl(project.parent / "regression.jsonl", [{"_id": f"r{i}", "question": q, "answer": a}
+                                                             for i, (q, a) in enumerate(REGRESSION)])
+
+
+def test_a_model_tuned_on_3x_pages_goes_stale_at_4_0_and_is_retrained_behind_a_canary(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
+
+    # nothing has changed yet, and nothing was served: fine (exit 0), with what could not be judged said
+    r = cli(project, "drift", "--json")
+    assert r.exit_code == 0, r.output
+    (m,) = json.loads(r.stdout)["models"]
+    assert m["knowledge"]["judged"] and m["knowledge"]["stale"] == [] and m["knowledge"]["examples"] == 11
+    assert (m["knowledge"]["added"], m["knowledge"]["changed"], m["knowledge"]["removed"]) == ([], [], [])
+    assert "no interactions logged" in m["questions"]["note"] and not m["outcomes"]["judged"]
+
+    regression = upgrade_to_4_0(project, docs, old)
+
+    r = cli(project, "drift", "--json")
+    assert r.exit_code == 4, r.output
+    report = json.loads(r.stdout)
+    assert report["advised"]
+    (m,) = report["models"]
+    k = m["knowledge"]
+    assert k["changed"] == ["docs/api/rate-limits.md", "docs/api/webhooks.md"]
+    assert k["removed"] == ["docs/admin/plan-limits.md"]
+    assert set(k["added"]) == {"docs/billing/plans.md", "docs/changelog/4.0.md", "docs/api/authentication.md",
+                               "docs/security/audit-logs.md"}
+    stale = {s["question"]: s["state"] for s in k["stale"]}
+    # every changing fact's example is stale (its oracle passage says something else, or is gone); no other is
+    assert set(stale) == {q for q, *_ in FACTS}
+    assert {stale[q] for q, _, page, _ in FACTS if page == "admin/plan-limits.md"} == {"gone"}
+    assert k["stale_share"] == pytest.approx(7 / 11) and k["advised"]
+    # outcomes: 8 of 8 corrected in the latest week against 0 of 20 before
+    out = m["outcomes"]["variants"][f"ft+rag:{old}"]
+    assert out["judged"] and out["worse"] and out["windows"][0]["negative"]["k"] == 8
+    assert out["negative_change"]["diff"] == pytest.approx(1.0) and out["negative_change"]["p_value"] < 1e-6
+    q = m["questions"]
+    assert q["judged"] and q["recent"] == 8 and q["training"] == 11 and 0 < q["p_value"] <= 1
+    assert any("training examples teach a passage that is gone or changed" in x for x in m["reasons"])
+
+    # the text report says the same to a person
+    r = cli(project, "drift")
+    assert r.exit_code == 4 and "changed: docs/api/rate-limits.md" in r.stdout and "[gone]" in r.stdout
+
+    # the stale model still gives the 3.x value, which the 4.0 passages no longer support
+    r = cli(project, "ask", "--model", f"ft:{old}", "Team plan API rate limit?")
+    assert "does not hold: 300" in r.stdout
+
+    r = cli(project, "retrain", "--regression", str(regression), "--json")
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    assert run["inputs"]["served"] == f"ft+rag:{old}" and run["job"] != old
+    data = run["data"]
+    # 4 steady examples rebuilt, 7 stale ones dropped; 7 corrections trained on (superseding the 20 approvals of
+    # 3.x answers to the same questions), the correction of a regression question held out
+    assert (data["kept"], data["dropped_stale"], data["feedback"], data["superseded"], data["held_out"]) == \
+        (4, 7, 7, 20, 1)
+    trained = Path(data["train"]).read_text()
+    assert REGRESSION[0][0] not in trained and "600 requests per minute" in trained
+    taught: dict[str, list[str]] = {}
+    for line in trained.splitlines():
+        messages = json.loads(line)["messages"]
+        taught.setdefault(_question(messages[-2]["content"]), []).append(messages[-1]["content"].rpartition(ANSWER)[2])
+    assert all(taught[q] == [f" {new}"] for q, _, _, new in FACTS)  # each changed fact: its 4.0 value, only
+    d = run["decision"]
+    assert d["promote"] and d["diff"] > 0 and d["n"] == 4 and "goes behind a canary" in d["text"]
+    new = run["job"]
+    assert run["canary"]["after"] == {"rag": 0.5, f"ft+rag:{old}": pytest.approx(0.45), f"ft+rag:{new}": pytest.approx(0.05)}
+    assert Project(project).config.serve.variants == run["canary"]["after"]
+    results = json.loads((Path(run["bakeoff"]) / "results.json").read_text())
+    assert set(results["variants"]) == {f"ft+rag:{old}", f"ft+rag:{new}"}
+    assert results["variants"][f"ft+rag:{new}"]["metrics"]["f1"]["mean"] > \
+        results["variants"][f"ft+rag:{old}"]["metrics"]["f1"]["mean"]
+
+    # the retrained model answers the 4.0 value
+    assert "600 requests per minute" in cli(project, "ask", "--model", f"ft:{new}", "Team plan API rate limit?").stdout
+
+    # promote settles the canary: the retrained model takes all of the served one's traffic
+    r = cli(project, "retrain", "--promote", run["id"], "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["outcome"] == "promoted"
+    assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{new}": pytest.approx(0.5)}
+    r = cli(project, "retrain", "--rollback", run["id"])
+    assert r.exit_code != 0 and "already promoted" in str(r.exception)
+
+
+def test_a_retraining_run_killed_mid_way_continues_where_it_stopped(tmp_path, memorising, monkeypatch):
+    import ragtune.retrain.pipeline as pipeline
+
+    project, docs, old = tuned_on_3x(tmp_path)
+    regression = upgrade_to_4_0(project, docs, old)
+    real = pipeline.run_bakeoff
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "run_bakeoff", killed)
+    r = cli(project, "retrain", "--regression", str(regression))
+    assert r.exit_code == 130
+    (folder,) = (project / "retrain").iterdir()
+    state = json.loads((folder / "state.json").read_text())
+    assert state["data"]["feedback"] == 7 and state["job"] and state["bakeoff"] is None and state["decision"] is None
+    assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{old}": 0.5}  # nothing served yet
+
+    monkeypatch.setattr(pipeline, "run_bakeoff", real)
+    r = cli(project, "retrain", "--regression", str(regression), "--json")
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    assert run["id"] == folder.name and run["job"] == state["job"]  # the same run, the same job: not trained twice
+    jobs = json.loads(cli(project, "tune", "list", "--json").stdout)
+    assert sorted(j["id"] for j in jobs) == sorted([old, state["job"]])
+    assert run["decision"]["promote"] and run["canary"] is not None
+    assert f"continuing unfinished run {folder.name}" in r.stderr
+
+
+def test_a_retrained_model_that_may_be_worse_is_not_put_behind_a_canary(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
+    upgrade_to_4_0(project, docs, old)
+    # a held-out set whose references are the 3.x values: the served model is right, the retrained one is not
+    stale_truth = write_jsonl(tmp_path / "old_truth.jsonl", [
+        {"_id": "a", "question": "What is the API rate limit on the Team plan now?", "answer": "300 requests per minute"},
+        {"_id": "b", "question": "What is the default API key lifetime?", "answer": "365 days"},
+        {"_id": "c", "question": "How many times does a failed webhook delivery get retried?", "answer": "up to 3 times"}])
+    r = cli(project, "retrain", "--regression", str(stale_truth), "--json")
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    d = run["decision"]
+    assert not d["promote"] and d["diff"] < 0 and d["low"] < 0 and "stays served alone" in d["text"]
+    assert run["canary"] is None
+    assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{old}": 0.5}
+    r = cli(project, "retrain", "--promote", run["id"])
+    assert r.exit_code != 0 and "has no canary to settle" in str(r.exception)
+
+
+def test_a_run_continuing_the_adapter_then_rolled_back(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
+    regression = upgrade_to_4_0(project, docs, old)
+    r = cli(project, "retrain", "--regression", str(regression), "--continue-adapter", "--json")
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    # continued training starts from the served job's adapter (this fake backend's "adapter" is its data)
+    new_job = json.loads(cli(project, "tune", "status", run["job"], "--json").stdout)
+    old_job = json.loads(cli(project, "tune", "status", old, "--json").stdout)
+    assert new_job["config"]["init_adapter"] == old_job["train_file"]
+    r = cli(project, "retrain", "--rollback", run["id"], "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["outcome"] == "rolled back"
+    assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{old}": pytest.approx(0.5)}
+
+
+def test_what_is_missing_is_said(tmp_path, monkeypatch, capsys, memorising):
+    from conftest import run_main
+
+    bare = tmp_path / "bare"
+    make_project(bare)
+    code, _, err = run_main(monkeypatch, capsys, "drift", "-p", bare)
+    assert code == 2 and "no tuned model is served" in err and "--model ft:<job-id>" in err
+    code, _, err = run_main(monkeypatch, capsys, "drift", "--model", "rag", "-p", bare)
+    assert code == 2 and "'rag' is not a tuned model" in err
+    code, _, err = run_main(monkeypatch, capsys, "retrain", "-p", bare)
+    assert code == 2 and "no tuned model is served" in err
+
+    project, _, old = tuned_on_3x(tmp_path)
+    code, _, err = run_main(monkeypatch, capsys, "retrain", "-p", project)
+    assert code == 2 and "no regression set" in err and "retrain.regression_set" in err
+    code, _, err = run_main(monkeypatch, capsys, "retrain", "--promote", "nope", "-p", project)
+    assert code == 2 and "no retraining run 'nope'" in err
+    # traffic too thin to judge: said per part, and nothing advises retraining on it
+    log = open_state(Project(project))
+    log.record(Interaction("x", f"ft+rag:{old}", True, 1.0, request=[{"role": "user", "content": "hi"}]))
+    code, out, _ = run_main(monkeypatch, capsys, "drift", "--json", "-p", project)
+    (m,) = json.loads(out)["models"]
+    assert code == 0
+    assert "too few recent questions to judge: 1 logged" in m["questions"]["note"]
+    assert "too little traffic to judge: 1 requests in the latest window and 0 before it" in m["outcomes"]["note"]
+
+
+def test_a_job_without_a_corpus_snapshot_is_not_judged_on_knowledge(tmp_path, memorising):
+    # a project without an index records no snapshot (chat data from elsewhere has nothing here to go stale)
+    project = tmp_path / "p"
+    make_project(project)
+    rows = [{"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
+                          {"role": "assistant", "content": f"{2 * i}"}]} for i in range(10)]
+    train = write_jsonl(tmp_path / "chat.jsonl", rows)
+    r = cli(project, "tune", "start", "--backend", "memorising", "--base", "tiny", "--train", str(train), "--json")
+    job = json.loads(r.stdout)["id"]
+    assert not (project / "jobs" / job / "corpus.json").exists()
+    r = cli(project, "drift", "--model", f"ft:{job}", "--json")
+    assert r.exit_code == 0, r.output
+    (m,) = json.loads(r.stdout)["models"]
+    assert not m["knowledge"]["judged"] and f"job {job} has no corpus snapshot" in m["knowledge"]["note"]
+    assert not m["advised"] and m["reasons"] == []
