@@ -72,10 +72,12 @@ def run_model(model: str, args, stages: dict) -> dict:
     if args.until == "tune":
         return {}
 
-    # the raw model's variants: the reader that ships for SmolLM2 was trained on this split's training part. One
+    # the raw model's variants (rag without the built-in worked examples: fewshot+rag is the prompt-engineering
+    # variant): the reader that ships for SmolLM2 was trained on this split's training part. One
     # llama.cpp thread: with other work on the 2 cores, a thread per core stalled (one 12-token answer took 103 s
     # against 4.4 s).
-    ragtune_json("project", "set", "answer.reader=false", "generator.params.threads=1", *p)
+    ragtune_json("project", "set", "answer.reader=false", "answer.worked_examples=false", "generator.params.threads=1",
+                 *p)
     t = time.perf_counter()
     tuned = [a for recipe, job in jobs.items() for a in ("--ft-model", f"{recipe}={job['model']}")]
     result = ragtune_json("bakeoff", "--questions", str(work / "eval.jsonl"), "--variants", VARIANTS, *tuned,

@@ -38,6 +38,10 @@ class AnswerConfig(BaseModel):
     temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
     reader: bool = Field(True, description="answer `rag` with the grounded reader that ships for the packaged "
                                            "SmolLM2 (a LoRA adapter, docs/reader.md); false asks the plain model")
+    worked_examples: bool | None = Field(None, description="put three built-in worked examples (invented passages, "
+                                         "short cited answers) before the question; null: on for local llama.cpp "
+                                         "models but the shipped reader, off for endpoints (measured: "
+                                         "bench/worked_examples)")
 
 
 class RemoteModel(BaseModel):

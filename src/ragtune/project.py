@@ -38,9 +38,14 @@ class Project:
 
     def save(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(self.config.model_dump_json(indent=2))
-        tmp.replace(self.config_path)
+        write_atomic(self.config_path, self.config.model_dump_json(indent=2))
+
+    def switch_index(self, embedder: ComponentSpec, store: ComponentSpec) -> None:
+        """Embedder and store change together, in one rename of config.json (a re-embedded index)."""
+        self.config.embedder, self.config.store = embedder, store
+        self.save()
+        for name in ("embedder", "store", "retriever"):  # built from the old settings
+            self.__dict__.pop(name, None)
 
     def lock(self) -> FileLock:
         """Held by anything that writes the index; a second writer fails at once with a clear message."""
@@ -52,8 +57,17 @@ class Project:
     def index_info_path(self) -> Path:
         return self.root / "index.json"
 
+    @property
+    def reembed_path(self) -> Path:
+        """The journal of a switch of embedder under way (rag/reembed.py)."""
+        return self.root / "reembed.json"
+
     def check_index_compatible(self) -> None:
-        """Vectors from two embedders cannot share one index: refuse instead of mixing them."""
+        """Vectors from two embedders cannot share one index: refuse instead of mixing them. While the
+        index is being re-embedded for another embedder, nothing may change it: the copy must see it whole."""
+        if self.reembed_path.exists():
+            raise RagtuneError(f"the index in {self.root} is being re-embedded for a new embedder; ingest and "
+                               "deletions wait until it is done ('ragtune tune reembed' finishes an interrupted one)")
         built = self.index_spec()
         if built is None:
             return
@@ -68,10 +82,11 @@ class Project:
     def index_spec(self) -> dict | None:
         return json.loads(self.index_info_path.read_text()) if self.index_info_path.exists() else None
 
-    def record_index_spec(self) -> None:
-        if self.index_spec() is None:
+    def record_index_spec(self, replace: bool = False) -> None:
+        """What built the index; ``replace``: after the index was re-embedded with the configured embedder."""
+        if replace or self.index_spec() is None:
             self.root.mkdir(parents=True, exist_ok=True)
-            self.index_info_path.write_text(json.dumps(
+            write_atomic(self.index_info_path, json.dumps(
                 {"embedder": self.embedder.to_dict(), "chunker": self.chunker.to_dict()}, indent=2))
 
     # --- components ----------------------------------------------------------------------------
@@ -119,6 +134,12 @@ class Project:
         if key not in cache:
             cache[key] = build(GENERATORS, spec)
         return cache[key]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def build(registry, spec: ComponentSpec):

@@ -493,3 +493,34 @@ def test_bakeoff_without_a_judge_says_lexical_metrics_only(kb, tmp_path, monkeyp
     code, _, err = run_main(monkeypatch, capsys, "bakeoff", "--questions", q, "--variants", "rag", "-p", project,
                             "--judge-base-url", "http://127.0.0.1:9/v1")
     assert code == 2 and "--judge-base-url needs --judge-model" in err
+
+
+def test_the_rag_variants_can_retrieve_with_a_tuned_retriever_job(kb, tmp_path, monkeypatch, capsys):
+    """``--retriever-job``: the retrieval variants use the job's embedder over a temporary index (the hashing
+    embedder at another dimension plays the tuned model); each variant records what it retrieved with."""
+    from test_retriever_tuning import finished_job
+
+    from ragtune.app import retriever
+    from ragtune.config import ComponentSpec
+    from ragtune.finetune.jobs import job_store
+    from ragtune.project import Project
+
+    project, q, _ = kb
+    job = finished_job(Project(project), "embedder", tmp_path)
+    real = retriever.tuned_component
+    monkeypatch.setattr(retriever, "tuned_component",
+                        lambda root, j: (real(root, j)[0], ComponentSpec(type="hashing", params={"dimension": 96})))
+    config_before = (project / "config.json").read_text()
+    args = ("bakeoff", "--questions", q, "--variants", "base,rag", "-p", project, "--json")
+    code, out, err = run_main(monkeypatch, capsys, *args, "--out", tmp_path / "tuned", "--retriever-job", job.id)
+    assert code == 0, err
+    variants = json.loads(out)["variants"]
+    assert variants["rag"]["retriever"] == f"job {job.id}'s embedder" and variants["base"]["retriever"] is None
+    assert variants["rag"]["metrics"]["f1"]["mean"] > 0.3  # the scripted generator still finds its answers
+    assert (project / "config.json").read_text() == config_before and not list(project.glob(".eval-*"))
+    assert f"retrieved with job {job.id}'s embedder" in (tmp_path / "tuned" / "report.md").read_text()
+    code, out, _ = run_main(monkeypatch, capsys, *args, "--out", tmp_path / "plain")
+    assert code == 0 and json.loads(out)["variants"]["rag"]["retriever"] == "project"
+    job_store(project).update(job.id, status="failed", error="boom")
+    code, _, err = run_main(monkeypatch, capsys, *args, "--out", tmp_path / "bad", "--retriever-job", job.id)
+    assert code == 2 and "only a succeeded retriever job can be used" in err

@@ -185,13 +185,9 @@ def test_a_tuned_reranker_becomes_the_projects(tmp_path, tune):
     assert reranker.params["model"] == str((job_dir(p.root, job.id) / "model").resolve())
 
 
-def test_a_tuned_embedder_never_joins_an_index_built_with_another(tmp_path, tune):
+def test_a_tuned_embedder_re_embeds_the_index_or_makes_a_new_project(tmp_path, tune, monkeypatch):
     p, _, _ = indexed_beir(tmp_path)
     job = finished_job(p, "embedder", tmp_path)
-    before = p.config_path.read_text()
-    code, output = tune(p.root, "use", job.id)
-    assert code == 2 and "needs every chunk embedded again" in output and "--into" in output
-    assert p.config_path.read_text() == before
     new = tmp_path / "tuned-project"
     code, output = tune(p.root, "use", job.id, "--into", str(new))
     assert code == 0, output
@@ -200,6 +196,34 @@ def test_a_tuned_embedder_never_joins_an_index_built_with_another(tmp_path, tune
     assert config.embedder.params["model"] == str((job_dir(p.root, job.id) / "onnx" / "model.onnx").resolve())
     assert config.store.type == "chroma" and config.store.params == {}
     assert tune(p.root, "use", job.id, "--into", str(new))[0] == 2  # never over an existing project
+    # over the existing index (the files above stand in for a model: the hashing embedder plays the tuned one)
+    from ragtune.app import retriever
+
+    tuned = ComponentSpec(type="hashing", params={"dimension": 96})
+    real = retriever.tuned_component
+    monkeypatch.setattr(retriever, "tuned_component", lambda root, j: (real(root, j)[0], tuned))
+    chunks = p.store.count()
+    code, output = tune(p.root, "use", job.id)
+    assert code == 0 and f"{chunks} chunks re-embedded" in output, output
+    assert Project(p.root).config.embedder == tuned and Project(p.root).store.count() == chunks
+    assert tune(p.root, "reembed")[0] == 2  # nothing is pending
+
+
+def test_a_switch_under_way_refuses_another_and_finishes_when_asked_again(tmp_path, tune, monkeypatch):
+    from ragtune.app import retriever
+    from ragtune.rag import reembed
+
+    p, _, _ = indexed_beir(tmp_path)
+    job = finished_job(p, "embedder", tmp_path)
+    real = retriever.tuned_component
+    monkeypatch.setattr(retriever, "tuned_component",
+                        lambda root, j: (real(root, j)[0], ComponentSpec(type="hashing", params={"dimension": 96})))
+    reembed.start(p, ComponentSpec(type="hashing", params={"dimension": 32}), "job other's embedder")
+    code, output = tune(p.root, "use", job.id)
+    assert code == 2 and "being re-embedded for job other's embedder" in output
+    code, output = tune(p.root, "reembed")
+    assert code == 0 and "the embedder is now job other's embedder" in output
+    assert Project(p.root).config.embedder.params == {"dimension": 32}
 
 
 def test_a_retriever_job_is_no_generator_and_takes_no_lora_settings(tmp_path, tune, monkeypatch, capsys):

@@ -9,8 +9,11 @@ import csv
 import dataclasses
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +38,8 @@ from ragtune.finetune.retriever.pairs import (
 )
 from ragtune.jsonl import write_jsonl
 from ragtune.project import Project
+from ragtune.rag import reembed
+from ragtune.retrieval.retriever import Retriever
 
 Progress = Callable[[str, int], None]
 
@@ -159,10 +164,11 @@ def start_jobs(project_root: Path, data: TrainingData, kinds: tuple[str, ...], c
     return [jobs.launch(job, launch) for job in created]
 
 
-def use(project: Project, job_id: str, into: Path | None = None) -> str:
+def use(project: Project, job_id: str, into: Path | None = None, detach: bool = False,
+        progress: Progress = lambda stage, n: None) -> str:
     """Make a finished retriever job's model the project's (or, with ``into``, a new project's, which has no
-    index yet); returns what changed. A project that has an index keeps its embedder: its vectors are the
-    old model's, and mixing two models' vectors in one index would rank nonsense."""
+    index yet); returns what changed. A project that has an index is re-embedded with a new embedder
+    (rag/reembed.py): here, or with ``detach`` in a process of its own; the old index answers until then."""
     job = Jobs(project.root).get(job_id)
     kind, spec = tuned_component(project.root, job)
     target = project
@@ -176,13 +182,30 @@ def use(project: Project, job_id: str, into: Path | None = None) -> str:
         target.save()
         return (f"{target.root}: the re-ranker is now job {job.id}'s cross-encoder, over the top "
                 f"{target.config.retrieval.candidates} candidates (retrieval.candidates)")
-    if target.index_spec() is not None:
-        raise RagtuneError(f"the index in {target.root} was built with its current embedder; job {job.id}'s embedder "
-                           "needs every chunk embedded again. Make a new project with it and ingest there: "
-                           f"'ragtune tune use {job.id} --into NEW_PROJECT', then 'ragtune ingest PATH -p NEW_PROJECT'")
-    target.config.embedder = spec
-    target.save()
-    return f"{target.root}: the embedder is now job {job.id}'s (ONNX, int8 compute); ingest the documents into it"
+    if target.index_spec() is None:
+        target.config.embedder = spec
+        target.save()
+        return f"{target.root}: the embedder is now job {job.id}'s (ONNX, int8 compute); ingest the documents into it"
+    reembed.start(target, spec, f"job {job.id}'s embedder")
+    if detach:
+        with (target.root / "reembed.log").open("ab") as log:
+            subprocess.Popen(reembed_command(target.root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return (f"{target.root}: re-embedding the index with job {job.id}'s embedder in the background (log: "
+                f"{target.root / 'reembed.log'}); the current index answers until it is done")
+    return finish_reembed(target, progress)
+
+
+def reembed_command(root: Path) -> list[str]:
+    """``ragtune tune reembed``: what a detached switch runs."""
+    return [sys.executable, "-m", "ragtune.cli.app", "tune", "reembed", "-p", str(root)]
+
+
+def finish_reembed(project: Project, progress: Progress = lambda stage, n: None) -> str:
+    """Carry out (or resume) the project's pending switch of embedder; returns what changed."""
+    pending = reembed.journal(project)
+    r = reembed.run(project, progress=progress)
+    return (f"{project.root}: the embedder is now {pending.label if pending else 'the new one'}; {r.chunks} chunks "
+            f"re-embedded into {r.store} ({r.embedded} by this run), records verified (checksum {r.checksum[:12]})")
 
 
 def compare(project: Project, job_id: str, queries: Path | None = None, qrels: Path | None = None,
@@ -190,12 +213,8 @@ def compare(project: Project, job_id: str, queries: Path | None = None, qrels: P
     """Base against tuned retrieval on the job's held-out queries (or the given BEIR files): the project's
     retriever as configured, then with the job's embedder (every chunk embedded again, into a temporary
     index beside the project's BM25) or with its re-ranker over the top candidates."""
-    from ragtune.embedding import EMBEDDERS
-    from ragtune.retrieval.rerank import RERANKERS
-    from ragtune.stores.chroma import ChromaStore
-
     job = Jobs(project.root).get(job_id)
-    kind, spec = tuned_component(project.root, job)
+    tuned_component(project.root, job)  # refused before the base run when the job cannot be used
     if queries is None and qrels is None:
         held = Path(job.val_file or "")
         queries, qrels = held.with_name("heldout-queries.jsonl"), held.with_name("heldout-qrels.tsv")
@@ -206,21 +225,36 @@ def compare(project: Project, job_id: str, queries: Path | None = None, qrels: P
     mode = mode or project.config.retrieval.mode
     base = dataclasses.replace(project.retriever, reranker=None)
     results = {"base": evaluate_retrieval(base, asked, judged, mode, k, progress=lambda n: progress("base", n))}
-    with tempfile.TemporaryDirectory(dir=project.root, prefix=".eval-") as tmp:
-        if kind == "reranker":
-            tuned = dataclasses.replace(base, reranker=RERANKERS.from_dict(spec.model_dump()))
-        else:
-            embedder = EMBEDDERS.from_dict(spec.model_dump())
-            store = ChromaStore(path=tmp).bind(project.root)
-            states = project.store.documents()
-            for batch in project.store.iter_chunks():
-                store.upsert(batch, embedder.embed([c.indexed_text for c in batch]),
-                             {c.doc_id: states[c.doc_id].content_hash for c in batch})
-                progress("chunks embedded", len(batch))
-            tuned = dataclasses.replace(base, store=store, embedder=embedder)
+    with tuned_retriever(project, job_id, base, progress) as (kind, tuned):
         results["tuned"] = evaluate_retrieval(tuned, asked, judged, mode, k, progress=lambda n: progress("tuned", n))
     for r in results.values():
         r.pop("per_query")
     return {"job": job.id, "kind": kind, "queries": str(queries), "qrels": str(qrels), "mode": mode, **results,
             "difference": {m: results["tuned"][m] - results["base"][m] for m in results["base"]
                            if isinstance(results["base"][m], float)}}
+
+
+@contextmanager
+def tuned_retriever(project: Project, job_id: str, base: Retriever | None = None,
+                    progress: Progress = lambda stage, n: None) -> Iterator[tuple[str, Retriever]]:
+    """("embedder" or "reranker", ``base`` (default: the project's retriever) with the job's model in place):
+    its re-ranker over the top candidates, or its embedder over every chunk embedded again into a temporary
+    index beside the project's BM25, removed on exit. The project itself is unchanged."""
+    from ragtune.embedding import EMBEDDERS
+    from ragtune.retrieval.rerank import RERANKERS
+    from ragtune.stores.chroma import ChromaStore
+
+    kind, spec = tuned_component(project.root, Jobs(project.root).get(job_id))
+    base = base or project.retriever
+    if kind == "reranker":
+        yield kind, dataclasses.replace(base, reranker=RERANKERS.from_dict(spec.model_dump()))
+        return
+    with tempfile.TemporaryDirectory(dir=project.root, prefix=".eval-") as tmp:
+        embedder = EMBEDDERS.from_dict(spec.model_dump())
+        store = ChromaStore(path=tmp).bind(project.root)
+        states = project.store.documents()
+        for batch in project.store.iter_chunks():
+            store.upsert(batch, embedder.embed([c.indexed_text for c in batch]),
+                         {c.doc_id: states[c.doc_id].content_hash for c in batch})
+            progress("chunks embedded", len(batch))
+        yield kind, dataclasses.replace(base, store=store, embedder=embedder)

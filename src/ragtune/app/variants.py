@@ -3,7 +3,8 @@ resolver that turns a name into it. ``ask``, ``eval qa``, ``bakeoff``, ``tune ev
 through here, so a variant measured in a bake-off is the variant served under the same name.
 
 Names: ``base`` (the project's generator, told to answer briefly or refuse), ``fewshot`` (it, with worked
-examples first), ``rag`` (it, answering from the index with citations), ``fewshot+rag`` (``rag`` with worked
+examples first), ``rag`` (it, answering from the index with citations, after ragtune's built-in worked examples
+where ``answer.worked_examples`` puts them), ``fewshot+rag`` (``rag`` with worked
 examples first: each a question, its retrieved passages and a short cited answer), ``ft:<job-id>`` and
 ``ft+rag:<job-id>`` (a fine-tuned model without and with retrieval), and the remotes in ``serve.remotes``."""
 
@@ -23,6 +24,7 @@ from ragtune.raft.format import RAFT_SYSTEM
 from ragtune.rag.answer import token_cap
 from ragtune.rag.followup import standalone
 from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_messages, grounded_user
+from ragtune.rag.worked_examples import worked_shots
 
 # The rules of a variant without retrieval: it must still say when it does not know, or refusals cannot be
 # measured (bake-off) nor expected (server) of it.
@@ -90,25 +92,30 @@ def single_question(question: str) -> list[Message]:
 
 
 def resolve(project: Project, name: str, *, model: str | None = None, base_url: str | None = None,
-            shots: Sequence[tuple[str, str]] = ()) -> Variant:
+            shots: Sequence[tuple[str, str]] = (), examples: bool | None = None) -> Variant:
     """The variant called ``name``; a RagtuneError says why it cannot answer (unknown, or a job not usable).
 
     ``model`` / ``base_url`` (the CLI's --model / --base-url) replace the project's generator of ``base``,
     ``fewshot``, ``rag`` and ``fewshot+rag``; ``--model ft:<id>`` makes them that tuned model, asked with its
-    trained rules. ``shots`` are (question, answer) pairs, which ``fewshot+rag`` retrieves passages for."""
+    trained rules. ``shots`` are (question, answer) pairs, which ``fewshot+rag`` retrieves passages for.
+    ``examples`` (the CLI's --examples / --no-examples) overrides ``answer.worked_examples`` for ``rag`` and
+    the remotes that retrieve."""
     cfg = project.config
     if name in UNTRAINED:
         retrieval = UNTRAINED[name]
         if name.startswith("fewshot") and not shots:
             raise RagtuneError(f"the {name} variant needs worked examples: pass --fewshot FILE.jsonl of "
                                "{question, answer}")
-        if model and model.startswith("ft:") and not base_url:
-            tuned = _tuned(project, model[len("ft:"):], retrieval, name)
+        trained, reader = bool(model and model.startswith("ft:") and not base_url), False
+        if trained:
+            tuned = _tuned(project, str(model)[len("ft:"):], retrieval, name)
         else:
             spec = _override(project, model, base_url) or cfg.generator
-            tuned = (_reader(spec) if name == "rag" and cfg.answer.reader and _packaged_smollm2(spec)
-                     else Variant(name, spec, retrieval, SYSTEM if retrieval else BASE_SYSTEM,
-                                  model or _model_name(spec)))
+            reader = name == "rag" and cfg.answer.reader and _packaged_smollm2(spec)
+            tuned = (_reader(spec) if reader else Variant(name, spec, retrieval, SYSTEM if retrieval else BASE_SYSTEM,
+                                                          model or _model_name(spec)))
+        if name == "rag" and not trained and not reader:  # a tuned model or the reader is asked as it was trained
+            return replace(tuned, shots=builtin_shots(cfg.answer, tuned.generator, examples))
         if not name.startswith("fewshot"):
             return replace(tuned, shots=())
         return replace(tuned, shots=_grounded_shots(project, shots) if retrieval else tuple(shots))
@@ -118,9 +125,19 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
     if name in cfg.serve.remotes:
         remote = cfg.serve.remotes[name]
         return Variant(name, remote.generator, remote.rag, SYSTEM if remote.rag else "",
-                       str(remote.generator.params.get("model") or name), owned_by="remote")
+                       str(remote.generator.params.get("model") or name),
+                       builtin_shots(cfg.answer, remote.generator, examples) if remote.rag else (), owned_by="remote")
     raise RagtuneError(f"unknown model {name!r}; known: base, fewshot, rag, fewshot+rag, ft:<job-id>, ft+rag:<job-id>"
                        + "".join(f", {r}" for r in cfg.serve.remotes))
+
+
+def builtin_shots(cfg: AnswerConfig, generator: ComponentSpec, on: bool | None = None) -> tuple[tuple[str, str], ...]:
+    """ragtune's worked examples for a variant that retrieves, when ``on`` (--examples) or else the config asks
+    for them; unset, for a local llama.cpp model only. Measured in bench/worked_examples (docs/architecture.md):
+    they lifted SmolLM2's F1 and EM on the demo and mini-wiki questions; an endpoint's model could not be
+    measured here, so it is asked as before unless the config turns them on."""
+    on = cfg.worked_examples if on is None else on
+    return worked_shots() if (generator.type == "llamacpp" if on is None else on) else ()
 
 
 def untuned(variant: Variant) -> Variant:

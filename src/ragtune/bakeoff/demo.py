@@ -9,15 +9,14 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from ragtune.app.demo import DEMO, demo_questions_path, kb_path
 from ragtune.app.reuse import finished_job
 from ragtune.jsonl import read_lines, write_jsonl
 from ragtune.project import Project
 
-DEMO = files("ragtune") / "demo"
 # Small enough to tune on a laptop CPU in minutes.
 DEMO_TUNE: dict[str, Any] = {"epochs": 2.0, "lr": 1e-3, "max_seq_len": 1024, "batch_size": 4, "grad_accum": 2}
 _ANSWER, _SOURCE = "**Answer:**", "**Source:**"
@@ -38,14 +37,6 @@ def write_support_qa(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_jsonl(path, support_qa())
     return path
-
-
-def demo_questions_path() -> Path:
-    return Path(str(DEMO / "questions.jsonl"))
-
-
-def kb_path() -> Path:
-    return Path(str(DEMO / "kb"))
 
 
 @dataclass

@@ -110,6 +110,8 @@ def markdown(results: BakeoffResults) -> str:
              "p-value Holm-adjusted over every comparison of the run, and the smallest difference the run could "
              "detect (80% power).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    if tuned := sorted({v.retriever for v in results.variants.values() if v.retriever not in (None, "project")}):
+        lines[-2:-2] = [f"Retrieval variants retrieved with {', '.join(tuned)}, not the project's retriever.", ""]
     for name, v in results.variants.items():
         m = v.metrics
         paired = results.paired_vs_rag.get(name)

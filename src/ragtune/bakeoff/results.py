@@ -103,6 +103,9 @@ class VariantResult(BaseModel):
     model: str
     """Shown name of the model: a packaged model, an endpoint's model, or ft:<job-id>."""
     retrieval: bool
+    retriever: str | None = None
+    """What a retrieval variant retrieved with: "project" (its configured retriever), or a tuned retriever
+    job's embedder or re-ranker ("job ID's embedder"); None for a variant without retrieval."""
     n: int
     """Questions asked."""
     metrics: QualityMetrics

@@ -27,6 +27,7 @@ from ragtune.raft.build import QA, locate_oracle
 from ragtune.rag.answer import Answer
 from ragtune.rag.checkers import checker
 from ragtune.rag.citations import resolve
+from ragtune.retrieval.retriever import Retriever
 
 ANSWERS_FILE = "answers.jsonl"
 Progress = Callable[..., None]
@@ -55,8 +56,11 @@ def judge(a: Answer) -> tuple[bool | None, bool | None]:
 
 
 def answer_all(project, questions: list[Question], variants: list[Variant], cache: GenerationCache,
-               repeats: int = 1, progress: Progress = lambda *a, **k: None) -> dict[str, list[QARow]]:
-    """Each variant's answer rows. Hiding a document needs retrieval, so variants without it skip those questions."""
+               repeats: int = 1, progress: Progress = lambda *a, **k: None, retriever: Retriever | None = None
+               ) -> dict[str, list[QARow]]:
+    """Each variant's answer rows, retrieving with ``retriever`` (default: the project's). Hiding a document
+    needs retrieval, so variants without it skip those questions."""
+    retriever = retriever or project.retriever
     cfg, mode, check = project.config.answer, project.config.retrieval.mode, checker(project.config.checker)
     rows: dict[str, list[QARow]] = {}
     progress("variants", 0, total=len(variants))
@@ -67,7 +71,7 @@ def answer_all(project, questions: list[Question], variants: list[Variant], cach
             gen = CachedGenerator(inner, v.generator.model_dump(), cache, repeat=r)
             for q in asked:
                 gen.seconds = 0.0  # a refusal before generating takes no model time
-                a = ask(q, v, project.retriever if v.retrieval else None, gen, cfg, mode, check)
+                a = ask(q, v, retriever if v.retrieval else None, gen, cfg, mode, check)
                 rows.setdefault(v.name, []).append(
                     to_row(q, a, a.retrieve_seconds + gen.seconds, judge, variant=v.name, repeat=r, cached=gen.hit))
                 progress(v.name, 1, total=len(asked) * repeats)
@@ -78,17 +82,22 @@ def answer_all(project, questions: list[Question], variants: list[Variant], cach
 def run_bakeoff(project, questions: list[Question], variants: list[Variant], out: Path, prices: PriceBook,
                 repeats: int = 1, progress: Progress = lambda *a, **k: None, questions_path: str = "",
                 leakage: Leakage | None = None, stages: dict[str, float] | None = None,
-                tuned_models: dict[str, str] | None = None, judge: JudgeRun | None = None) -> BakeoffResults:
+                tuned_models: dict[str, str] | None = None, judge: JudgeRun | None = None,
+                retriever: tuple[str, Retriever] | None = None) -> BakeoffResults:
     """Answers go to ``out``/answers.jsonl, generations and judgments to ``out``/cache.db; returns the scores.
     ``tuned_models``: the ft:<job-id> behind each tuned model's label, recorded with the results. Without a
-    ``judge`` the lexical metrics stand alone."""
+    ``judge`` the lexical metrics stand alone. ``retriever``: (its name, the retriever) the retrieval variants
+    use instead of the project's."""
     out.mkdir(parents=True, exist_ok=True)
-    rows = answer_all(project, questions, variants, GenerationCache(out / "cache.db"), repeats, progress)
+    named, used_retriever = retriever or ("project", project.retriever)
+    rows = answer_all(project, questions, variants, GenerationCache(out / "cache.db"), repeats, progress,
+                      used_retriever)
     if judge is not None:
         cached = CachedJudge(judge.judge, judge.setup.model, JudgmentCache(out / "cache.db"))
         judge_rows(rows, cached, lambda ids: passage_texts(project, ids), progress)
     write_jsonl(out / ANSWERS_FILE, [r.model_dump(mode="json") for rs in rows.values() for r in rs])
-    scores = {v.name: score_variant(rows[v.name], prices, v.model, v.retrieval) for v in variants if rows.get(v.name)}
+    scores = {v.name: score_variant(rows[v.name], prices, v.model, v.retrieval).model_copy(
+        update={"retriever": named if v.retrieval else None}) for v in variants if rows.get(v.name)}
     used = {v.model for v in variants}
     paired = compare(rows)
     summary = None if judge is None else JudgeSummary(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ragtune.app.retriever import tuned_retriever
 from ragtune.bakeoff.leakage import check_shots, check_tuned_models
 from ragtune.bakeoff.llm_judge import JudgeRun
 from ragtune.bakeoff.results import BakeoffResults, Leakage, write_results
@@ -55,6 +57,10 @@ def bakeoff_cmd(
     judge_model: Annotated[str | None, typer.Option(help="the judge's model name (with no --judge-base-url: "
                                                          "OPENAI_BASE_URL or OpenAI's)")] = None,
     tune_base: Annotated[str, typer.Option(help="base model the no-argument demo loop tunes")] = "smollm2-135m",
+    retriever_job: Annotated[str | None, typer.Option(help="a succeeded 'tune retriever' job: the RAG variants "
+                                                           "retrieve with its embedder (every chunk embedded again "
+                                                           "into a temporary index) or its re-ranker; the project "
+                                                           "is unchanged")] = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     out_dir: Annotated[Path, typer.Option("--out", help="results.json, report.md, report.html, the answers "
@@ -96,15 +102,21 @@ def bakeoff_cmd(
         measured = [t for t in tuned if any(k in names for k in TUNED_KINDS)]
         leakage = Leakage(**check_tuned_models(p, [t.model for t in measured], [q.question for q in qs])) \
             if measured else Leakage()
-        t = time.perf_counter()
-        try:
-            results = run_bakeoff(p, qs, built, out_dir, load_prices(prices), repeats, progress=progress,
-                                  questions_path=str(questions), leakage=leakage, stages=stages,
-                                  tuned_models={m.label: m.model for m in measured}, judge=judge)
-        except KeyboardInterrupt:
-            console.print(f"interrupted: the answers generated so far are kept in {out_dir / 'cache.db'}; "
-                          "re-run the same command to resume", highlight=False)
-            raise typer.Exit(130) from None
+        with ExitStack() as held:
+            retriever = None
+            if retriever_job is not None:
+                kind, tuned_retrieval = held.enter_context(tuned_retriever(p, retriever_job, progress=progress))
+                retriever = (f"job {retriever_job}'s {kind}", tuned_retrieval)
+            t = time.perf_counter()
+            try:
+                results = run_bakeoff(p, qs, built, out_dir, load_prices(prices), repeats, progress=progress,
+                                      questions_path=str(questions), leakage=leakage, stages=stages,
+                                      tuned_models={m.label: m.model for m in measured}, judge=judge,
+                                      retriever=retriever)
+            except KeyboardInterrupt:
+                console.print(f"interrupted: the answers generated so far are kept in {out_dir / 'cache.db'}; "
+                              "re-run the same command to resume", highlight=False)
+                raise typer.Exit(130) from None
         results.stages_seconds["evaluate"] = time.perf_counter() - t
     write_reports(results, out_dir)
     if json_:

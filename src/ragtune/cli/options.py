@@ -12,6 +12,7 @@ from rich.prompt import Confirm, IntPrompt
 from rich.text import Text
 
 from ragtune.cli.common import console, open_project, out, styled
+from ragtune.config import AnswerConfig, field_help
 from ragtune.cost.model import CostInputs
 from ragtune.decide.answers import Answers, read_answers_file, validate_answers
 from ragtune.errors import RagtuneError, validation_problems
@@ -26,6 +27,9 @@ ModelOpt = Annotated[str | None, typer.Option(
                           "the endpoint's model name")]
 BaseUrlOpt = Annotated[str | None, typer.Option(
     "--base-url", envvar="RAGTUNE_BASE_URL", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")]
+ExamplesOpt = Annotated[bool | None, typer.Option(
+    "--examples/--no-examples", help=field_help(AnswerConfig, "worked_examples").replace("null", "unset"),
+    show_default=False)]
 
 
 def print_answer(a: Answer) -> None:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ragtune.app.jobs import Jobs, Launch, job_row
-from ragtune.app.retriever import Mining, build_training_data, start_jobs, use
+from ragtune.app.retriever import Mining, build_training_data, finish_reembed, start_jobs, use
 from ragtune.app.variants import resolve
 from ragtune.cli.common import (
     DEFAULT_PROJECT,
@@ -120,7 +120,7 @@ def retriever_cmd(
     with progress_bars(not json_) as progress:
         pairs = build_training_data(p, data or p.root / "retriever-data", queries, qrels, generate_questions, chunks,
                                     generator, Mining(negatives, margin, depth, heldout, max_queries, seed),
-                                    progress=lambda stage, n: progress(stage, n))
+                                    progress=progress)
     if not json_:
         console.print(f"{pairs.train_queries} training and {pairs.heldout_queries} held-out queries "
                       f"({', '.join(f'{n} {s}' for s, n in sorted(pairs.sources.items()))} training pairs)")
@@ -136,9 +136,23 @@ def retriever_cmd(
 @app.command("use")
 def use_cmd(job_id: str, project: ProjectOpt = DEFAULT_PROJECT,
             into: Annotated[Path | None, typer.Option(help="write a new project with the tuned embedder instead "
-                                                          "(an existing index keeps the embedder it was built with)")] = None):
-    """Make a finished retriever job's embedder or re-ranker the project's."""
-    out.print(use(open_project(project), job_id, into))
+                                                          "(no index yet: ingest there)")] = None,
+            detach: Annotated[bool, typer.Option(help="an embedder over an existing index: re-embed it in the "
+                                                      "background and return at once")] = False):
+    """Make a finished retriever job's embedder or re-ranker the project's. A new embedder re-embeds the
+    index beside the current one, which answers until the new one is complete and verified."""
+    with progress_bars(True) as progress:
+        message = use(open_project(project), job_id, into, detach, progress=progress)
+    out.print(message)
+
+
+@app.command("reembed")
+def reembed_cmd(project: ProjectOpt = DEFAULT_PROJECT):
+    """Carry out or resume the pending switch of embedder ('tune use' starts it): what --detach runs, and
+    what finishes one that was interrupted."""
+    with progress_bars(True) as progress:
+        message = finish_reembed(open_project(project), progress=progress)
+    out.print(message)
 
 
 @app.command("run", hidden=True)

@@ -127,6 +127,7 @@ def remove_documents(project: Project, doc_ids: Sequence[str],
     """Delete whole documents (every chunk) and rebuild BM25; returns how many were there. ``check`` sees the
     indexed documents inside the write lock and may refuse (raise) before anything is deleted."""
     with project.lock():
+        project.check_index_compatible()
         existing = project.store.documents()
         check(existing)
         present = sorted(set(doc_ids) & set(existing))
