@@ -22,11 +22,12 @@ def _bench_report():
 
 def _with_later_fields(bakeoff: dict) -> dict:
     """A version-1 file as written before reference recall, containment, the minimum detectable difference, the
-    Holm-adjusted p-values, the comparisons against the strongest untrained variant, the tuned models' labels and
-    the LLM judge (a run without one)."""
+    Holm-adjusted p-values, the comparisons against the strongest untrained variant, the tuned models' labels,
+    the LLM judge (a run without one) and the variants' retrievers."""
     empty = {"mean": None, "low": None, "high": None, "n": 0}
     out = json.loads(json.dumps(bakeoff))
     for v in out["variants"].values():
+        v["retriever"] = None
         v["metrics"] = {**{k: v["metrics"][k] for k in ("exact_match", "f1")}, "reference_recall": empty,
                         "containment": empty, **v["metrics"], "judge_correct": empty, "judge_supported": empty}
     for comparison in out["paired_vs_rag"].values():
