@@ -18,6 +18,8 @@ runner = CliRunner()
 def test_bakeoff_on_demo_questions_with_smollm2(tmp_path):
     project = tmp_path / "p"
     assert runner.invoke(app, ["ingest", str(kb_path()), "-p", str(project), "--json"]).exit_code == 0
+    # the plain model's variants (the reader that ships for rag is measured in docs/reader.md)
+    assert runner.invoke(app, ["project", "set", "answer.reader=false", "-p", str(project)]).exit_code == 0
     shots = write_support_qa(tmp_path / "shots.jsonl")
     r = runner.invoke(app, ["bakeoff", "--questions", str(demo_questions_path()), "--limit", "4", "--variants",
                             "base,fewshot,rag", "--fewshot", str(shots), "--out", str(tmp_path / "bo"),
