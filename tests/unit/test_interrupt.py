@@ -20,6 +20,7 @@ CHUNKER = ComponentSpec(type="token", params={"max_tokens": 64, "overlap": 8, "t
 # The CLI as installed, with its progress callback also reporting each stage on stdout.
 DRIVER = textwrap.dedent("""
     import sys
+    import time
     from contextlib import contextmanager
     import ragtune.cli.common as common
 
@@ -30,6 +31,9 @@ DRIVER = textwrap.dedent("""
         with real(enabled) as advance:
             def both(stage, n, total=None):
                 print(stage.split()[0], n, flush=True)
+                # on a loaded machine the parent may read a report only after the ingest has finished: a pause
+                # per report keeps the signal inside the stage it is meant for
+                time.sleep(0.02)
                 advance(stage, n, total)
             yield both
 
