@@ -23,9 +23,10 @@ from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, wri
 
 ROOT = WORK / "bakeoff_miniwiki"
 VARIANTS = "base,fewshot,rag,fewshot+rag,ft,ft+rag"
-RECIPES = {"raft": [], "plain": ["--plain"]}
-"""Training data built from the same questions: RAFT (oracle among hard distractors, quote then answer, 20%
-without the oracle teaching refusal) and plain fine-tuning (the oracle alone, the short cited answer)."""
+RECIPES = {"raft": [], "raft-answer": ["--target", "answer"], "plain": ["--plain"]}
+"""Training data built from the same questions: RAFT (oracle among hard distractors, 20% without the oracle
+teaching refusal) with its quote-then-answer target and with the short cited answer as target (the shipped
+reader's recipe), and plain fine-tuning (the oracle alone, the short cited answer)."""
 
 
 def split(n_eval: int, seed: int) -> tuple[list[dict], list[dict]]:
