@@ -181,8 +181,9 @@ def table(p: dict) -> str:
              (f"{r['rerank_top30_p95_ms']} ({r['rerank_top30_p95_cpu_ms']} CPU ms); search {r['search_top30_p95_ms']}"
               if "rerank_top30_p95_ms" in r else "")]
             for r in p["runs"]]
-    return md_table(["tuned", "training queries", "documents", "train queries", "trained", "negatives", "held-out queries", "nDCG@10 (hybrid → tuned)",
-                     "recall@10", "recall@100", "MRR@10", "nDCG@10 gain", "goal met", "train s (CPU s)",
+    return md_table(["tuned", "training queries", "documents", "train queries", "trained", "negatives",
+                     "held-out queries", "nDCG@10 (hybrid → tuned)", "recall@10", "recall@100", "MRR@10",
+                     "nDCG@10 gain", "goal met", "train s (CPU s)",
                      "load at end of training", "re-rank top 30 p95 ms (CPU ms); hybrid search p95 ms"], rows)
 
 
