@@ -80,14 +80,17 @@ def main() -> None:
         load, cpu = _load(), _cpu_s()
         (job,) = start_jobs(project.root, data, (kind,), cfg)  # trains here, in this process
         train_cpu_s, load_after_train = _cpu_s() - cpu, _load()
+        peak_rss_mib = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # ingest, mining, training
         t = time.perf_counter()
         result = compare(project, job.id, judged.queries, judged.qrels)
         run = {"model": kind, "training_queries": mode, "train_queries": data.train_queries,
                "heldout_queries": judged.heldout_queries, "pair_sources": data.sources, "epochs": args.epochs,
-               "max_steps": args.max_steps, "negatives": args.negatives, "max_queries": args.max_queries,
+               "max_steps": args.max_steps, "negatives": args.negatives, "mini_batch_size": cfg.mini_batch_size,
+               "max_queries": args.max_queries,
                "corpus_docs": len(project.store.documents()), "job": job.id, "stages": stages,
                "train_s": round((job.finished or 0) - (job.started or 0), 1), "train_cpu_s": round(train_cpu_s, 1),
                "load_train_start": load, "load_train_end": load_after_train,
+               "peak_rss_mib_through_training": peak_rss_mib,
                "eval_s": round(time.perf_counter() - t, 1), "load_eval_end": _load(),
                "queries": result["base"]["queries"],
                "base": {m: round(result["base"][m], 4) for m in METRICS},

@@ -101,6 +101,7 @@ def retriever_cmd(
     epochs: Annotated[float, typer.Option(help=_RDOCS["epochs"])] = _R.epochs,
     lr: Annotated[float, typer.Option(help=_RDOCS["lr"])] = _R.lr,
     batch_size: Annotated[int, typer.Option(help=_RDOCS["batch_size"])] = _R.batch_size,
+    mini_batch_size: Annotated[int, typer.Option(help=_RDOCS["mini_batch_size"])] = _R.mini_batch_size,
     max_steps: Annotated[int, typer.Option(help=_RDOCS["max_steps"])] = _R.max_steps,
     save_steps: Annotated[int, typer.Option(help=_RDOCS["save_steps"])] = _R.save_steps,
     seed: Annotated[int, typer.Option(help=_RDOCS["seed"])] = _R.seed,
@@ -113,8 +114,8 @@ def retriever_cmd(
     """Tune the retriever on this project's corpus: pairs with hard negatives mined by its own retriever,
     split by query, then a bi-encoder and/or a cross-encoder re-ranker trained from the packaged MiniLM."""
     kinds = KINDS if kind == "both" else (kind,)
-    cfg = RetrieverTuneConfig(kind=kinds[0], epochs=epochs, lr=lr, batch_size=batch_size, max_steps=max_steps, seed=seed,
-                              save_steps=save_steps)
+    cfg = RetrieverTuneConfig(kind=kinds[0], epochs=epochs, lr=lr, batch_size=batch_size,
+                              mini_batch_size=mini_batch_size, max_steps=max_steps, seed=seed, save_steps=save_steps)
     p = open_project(project)
     generator = resolve(p, "base", model=model, base_url=base_url).generator if generate_questions > 0 else None
     with progress_bars(not json_) as progress:

@@ -1,5 +1,5 @@
 """Training a retriever job with sentence-transformers' own trainers: the bi-encoder with
-MultipleNegativesRankingLoss over (query, positive, hard negatives), the cross-encoder with
+CachedMultipleNegativesRankingLoss over (query, positive, hard negatives), the cross-encoder with
 BinaryCrossEntropyLoss over (query, passage, relevant or not). Both start from the packaged
 all-MiniLM-L6-v2 (the cross-encoder from its weights, with a new scoring head), log, checkpoint and
 cancel through the job store like a generator job, and resume from the trainer's own checkpoints."""
@@ -22,7 +22,7 @@ ONNX_DIR = "onnx"
 
 
 def embedder_rows(pairs: list[Pair]) -> list[dict[str, str]]:
-    """anchor, positive, negative_1..n: the column order MultipleNegativesRankingLoss reads."""
+    """anchor, positive, negative_1..n: the column order (Cached)MultipleNegativesRankingLoss reads."""
     return [{"anchor": p.query, "positive": p.positive, **{f"negative_{i + 1}": n for i, n in enumerate(p.negatives)}}
             for p in pairs]
 
@@ -56,7 +56,7 @@ def build_trainer(cfg: RetrieverTuneConfig, base: Path, out: Path, train: list[P
     if cfg.kind == "embedder":
         from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
         from sentence_transformers.base.sampler import BatchSamplers
-        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+        from sentence_transformers.sentence_transformer.losses import CachedMultipleNegativesRankingLoss
 
         model = SentenceTransformer(str(base), device="cpu")
         model.max_seq_length = cfg.max_seq_len
@@ -66,7 +66,9 @@ def build_trainer(cfg: RetrieverTuneConfig, base: Path, out: Path, train: list[P
         trainer: Any = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=Dataset.from_list(embedder_rows(train)),
             eval_dataset=Dataset.from_list(embedder_rows(val)) if val else None,
-            loss=MultipleNegativesRankingLoss(model), callbacks=callbacks)
+            # the same loss as MultipleNegativesRankingLoss, embedded a mini-batch at a time: memory no longer grows
+            # with batch size x negatives (GradCache, Gao et al. 2021)
+            loss=CachedMultipleNegativesRankingLoss(model, mini_batch_size=cfg.mini_batch_size), callbacks=callbacks)
     else:
         import torch
         from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
