@@ -257,6 +257,13 @@ def test_an_unknown_kind_is_refused(tmp_path, tune, kind):
     assert code == 2 and "not 'sideways'" in output
 
 
+def test_a_mini_batch_below_one_is_refused_before_anything_is_mined(tmp_path, tune):
+    p, queries, qrels = indexed_beir(tmp_path)
+    code, output = tune(p.root, "retriever", "--queries", str(queries), "--qrels", str(qrels), "--mini-batch-size", "0")
+    assert code == 2 and "mini_batch_size must be at least 1" in output
+    assert not (p.root / "retriever-data").exists() and job_store(p.root).list() == []
+
+
 def test_generated_questions_are_kept_only_when_their_chunk_answers_them(tmp_path):
     p, _, _ = indexed_beir(tmp_path)
     script = ["Question: How many times was each sample measured in this report?\nAnswer: twice",
