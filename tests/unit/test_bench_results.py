@@ -103,3 +103,4 @@ def test_a_result_of_another_version_is_refused_by_name():
         parse_results(newer, "x.json")
     with pytest.raises(RagtuneError, match=r"^x.json: not a bake-off result"):
         parse_results(payload, "x.json")  # the benchmark's wrapper, not a bake-off result
+
