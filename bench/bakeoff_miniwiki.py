@@ -72,7 +72,7 @@ def seed_generations(source, target) -> None:
 
 def judged_sample(work, args, bakeoff_args: list[str]) -> dict:
     """The same variants on a seeded sample of the evaluation questions, every answer graded by the LLM judge
-    (a judgment took 30-180 s on the shared cores, so the whole set did not fit). The sample is a prefix of one
+    (a judgment took 9-180 s on the shared, loaded cores, so the whole set did not fit). The sample is a prefix of one
     seeded shuffle, so a larger sample reuses a smaller one's judgments. No unanswerable questions: the judge
     grades answerable ones only."""
     rows = [json.loads(x) for x in (work / "eval.jsonl").read_text().splitlines() if x.strip()]
