@@ -340,12 +340,14 @@ def table(p: dict) -> str:
         out += "\n\n" + md_table(
             ["SmolLM2 concurrent generation (base)", "req/s, 1 client", f"req/s, {n} clients", "ratio",
              "ratio per round", "server CPU s / request, 1 client", f"server CPU s / request, {n} clients",
-             "answers identical", "load average (1 min) per window"],
+             "answers as in the first window", "load average (1 min) per window"],
             [[f"llama.cpp, {c['slots']} slots, {c['threads']} thread, max_tokens {c['max_tokens']}", c["rps_1"],
               c["rps_n"], c["ratio"], " / ".join(f"{r:.2f}" for r in c["ratio_per_round"]),
-              c["server_cpu_s_per_request_1"], c["server_cpu_s_per_request_n"], c["answers_identical"],
+              c["server_cpu_s_per_request_1"], c["server_cpu_s_per_request_n"],
+              " / ".join(f"{w['same_answers']}/{w['requests']}" for w in c["windows"]),
               " / ".join(f"{x:.1f}" for x in c["loadavg_1m"])]])
-        out += f"\n\nConcurrent generation: {c['rounds']} rounds of {n} questions each way, interleaved."
+        out += (f"\n\nConcurrent generation: {c['rounds']} rounds of {n} questions each way, interleaved; windows in "
+                f"the order run ({' / '.join(str(w['clients']) for w in c['windows'])} clients).")
     if p.get("measured"):
         out += "\n\nMeasured: " + "; ".join(f"{k} {m['date']} (load average at start {m['loadavg']})"
                                              for k, m in p["measured"].items() if m) + "."
