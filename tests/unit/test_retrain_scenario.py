@@ -447,3 +447,38 @@ def test_traffic_without_feedback_is_not_judged_on_feedback(tmp_path, memorising
             "and 0 before it; needs 5 in each (retrain.min_feedback)") in v["note"]
     r = cli(project, "drift")
     assert "too little feedback to judge negative feedback" in r.stdout
+
+
+def test_a_run_killed_while_tuning_resumes_its_job_and_never_trains_on_held_out_questions(tmp_path, memorising,
+                                                                                          monkeypatch):
+    project, docs, old = tuned_on_3x(tmp_path)
+    regression = upgrade_to_4_0(project, docs, old)
+    # new training questions, one of them a regression question word for word: it must not be trained on
+    qa = write_jsonl(tmp_path / "new_qa.jsonl", [
+        {"question": "How many webhook retries are there in 4.0?", "answer": "5 times"},
+        {"question": REGRESSION[2][0], "answer": REGRESSION[2][1]}])
+    submit = MemorisingBackend.submit
+
+    def killed(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MemorisingBackend, "submit", killed)
+    args = ("retrain", "--regression", str(regression), "--questions", str(qa), "--json")
+    assert cli(project, *args).exit_code == 130
+    (folder,) = (project / "retrain").iterdir()
+    state = json.loads((folder / "state.json").read_text())
+    assert state["job"] and state["bakeoff"] is None  # the job was recorded before it was launched
+    assert json.loads(cli(project, "tune", "status", state["job"], "--json").stdout)["status"] == "queued"
+
+    monkeypatch.setattr(MemorisingBackend, "submit", submit)
+    r = cli(project, *args)
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    assert run["id"] == folder.name and run["job"] == state["job"]
+    assert sorted(j["id"] for j in json.loads(cli(project, "tune", "list", "--json").stdout)) == \
+        sorted([old, state["job"]])
+    # of the 2 new questions, the one that is a regression question is held out, as is the corrected one (2)
+    assert (run["data"]["new"], run["data"]["held_out"]) == (2, 2)
+    trained = Path(run["data"]["train"]).read_text()
+    assert "How many webhook retries are there in 4.0?" in trained
+    assert REGRESSION[2][0] not in trained and REGRESSION[0][0] not in trained
