@@ -27,5 +27,5 @@ def test_a_damaged_file_and_another_version_are_told_apart(tmp_path):
     with pytest.raises(RagtuneError, match="is not a note"):
         versioned_file.load(path, Note, "a note")
     path.write_text('{"schema": "test.note/1", "text": "old"}')
-    with pytest.raises(RagtuneError, match="is test.note/1; this version reads test.note/2"):
+    with pytest.raises(RagtuneError, match=r"is test\.note/1; this version reads test\.note/2"):
         versioned_file.load(path, Note, "a note")
