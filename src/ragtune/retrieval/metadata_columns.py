@@ -62,7 +62,7 @@ class ColumnsBuilder:
                 kind = _kind(v)
                 if kind is None:
                     continue
-                if kind == "str":
+                if isinstance(v, str):
                     codes = self.vocab.setdefault(key, {})
                     pos, vals = rows.setdefault((key, "str"), ([], []))
                     pos.append(i)
@@ -107,7 +107,7 @@ class MetadataColumns:
         return builder.finish()
 
     def save(self, folder: Path) -> None:
-        np.savez(folder / _FILE, **self.arrays)
+        np.savez(folder / _FILE, **self.arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds wrongly
         (folder / _VOCAB).write_text(json.dumps({"n": self.n, "vocab": {k: list(v) for k, v in self.vocab.items()}}))
 
     @staticmethod
@@ -150,13 +150,12 @@ class MetadataColumns:
 
     def _equal(self, key: str, v: MetaValue) -> np.ndarray | None:
         none = np.zeros(self.n, dtype=bool)
-        kind = _kind(v)
-        if kind == "str":
-            col, code = self._col("str", key), self.vocab.get(key, {}).get(v)  # type: ignore[call-overload]
+        if isinstance(v, str):
+            col, code = self._col("str", key), self.vocab.get(key, {}).get(v)
             return none if col is None or code is None else col == code
-        if kind == "bool":
+        if isinstance(v, bool):
             col = self._col("bool", key)
-            return none if col is None else col == int(v)  # type: ignore[arg-type]
+            return none if col is None else col == int(v)
         return self._numbers(key, operator.eq, v)
 
     def _range(self, key: str, op: str, v: MetaValue | tuple[MetaValue, ...]) -> np.ndarray | None:
