@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from store_backends import postgres  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
 from conftest import CORPUS, write_files
@@ -20,7 +21,6 @@ from ragtune.stores import STORES
 from ragtune.stores.filters import parse_filters
 from ragtune.stores.keywords import keyword_search
 from ragtune.testing.store_conformance import WORDS, corpus_rows, new_project, write
-from store_backends import postgres  # noqa: F401  (fixture)
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ import numpy as np
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.keywords import B, K1, KEYWORD_SEARCH
+from ragtune.stores.keywords import K1, KEYWORD_SEARCH, B
 from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
