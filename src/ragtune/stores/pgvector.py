@@ -203,7 +203,8 @@ class PgvectorStore(StoreBase):
                f"  WHERE kw @@ (SELECT string_agg(qt, ' | ')::tsquery FROM terms) AND {clause}) "
                f"SELECT h.id, sum(w.idf * u.tf / (u.tf + {K1} * (1 - {B} + {B} * h.kw_len / stats.avgdl))) AS score "
                "FROM hits h CROSS JOIN stats "
-               "CROSS JOIN LATERAL (SELECT lexeme, array_length(positions, 1)::float8 AS tf FROM unnest(h.kw)) u "
+               "CROSS JOIN LATERAL (SELECT lexeme, array_length(positions, 1)::float8 AS tf "
+               "  FROM unnest(ts_filter(setweight(h.kw, 'A', (SELECT array_agg(l) FROM terms)), '{a}'))) u "
                "JOIN weights w ON w.l = u.lexeme "
                "GROUP BY h.id ORDER BY score DESC, h.id LIMIT %s")
         return [(i, float(s)) for i, s in self.conn.execute(sql, (query, *params, k)).fetchall()]
