@@ -12,6 +12,14 @@ from ragtune.generation.models import resolve_gguf
 from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: a thread per core of the machine, on a process pinned to fewer,
+    time-slices llama.cpp's threads against each other, and each waits for the slowest at every step."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; elsewhere every core is usable
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @GENERATORS.register("llamacpp")
 @dataclass
 class LlamaCppGenerator(GeneratorBase):
@@ -29,7 +37,7 @@ class LlamaCppGenerator(GeneratorBase):
     context: int = 4096
     """Context window in tokens."""
     threads: int = 0
-    """CPU threads; 0 means one per core."""
+    """CPU threads; 0 means one per core this process may run on (``taskset`` or a container's CPU set limit it)."""
     seed: int = 0
     """Sampling seed (answers are greedy by default, so this matters only with temperature > 0)."""
     slots: int = 4
@@ -59,7 +67,7 @@ class LlamaCppGenerator(GeneratorBase):
         params.n_parallel = self.slots
         params.cont_batching = True
         params.endpoint_metrics = True  # its counters show how many slots each decode step served
-        threads = self.threads or os.cpu_count() or 1
+        threads = self.threads or usable_cores()
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.sampling.seed = self.seed
