@@ -123,6 +123,15 @@ def build_data(project: Project, state: RetrainState, progress: Progress) -> Dat
                     feedback=len(feedback), superseded=superseded, held_out=len(leaked))
 
 
+def nothing_new(data: DataStep) -> str | None:
+    """Why retraining would teach nothing new (None when it would): every example is one the served model was
+    trained on, its passage unchanged, and there is no new question and no feedback."""
+    if data.dropped_stale or data.new or data.feedback:
+        return None
+    return (f"nothing new to learn: all {data.kept} training questions' passages are unchanged, and there are no "
+            "new questions (--questions) and no approved or corrected logged answers; the served model stays")
+
+
 def tune(project: Project, state: RetrainState) -> str:
     """Create the job (recorded at once, so a kill never starts a second) and see it through, resuming an
     interrupted one from its checkpoint."""
@@ -181,8 +190,9 @@ def decide(project: Project, state: RetrainState) -> Decision:
                         p_value=f1.p_value, margin=margin, promote=False,
                         text="no answerable question both answered: nothing to compare, the served model is kept")
     promote = f1.low >= -margin
-    verdict = (f"not worse (the interval lies above -{margin:g}): {candidate} goes behind a canary" if promote else
-               f"possibly worse (the interval reaches below -{margin:g}): {served} stays served alone")
+    floor = f"{-margin:g}" if margin else "0"
+    verdict = (f"not worse (the interval lies above {floor}): {candidate} goes behind a canary" if promote else
+               f"possibly worse (the interval reaches below {floor}): {served} stays served alone")
     return Decision(candidate=candidate, served=served, n=f1.n, diff=f1.diff, low=f1.low, high=f1.high,
                     p_value=f1.p_value, margin=margin, promote=promote,
                     text=f"F1 {candidate} minus {served} on {f1.n} paired questions: {f1.diff:+.3f} "
@@ -229,7 +239,10 @@ def run(project: Project, inputs: Inputs | None, run_id: str | None = None,
     if state.data is None:
         notify("building the training data from the current corpus and the approved feedback")
         state.data = build_data(project, state, progress)
+        state.idle = nothing_new(state.data)
         records.save(project.root, state)
+    if state.idle is not None:
+        return state
     if state.job is None or state.bakeoff is None:
         notify("tuning")
         tune(project, state)
