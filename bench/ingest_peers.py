@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SCIFACT, WORK, emit_result, md_table, open_project, run_child, write_results  # noqa: E402
+from _common import SCIFACT, WORK, emit_result, md_table, open_project, run_child, write_results
 
 NAME = "ingest_peers"
 HERE = Path(__file__).resolve()
@@ -162,7 +162,7 @@ def main() -> None:
     ROOT.mkdir(parents=True, exist_ok=True)
     corpus = ROOT / "corpus.jsonl"
     with (SCIFACT / "corpus.jsonl").open(encoding="utf-8") as f:
-        corpus.write_text("".join(line for _, line in zip(range(args.docs), f)), encoding="utf-8")
+        corpus.write_text("".join(line for _, line in zip(range(args.docs), f, strict=False)), encoding="utf-8")
     runs = []
     for r in range(args.rounds):
         for system in SYSTEMS[r % 3:] + SYSTEMS[:r % 3]:
