@@ -7,10 +7,11 @@ left out of 20% of examples).
 
 The data is mini-wiki's dev questions (../shared/data/miniwiki) minus the evaluation part every benchmark holds
 out: the questions are shuffled with seed 0 and the first 100 are never trained on (ragtune.evaluation.held_out;
-bench/bakeoff_miniwiki.py and bench/reader_default.py evaluate on them). The demo knowledge base and its questions are not used. Every step goes through the CLI a
-user runs (ingest, raft build, tune start); the adapter is then written as a llama.cpp GGUF adapter
-into the package with a manifest of what it was trained on (tests/unit/test_reader_adapter.py checks the
-exclusions against it). ``--from-job`` packages a finished job of this same recipe instead of training again.
+bench/bakeoff_miniwiki.py and bench/reader_default.py evaluate on them). The demo knowledge base and its
+questions are not used. Every step goes through the CLI a user runs (ingest, raft build, tune start); the adapter
+is then written as a llama.cpp GGUF adapter into the package with a manifest of what it was trained on
+(tests/unit/test_reader_adapter.py checks the exclusions against it). ``--from-job`` packages a finished job of
+this same recipe instead of training again.
 """
 
 from __future__ import annotations
