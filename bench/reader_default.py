@@ -111,9 +111,15 @@ def main() -> None:
                          read_questions(held_out[:args.miniwiki]))}
     results = {}
     for name, (project, questions) in sets.items():
-        t = time.perf_counter()
-        results[name] = run_set(project, questions, name)
-        results[name]["wall_seconds"] = round(time.perf_counter() - t, 1)
+        kept = ROOT / "sets" / f"{name}-{len(questions)}-t{args.threads}.json"  # a finished set is not asked again
+        if kept.exists():
+            results[name] = json.loads(kept.read_text())
+        else:
+            t = time.perf_counter()
+            results[name] = run_set(project, questions, name)
+            results[name]["wall_seconds"] = round(time.perf_counter() - t, 1)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(json.dumps(results[name]))
         for cond, r in results[name]["conditions"].items():
             print(f"{name} {cond}: F1 {r['f1']:.3f} EM {r['exact_match']:.3f} right {r['right']}/{r['questions']} "
                   f"unsupported shown {r['unsupported_shown']} p95 {r['latency_p95']:.2f}s", flush=True)
