@@ -20,6 +20,10 @@ import time
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
 
+from ragtune.bakeoff.run import read_answers
+from ragtune.bakeoff.scoring import METRIC_OF, PAIRED
+from ragtune.evaluation.qa import per_question
+
 ROOT = WORK / "bakeoff_miniwiki"
 VARIANTS = "base,fewshot,rag,fewshot+rag,ft,ft+rag"
 RECIPES = {"raft": [], "raft-answer": ["--target", "answer"], "plain": ["--plain"]}
@@ -37,6 +41,15 @@ def split(n_eval: int, seed: int) -> tuple[list[dict], list[dict]]:
 
 def write(path, rows) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def per_question_scores(bakeoff_dir) -> dict:
+    """Each variant's per-question F1 and EM (repeats averaged, as the bake-off pairs them), recorded beside the
+    results so that a reader (and tests/unit/test_bench_results.py) can check every comparison against them."""
+    rows: dict = {}
+    for r in read_answers(bakeoff_dir):
+        rows.setdefault(r.variant, []).append(r)
+    return {v: {m: per_question(rs, METRIC_OF[m]) for m in PAIRED} for v, rs in rows.items()}
 
 
 def run_model(model: str, args, stages: dict) -> dict:
@@ -89,7 +102,7 @@ def run_model(model: str, args, stages: dict) -> dict:
     return {"model": model, "jobs": {r: j["id"] for r, j in jobs.items()},
             "tune_config": {r: j["config"] for r, j in jobs.items()}, "data": built,
             "eval_questions": args.eval, "train_questions": len(training), "stages_seconds": dict(stages),
-            "bakeoff": result}
+            "bakeoff": result, "per_question": per_question_scores(work / "bakeoff")}
 
 
 def main() -> None:

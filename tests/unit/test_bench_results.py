@@ -1,16 +1,21 @@
-"""The recorded mini-wiki bake-off (bench/results/bakeoff_miniwiki.json) is read through the typed results,
-and its README table still renders from it; a result of another schema version is refused by name."""
+"""The recorded mini-wiki bake-off (bench/results/bakeoff_miniwiki.json) is read through the typed results, its
+reported numbers follow from the per-question scores recorded beside it (means, the strongest untrained variant,
+paired differences and their intervals, detectable differences, Holm's adjustment), and its README table still
+renders from it; a result of another schema version is refused by name."""
 
 import importlib.util
 import json
+import math
 from pathlib import Path
+from statistics import NormalDist, mean, stdev
 
 import pytest
 
-from ragtune.bakeoff.results import parse_results
+from ragtune.bakeoff.results import BakeoffResults, PairedComparison, parse_results
 from ragtune.errors import RagtuneError
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
+UNTRAINED = ("base", "fewshot", "rag", "fewshot+rag")
 
 
 def _bench_report():
@@ -20,39 +25,74 @@ def _bench_report():
     return module
 
 
-def _with_later_fields(bakeoff: dict) -> dict:
-    """A version-1 file as written before reference recall, containment, the minimum detectable difference, the
-    Holm-adjusted p-values, the comparisons against the strongest untrained variant, the tuned models' labels,
-    the LLM judge (a run without one) and the variants' retrievers."""
-    empty = {"mean": None, "low": None, "high": None, "n": 0}
-    out = json.loads(json.dumps(bakeoff))
-    for v in out["variants"].values():
-        v["retriever"] = None
-        v["metrics"] = {**{k: v["metrics"][k] for k in ("exact_match", "f1")}, "reference_recall": empty,
-                        "containment": empty, **v["metrics"], "judge_correct": empty, "judge_supported": empty}
-    for comparison in out["paired_vs_rag"].values():
-        for metric in comparison.values():
-            metric["p_holm"] = None
-            metric["mdd"] = None
-        comparison["judge_correct"] = None
-    out["best_untrained"] = None
-    out["paired_vs_best_untrained"] = {}
-    out["tuned_models"] = {}
-    out["judge"] = None
-    return out
-
-
-def test_the_recorded_bakeoff_reads_through_the_models_and_the_readme_is_current():
+@pytest.fixture(scope="module")
+def recorded() -> tuple[dict, BakeoffResults, dict[str, dict[str, dict[str, float]]]]:
     payload = json.loads((BENCH / "results" / "bakeoff_miniwiki.json").read_text())
-    results = parse_results(payload["runs"][0]["bakeoff"], "bakeoff_miniwiki.json")
-    assert results.schema_version == 1 and list(results.variants) == ["base", "fewshot", "rag", "ft", "ft+rag"]
-    # nothing lost or renamed in a round trip; the fields added since read as not measured
-    assert results.to_dict() == _with_later_fields(payload["runs"][0]["bakeoff"])
-    assert results.variants["rag"].metrics.containment.mean is None
-    assert results.paired_vs_rag["ft"].f1.mdd is None and results.paired_vs_rag["ft"].f1.p_holm is None
-    assert results.best_untrained is None and results.paired_vs_best_untrained == {}
+    run = payload["runs"][0]
+    return run["bakeoff"], parse_results(run["bakeoff"], "bakeoff_miniwiki.json"), run["per_question"]
+
+
+def test_the_recorded_bakeoff_reads_through_the_models_and_the_readme_is_current(recorded):
+    raw, results, _ = recorded
+    assert results.schema_version == 1
+    assert list(results.variants)[:4] == list(UNTRAINED)  # every untrained variant, then the tuned ones
+    tuned = list(results.variants)[4:]
+    assert tuned and {t.removesuffix("+rag") for t in tuned} == set(results.tuned_models)
+    assert results.to_dict() == raw  # nothing lost or renamed in a round trip
     readme = (BENCH / "README.md").read_text(encoding="utf-8")
     assert _bench_report().render(readme) == readme
+
+
+def test_each_variants_means_are_those_of_its_per_question_scores(recorded):
+    _, results, scores = recorded
+    assert set(scores) == set(results.variants)
+    for name, v in results.variants.items():
+        for metric in ("f1", "exact_match"):
+            got = getattr(v.metrics, metric)
+            values = list(scores[name][metric].values())
+            assert got.n == len(values) and got.mean == pytest.approx(mean(values), abs=1e-12), (name, metric)
+            assert got.low <= got.mean <= got.high
+
+
+def test_the_strongest_untrained_variant_is_the_untrained_one_with_the_highest_mean_f1(recorded):
+    _, results, scores = recorded
+    means = {n: mean(scores[n]["f1"].values()) for n in UNTRAINED}
+    assert results.best_untrained == max(means, key=means.get)
+    assert set(results.paired_vs_best_untrained) == set(results.variants) - {results.best_untrained}
+    assert set(results.paired_vs_rag) == set(results.variants) - {"rag"}
+
+
+def _check_paired(got: PairedComparison, variant: dict[str, float], baseline: dict[str, float]) -> None:
+    common = [q for q in variant if q in baseline]
+    diffs = [variant[q] - baseline[q] for q in common]
+    assert got.n == len(common) and got.diff == pytest.approx(mean(diffs), abs=1e-12)
+    assert got.low <= got.diff <= got.high and 0 < got.p_value <= 1
+    z = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)  # 80% power, two-sided alpha 0.05, paired
+    assert got.mdd == pytest.approx(z * stdev(diffs) / math.sqrt(len(diffs)), rel=1e-9)
+
+
+def test_every_comparison_is_the_paired_difference_of_the_per_question_scores(recorded):
+    _, results, scores = recorded
+    for baseline, group in (("rag", results.paired_vs_rag), (results.best_untrained, results.paired_vs_best_untrained)):
+        for name, paired in group.items():
+            for metric in ("f1", "exact_match"):
+                _check_paired(getattr(paired, metric), scores[name][metric], scores[baseline][metric])
+
+
+def test_the_holm_adjustment_runs_over_the_distinct_comparisons_of_the_run(recorded):
+    _, results, _ = recorded
+    tests: dict[tuple[frozenset[str], str], PairedComparison] = {}
+    for baseline, group in (("rag", results.paired_vs_rag), (results.best_untrained, results.paired_vs_best_untrained)):
+        for name, paired in group.items():
+            for metric in ("f1", "exact_match"):
+                c = getattr(paired, metric)
+                same = tests.setdefault((frozenset((name, baseline)), metric), c)
+                assert (same.p_value, same.p_holm) == (c.p_value, c.p_holm)  # mirrored: one test, adjusted once
+    ranked = sorted(tests.values(), key=lambda c: c.p_value)
+    m, running = len(ranked), 0.0
+    for i, c in enumerate(ranked):  # step-down: the i-th smallest p times (m - i), monotone, capped at 1
+        running = max(running, min(1.0, (m - i) * c.p_value))
+        assert c.p_holm == pytest.approx(running, abs=1e-12)
 
 
 def test_a_result_of_another_version_is_refused_by_name():

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
-from ragtune.errors import RagtuneError
+from ragtune import versioned_file
 from ragtune.finetune.jobs import job_dir
 from ragtune.project import Project
 from ragtune.raft.build import read_provenance
+from ragtune.versioned_file import Versioned
 
 SCHEMA = "ragtune.corpus_snapshot/1"
 FILE = "corpus.json"  # in the job's folder
@@ -22,7 +23,7 @@ FILE = "corpus.json"  # in the job's folder
 ChunkState = Literal["current", "changed", "gone"]
 
 
-class CorpusSnapshot(BaseModel):
+class CorpusSnapshot(Versioned):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     schema_: str = Field(SCHEMA, alias="schema")
     documents: dict[str, str] = Field(description="document id -> content hash, as the store records it")
@@ -52,26 +53,14 @@ def record(project: Project, job_id: str, train: Path) -> CorpusSnapshot | None:
     if project.index_spec() is None:
         return None
     snap = take(project, [p.oracle for p in read_provenance(train) or [] if p.oracle])
-    path = job_dir(project.root, job_id) / FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(FILE + ".tmp")
-    tmp.write_text(snap.model_dump_json(by_alias=True, indent=1))
-    tmp.replace(path)
+    versioned_file.save(job_dir(project.root, job_id) / FILE, snap)
     return snap
 
 
 def read(project_root: Path, job_id: str) -> CorpusSnapshot | None:
     """The job's snapshot; None for a job created before ragtune recorded one (or without an index)."""
     path = job_dir(project_root, job_id) / FILE
-    if not path.is_file():
-        return None
-    try:
-        snap = CorpusSnapshot.model_validate_json(path.read_text())
-    except ValidationError as e:
-        raise RagtuneError(f"{path} is not a corpus snapshot: {e}") from None
-    if snap.schema_ != SCHEMA:
-        raise RagtuneError(f"{path} is {snap.schema_}; this version reads {SCHEMA}")
-    return snap
+    return versioned_file.load(path, CorpusSnapshot, "a corpus snapshot") if path.is_file() else None
 
 
 def changes(before: CorpusSnapshot, now: dict[str, str]) -> CorpusChange:

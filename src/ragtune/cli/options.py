@@ -27,6 +27,9 @@ ModelOpt = Annotated[str | None, typer.Option(
                           "the endpoint's model name")]
 BaseUrlOpt = Annotated[str | None, typer.Option(
     "--base-url", envvar="RAGTUNE_BASE_URL", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")]
+GenerateQuestionsOpt = Annotated[int, typer.Option(
+    "--generate-questions", help="questions written per sampled chunk by the generator (--model / --base-url)")]
+ChunksOpt = Annotated[int, typer.Option("--chunks", help="chunks sampled for --generate-questions")]
 ExamplesOpt = Annotated[bool | None, typer.Option(
     "--examples/--no-examples", help=field_help(AnswerConfig, "worked_examples").replace("null", "unset"),
     show_default=False)]

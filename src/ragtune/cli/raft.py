@@ -10,7 +10,7 @@ import typer
 
 from ragtune.app.variants import resolve
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, field_docs, open_project, out, print_json, progress_bars
-from ragtune.cli.options import BaseUrlOpt, ModelOpt, require_index
+from ragtune.cli.options import BaseUrlOpt, ChunksOpt, GenerateQuestionsOpt, ModelOpt, require_index
 from ragtune.errors import RagtuneError
 from ragtune.raft.build import RaftConfig, build, raft_builder, read_qa
 
@@ -24,9 +24,8 @@ def build_cmd(
     out_path: Annotated[Path, typer.Option("--out", help="chat JSONL to write (provenance beside it, .meta.jsonl)")],
     qa: Annotated[Path | None, typer.Option("--qa", help="JSONL of {question, answer[, source]}: each question's "
                                                          "oracle chunk is located through retrieval")] = None,
-    generate_questions: Annotated[int, typer.Option(help="instead of --qa: questions generated per sampled chunk "
-                                                         "by the generator (--model / --base-url)")] = 0,
-    chunks: Annotated[int, typer.Option(help="chunks sampled for --generate-questions")] = 100,
+    generate_questions: GenerateQuestionsOpt = 0,
+    chunks: ChunksOpt = 100,
     distractors: Annotated[int, typer.Option(help=_DOCS["distractors"])] = _D.distractors,
     p_oracle: Annotated[float, typer.Option(help=_DOCS["p_oracle"])] = _D.p_oracle,
     distractor_source: Annotated[str, typer.Option(help=_DOCS["distractor_source"])] = _D.distractor_source,

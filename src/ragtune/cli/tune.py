@@ -23,7 +23,7 @@ from ragtune.cli.common import (
     print_json,
     progress_bars,
 )
-from ragtune.cli.options import BaseUrlOpt, ModelOpt
+from ragtune.cli.options import BaseUrlOpt, ChunksOpt, GenerateQuestionsOpt, ModelOpt
 from ragtune.finetune.retriever.config import KINDS, RetrieverTuneConfig
 from ragtune.finetune.trainer import TuneConfig
 
@@ -88,9 +88,8 @@ def retriever_cmd(
                                                       "training queries (default: synthesised from the corpus)")] = None,
     qrels: Annotated[Path | None, typer.Option(help="BEIR qrels TSV (query-id, corpus-id, score) for --queries")] = None,
     kind: Annotated[str, typer.Option(help="embedder, reranker, or both (two jobs on the same pairs)")] = "both",
-    generate_questions: Annotated[int, typer.Option(help="without --qrels: also questions written per sampled chunk "
-                                                         "by the generator (--model / --base-url)")] = 0,
-    chunks: Annotated[int, typer.Option(help="chunks sampled for --generate-questions")] = 100,
+    generate_questions: GenerateQuestionsOpt = 0,
+    chunks: ChunksOpt = 100,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     negatives: Annotated[int, typer.Option(help=_MDOCS["negatives"])] = _M.negatives,

@@ -10,9 +10,11 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from ragtune import versioned_file
 from ragtune.errors import RagtuneError
+from ragtune.versioned_file import Versioned
 
 SCHEMA = "ragtune.retrain/1"
 FOLDER = "retrain"  # in the project
@@ -65,7 +67,7 @@ class Canary(BaseModel):
     after: dict[str, float]
 
 
-class RetrainState(BaseModel):
+class RetrainState(Versioned):
     model_config = ConfigDict(populate_by_name=True)
     schema_: str = Field(SCHEMA, alias="schema")
     id: str
@@ -101,11 +103,7 @@ def run_dir(project_root: Path, run_id: str) -> Path:
 
 
 def save(project_root: Path, state: RetrainState) -> None:
-    path = run_dir(project_root, state.id) / "state.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("state.json.tmp")
-    tmp.write_text(state.model_dump_json(by_alias=True, indent=2))
-    tmp.replace(path)
+    versioned_file.save(run_dir(project_root, state.id) / "state.json", state, indent=2)
 
 
 def load(project_root: Path, run_id: str) -> RetrainState:
@@ -113,13 +111,7 @@ def load(project_root: Path, run_id: str) -> RetrainState:
     if not path.is_file():
         known = ", ".join(s.id for s in runs(project_root)) or "none yet"
         raise RagtuneError(f"no retraining run {run_id!r} in {project_root} (runs: {known})")
-    try:
-        state = RetrainState.model_validate_json(path.read_text())
-    except ValidationError as e:
-        raise RagtuneError(f"{path} is not a retraining record: {e}") from None
-    if state.schema_ != SCHEMA:
-        raise RagtuneError(f"{path} is {state.schema_}; this version reads {SCHEMA}")
-    return state
+    return versioned_file.load(path, RetrainState, "a retraining record")
 
 
 def runs(project_root: Path) -> list[RetrainState]:
