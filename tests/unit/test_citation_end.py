@@ -96,3 +96,12 @@ def test_the_server_streams_and_answers_the_readers_answer_up_to_its_citation(re
     events = [json.loads(line[6:]) for line in streamed.splitlines() if line.startswith("data: {")]
     assert "".join(c["delta"].get("content") or "" for e in events for c in e.get("choices", [])) == "9 times [1]"
     assert reader.taken == [4, 4]
+
+
+def test_eval_qa_scores_the_readers_answer_up_to_its_citation(reader_project, reader, tmp_path):
+    questions, results = tmp_path / "q.jsonl", tmp_path / "r.jsonl"
+    questions.write_text(json.dumps({"_id": "1", "question": QUESTION, "answer": "9 times"}) + "\n")
+    cli("eval", "qa", "--questions", questions, "--results", results, "-p", reader_project)
+    row = json.loads(results.read_text())
+    assert row["generated"] == "9 times [1]" and row["final"] == "9 times" and row["exact_match"] == 1.0
+    assert reader.taken == [4]
