@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sqlite3
 import time
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
@@ -23,9 +24,15 @@ from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, wri
 from ragtune.bakeoff.run import read_answers
 from ragtune.bakeoff.scoring import METRIC_OF, PAIRED
 from ragtune.evaluation.qa import per_question
+from ragtune.generation.llamacpp import LlamaCppGenerator
 
-ROOT = WORK / "bakeoff_miniwiki"
+ROOT = WORK.resolve() / "bakeoff_miniwiki"
+"""Resolved: a tuned model's generations are cached under its adapter's path, so a run from a worktree whose
+bench/.work links to another's reuses that tree's generations only when both name the same real path."""
 VARIANTS = "base,fewshot,rag,fewshot+rag,ft,ft+rag"
+JUDGE_MODEL = "qwen2.5-coder-0.5b"
+"""The judge: the largest packaged model (Qwen2.5-Coder-0.5B, its GGUF assembled by ragtune.packaged.qwen_gguf),
+served by llama.cpp's own OpenAI-compatible server; nothing stronger runs on this machine."""
 RECIPES = {"raft": [], "raft-answer": ["--target", "answer"], "plain": ["--plain"]}
 """Training data built from the same questions: RAFT (oracle among hard distractors, 20% without the oracle
 teaching refusal) with its quote-then-answer target and with the short cited answer as target (the shipped
@@ -50,6 +57,35 @@ def per_question_scores(bakeoff_dir) -> dict:
     for r in read_answers(bakeoff_dir):
         rows.setdefault(r.variant, []).append(r)
     return {v: {m: per_question(rs, METRIC_OF[m]) for m in PAIRED} for v, rs in rows.items()}
+
+
+def seed_generations(source, target) -> None:
+    """Give the judged run's cache every generation the full bake-off made, so that only judgments are new."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        shutil.copyfile(source, target)
+        return
+    with sqlite3.connect(target) as db:
+        db.execute("attach database ? as full", (str(source),))
+        db.execute("insert or ignore into generations select * from full.generations")
+
+
+def judged_sample(work, args, bakeoff_args: list[str]) -> dict:
+    """The same variants on a seeded sample of the evaluation questions, every answer graded by the LLM judge
+    (a judgment took 9-180 s on the shared, loaded cores, so the whole set did not fit). The sample is a prefix of one
+    seeded shuffle, so a larger sample reuses a smaller one's judgments. No unanswerable questions: the judge
+    grades answerable ones only."""
+    rows = [json.loads(x) for x in (work / "eval.jsonl").read_text().splitlines() if x.strip()]
+    random.Random(args.seed + 1).shuffle(rows)
+    write(work / "judged.jsonl", rows[:args.judge_questions])
+    seed_generations(work / "bakeoff" / "cache.db", work / "judged" / "cache.db")
+    server = LlamaCppGenerator(model=JUDGE_MODEL, context=4096, threads=1)
+    t = time.perf_counter()
+    result = ragtune_json("bakeoff", "--questions", str(work / "judged.jsonl"), *bakeoff_args, "--unanswerable", "0",
+                          "--judge-base-url", f"{server.server.listening_address}/v1", "--judge-model", JUDGE_MODEL,
+                          "--out", str(work / "judged"))
+    return {"questions": args.judge_questions, "sample_seed": args.seed + 1, "seconds": time.perf_counter() - t,
+            "bakeoff": result}
 
 
 def run_model(model: str, args, stages: dict) -> dict:
@@ -94,15 +130,16 @@ def run_model(model: str, args, stages: dict) -> dict:
                  *p)
     t = time.perf_counter()
     tuned = [a for recipe, job in jobs.items() for a in ("--ft-model", f"{recipe}={job['model']}")]
-    result = ragtune_json("bakeoff", "--questions", str(work / "eval.jsonl"), "--variants", VARIANTS, *tuned,
-                          "--fewshot", str(work / "train.jsonl"), "--unanswerable", str(args.unanswerable),
-                          "--model", model, "--out", str(work / "bakeoff"), *p)
+    common = ["--variants", VARIANTS, *tuned, "--fewshot", str(work / "train.jsonl"), "--model", model, *p]
+    result = ragtune_json("bakeoff", "--questions", str(work / "eval.jsonl"), *common, "--unanswerable",
+                          str(args.unanswerable), "--out", str(work / "bakeoff"))
     stages["bakeoff"] = time.perf_counter() - t
     print(f"[{model}] bake-off ({stages['bakeoff']:.0f}s)", flush=True)
+    judged = judged_sample(work, args, common) if args.judge_questions else None
     return {"model": model, "jobs": {r: j["id"] for r, j in jobs.items()},
             "tune_config": {r: j["config"] for r, j in jobs.items()}, "data": built,
             "eval_questions": args.eval, "train_questions": len(training), "stages_seconds": dict(stages),
-            "bakeoff": result, "per_question": per_question_scores(work / "bakeoff")}
+            "bakeoff": result, "per_question": per_question_scores(work / "bakeoff"), "judged": judged}
 
 
 def main() -> None:
@@ -115,6 +152,8 @@ def main() -> None:
     ap.add_argument("--max-seq-len", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES))
+    ap.add_argument("--judge-questions", type=int, default=0,
+                    help="also judge every variant's answers to this many evaluation questions (seeded sample)")
     ap.add_argument("--until", choices=["tune", "bakeoff"], default="bakeoff", help="stop after training")
     args = ap.parse_args()
     runs = [run_model(m, args, {}) for m in args.models]
@@ -168,7 +207,30 @@ def table(result: dict) -> str:
                      md_table(["variant", "F1 [95% CI]", "EM", "reference recall", "containment", "faithfulness",
                                "refusal recall", *(label for _, label in judged), "p50 ms", "p95 ms", "F1 vs rag",
                                "F1 vs best untrained"], rows))
+        if run.get("judged"):
+            parts.append(judged_table(run["judged"]))
     return "\n\n".join(parts)
+
+
+def judged_table(judged: dict) -> str:
+    """The judged sample: each variant's F1 and the judge's verdicts on the same questions, the judge's sanity
+    check against exact match, and how its ranking of the variants agrees with F1's."""
+    b = judged["bakeoff"]
+    j = b["judge"]
+    sanity, ranking = j["sanity"], j["ranking"]
+    rows = [[name, _ci(v["metrics"]["f1"]), _ci(v["metrics"]["judge_correct"]), _ci(v["metrics"]["judge_supported"]),
+             _vs(b["paired_vs_best_untrained"].get(name, {}).get("judge_correct"))] for name, v in b["variants"].items()]
+    tau = ranking["kendall_tau"]
+    disagree = ", ".join(f"{a} > {c}" for a, c in ranking["disagreements"]) or "none"
+    return (f"LLM judge {j['setup']['model']} (prompt {j['setup']['prompt_version']}) on a seeded sample of "
+            f"{judged['questions']} evaluation questions, every variant on the same questions "
+            f"({sanity['judged']} judgments, {sanity['unparsed']} unreadable; {judged['seconds']:.0f} s):\n\n"
+            + md_table(["variant", "F1 [95% CI]", "judge correct", "judge supported",
+                        f"judge correct vs {b['best_untrained']}"], rows)
+            + f"\n\nSanity: exact match 1 judged correct {sanity['exact']['agree']}/{sanity['exact']['n']}; empty "
+              f"answers and refusals judged not correct {sanity['empty']['agree']}/{sanity['empty']['n']}. "
+              f"By F1: {', '.join(ranking['by_f1'])}. By the judge: {', '.join(ranking['by_judge'])}. Kendall "
+              f"tau-b {'–' if tau is None else f'{tau:.2f}'}; F1 ranks higher where the judge ranks lower: {disagree}.")
 
 
 if __name__ == "__main__":

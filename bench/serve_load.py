@@ -10,10 +10,16 @@
    tokens/s (completion tokens after the first, over the time from first to last delta), for --prompts
    questions from the demo set. Baseline in the same run: each prompt the server gave the model is then
    generated in this process by llama.cpp directly; "served / in-process time" is the serving overhead.
+3. Concurrent generation: SmolLM2 on llama.cpp's parallel slots (one thread, --slots slots), the `base` variant
+   (the question straight to the model: short prompts, so decoding dominates). The same --concurrent questions
+   are answered one at a time by 1 client, then all at once by that many clients (one question each), in
+   --rounds rounds ordered 1-N, N-1, ... so drift in the machine's load and the warm prompt cache favour
+   neither; requests/s of each, their ratio, the server process's CPU seconds, and the load average.
 
-The client and the server share this machine's cores, so absolute numbers are pessimistic.
+The client and the server share this machine's cores, so absolute numbers are pessimistic. --parts runs some
+parts only and keeps the others' last results.
 
-    .venv/bin/python bench/serve_load.py [--duration 12] [--prompts 5] [--no-smollm2]
+    .venv/bin/python bench/serve_load.py [--duration 12] [--prompts 5] [--no-smollm2] [--parts load,stream,concurrency]
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, WORK, md_table, write_results  # noqa: E402
+from _common import REPO, RESULTS, WORK, machine_info, md_table, write_results  # noqa: E402
 
 NAME = "serve_load"
 ROOT = WORK / NAME
@@ -212,15 +218,101 @@ def run_stream(prompts: int) -> dict:
             "served_over_direct": sum(p["total_s"] for p in per) / sum(p["direct_total_s"] for p in per)}
 
 
+# --- 3. SmolLM2 concurrent generation ----------------------------------------------------------------------
+async def answer_all(url: str, key: str, qs: list[str], clients: int, max_tokens: int) -> list[str]:
+    """Each question once, ``clients`` at a time (a client takes the next question when its last is answered)."""
+    import httpx
+
+    todo, answers = list(enumerate(qs)), [""] * len(qs)
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=900) as http:
+            while todo:
+                i, q = todo.pop(0)
+                body = {"model": "base", "messages": [{"role": "user", "content": q}], "max_tokens": max_tokens,
+                        "temperature": 0}
+                r = await http.post("/v1/chat/completions", json=body)
+                r.raise_for_status()
+                answers[i] = r.json()["choices"][0]["message"]["content"]
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return answers
+
+
+def run_concurrency(n: int, rounds: int, slots: int, max_tokens: int) -> dict:
+    import psutil
+
+    print(f"== concurrent generation with SmolLM2 ({slots} slots, 1 thread): 1 vs {n} clients", flush=True)
+    project, key = make_project(ROOT / "slots", {"type": "llamacpp", "params": {"context": 1024, "threads": 1,
+                                                                                "slots": slots}},
+                                {"rate_limit_burst": 10**6})
+    proc, url = start(project.root, warm=True)
+    server = psutil.Process(proc.pid)
+    qs = questions()[:n]
+    windows, reference = [], None
+    try:
+        asyncio.run(answer_all(url, key, ["warm up"], 1, 4))
+        for r in range(rounds):
+            for clients in ((1, n) if r % 2 == 0 else (n, 1)):
+                load, cpu, t = os.getloadavg()[0], sum(server.cpu_times()[:2]), time.perf_counter()
+                answers = asyncio.run(answer_all(url, key, qs, clients, max_tokens))
+                seconds = time.perf_counter() - t
+                w = {"round": r, "clients": clients, "requests": n, "seconds": seconds, "rps": n / seconds,
+                     "server_cpu_s": sum(server.cpu_times()[:2]) - cpu, "loadavg_1m": load}
+                reference = reference or answers
+                w["same_answers"] = sum(a == b for a, b in zip(answers, reference, strict=True))
+                windows.append(w)
+                print(f"  round {r}, {clients} client(s): {w['rps']:.3f} req/s, server CPU {w['server_cpu_s']:.1f} s, "
+                      f"load {load:.1f}, {w['same_answers']}/{n} answers as in the first window", flush=True)
+    finally:
+        stop(proc)
+
+    def total(clients: int, key: str) -> float:
+        return sum(w[key] for w in windows if w["clients"] == clients)
+
+    rps = {c: sum(w["requests"] for w in windows if w["clients"] == c) / total(c, "seconds") for c in (1, n)}
+    ratios = [b["rps"] / a["rps"] for a, b in zip([w for w in windows if w["clients"] == 1],
+                                                  [w for w in windows if w["clients"] == n], strict=True)]
+    return {"concurrent": n, "rounds": rounds, "slots": slots, "threads": 1, "max_tokens": max_tokens,
+            "variant": "base", "windows": windows, "rps_1": rps[1], "rps_n": rps[n], "ratio": rps[n] / rps[1],
+            "ratio_per_round": ratios,
+            "server_cpu_s_per_request_1": total(1, "server_cpu_s") / total(1, "requests"),
+            "server_cpu_s_per_request_n": total(n, "server_cpu_s") / total(n, "requests"),
+            "loadavg_1m": [w["loadavg_1m"] for w in windows],
+            "answers_identical": all(w["same_answers"] == n for w in windows)}
+
+
+PARTS = ("load", "stream", "concurrency")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=12.0, help="measured seconds per concurrency level")
     ap.add_argument("--prompts", type=int, default=5)
     ap.add_argument("--no-smollm2", action="store_true")
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
+    ap.add_argument("--concurrent", type=int, default=8, help="clients in the concurrent windows")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--slots", type=int, default=8)
+    ap.add_argument("--max-tokens", type=int, default=32)
     args = ap.parse_args()
-    payload = {"load": run_load(args.duration)}
-    if not args.no_smollm2:
+    parts = set(args.parts.split(",")) - ({"stream", "concurrency"} if args.no_smollm2 else set())
+    if parts - set(PARTS):
+        raise SystemExit(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
+    path = RESULTS / f"{NAME}.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    payload = {k: v for k, v in old.items() if k in PARTS}
+    # when each kept part was measured (files written before this record hold one date for all)
+    kept = {"date": old["machine"]["date"], "loadavg": old["machine"]["loadavg_at_start"][0]} if old else None
+    now = machine_info()
+    payload["measured"] = {k: old.get("measured", {}).get(k, kept) for k in payload}
+    payload["measured"].update({k: {"date": now["date"], "loadavg": now["loadavg_at_start"][0]} for k in parts})
+    if "load" in parts:
+        payload["load"] = run_load(args.duration)
+    if "stream" in parts:
         payload["stream"] = run_stream(args.prompts)
+    if "concurrency" in parts:
+        payload["concurrency"] = run_concurrency(args.concurrent, args.rounds, args.slots, args.max_tokens)
     write_results(NAME, payload)
     print()
     print(table(payload))
@@ -242,6 +334,23 @@ def table(p: dict) -> str:
             [["llama.cpp, max_tokens 64", s["prompts"], s["ttft_ms"]["p50"], s["ttft_ms"]["p95"],
               s["decode_tokens_per_s"]["p50"], s["decode_tokens_per_s"]["mean"], s["prompt_tokens_mean"],
               s["served_over_direct"], s["server_start_s"]]])
+    c = p.get("concurrency")
+    if c:
+        n = c["concurrent"]
+        out += "\n\n" + md_table(
+            ["SmolLM2 concurrent generation (base)", "req/s, 1 client", f"req/s, {n} clients", "ratio",
+             "ratio per round", "server CPU s / request, 1 client", f"server CPU s / request, {n} clients",
+             "answers as in the first window", "load average (1 min) per window"],
+            [[f"llama.cpp, {c['slots']} slots, {c['threads']} thread, max_tokens {c['max_tokens']}", c["rps_1"],
+              c["rps_n"], c["ratio"], " / ".join(f"{r:.2f}" for r in c["ratio_per_round"]),
+              c["server_cpu_s_per_request_1"], c["server_cpu_s_per_request_n"],
+              " / ".join(f"{w['same_answers']}/{w['requests']}" for w in c["windows"]),
+              " / ".join(f"{x:.1f}" for x in c["loadavg_1m"])]])
+        out += (f"\n\nConcurrent generation: {c['rounds']} rounds of {n} questions each way, interleaved; windows in "
+                f"the order run ({' / '.join(str(w['clients']) for w in c['windows'])} clients).")
+    if p.get("measured"):
+        out += "\n\nMeasured: " + "; ".join(f"{k} {m['date']} (load average at start {m['loadavg']})"
+                                             for k, m in p["measured"].items() if m) + "."
     return out
 
 

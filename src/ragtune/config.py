@@ -96,6 +96,8 @@ class RetrainConfig(BaseModel):
     min_questions: int = Field(20, ge=2, description="fewest recent logged questions to test question drift")
     min_requests: int = Field(30, ge=1, description="fewest requests of a variant in the latest window and in the "
                               "earlier ones to judge its outcomes")
+    min_feedback: int = Field(10, ge=1, description="fewest requests with feedback (a rating or a correction) of a "
+                              "variant in the latest window and in the earlier ones to judge its negative feedback")
     canary_share: float = Field(0.1, gt=0, lt=1, description="share of the served tuned variant's traffic a "
                                 "retrained model gets first (0.05 to 0.1 is usual)")
     margin: float = Field(0.0, ge=0, le=1, description="the retrained model is not worse when its paired F1 "

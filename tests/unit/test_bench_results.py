@@ -103,3 +103,31 @@ def test_a_result_of_another_version_is_refused_by_name():
         parse_results(newer, "x.json")
     with pytest.raises(RagtuneError, match=r"^x.json: not a bake-off result"):
         parse_results(payload, "x.json")  # the benchmark's wrapper, not a bake-off result
+
+
+def _tau_b(x: list[float], y: list[float]) -> float | None:
+    """Kendall's tau-b by its definition: (concordant - discordant) over the pairs not tied in each ranking;
+    undefined (None) when either ranking ties everything."""
+    pairs = [(i, j) for i in range(len(x)) for j in range(i + 1, len(x))]
+    signs = [((x[i] > x[j]) - (x[i] < x[j]), (y[i] > y[j]) - (y[i] < y[j])) for i, j in pairs]
+    untied = sum(a != 0 for a, _ in signs) * sum(b != 0 for _, b in signs)
+    return sum(a * b for a, b in signs) / math.sqrt(untied) if untied else None
+
+
+def test_the_judged_sample_ranks_and_counts_as_its_variants_scores_say():
+    run = json.loads((BENCH / "results" / "bakeoff_miniwiki.json").read_text())["runs"][0]
+    judged = parse_results(run["judged"]["bakeoff"], "judged")
+    assert judged.questions.n == judged.questions.answerable == run["judged"]["questions"]
+    assert set(judged.variants) == set(run["per_question"])  # every variant, on the same questions
+    f1 = {n: v.metrics.f1.mean for n, v in judged.variants.items()}
+    verdict = {n: v.metrics.judge_correct.mean for n, v in judged.variants.items()}
+    ranking, sanity = judged.judge.ranking, judged.judge.sanity
+    assert ranking.by_f1 == sorted(f1, key=lambda n: -f1[n]) and ranking.by_judge == sorted(verdict, key=lambda n: -verdict[n])
+    names = list(f1)
+    tau = _tau_b([f1[n] for n in names], [verdict[n] for n in names])
+    assert ranking.kendall_tau == (None if tau is None else pytest.approx(tau))
+    assert ranking.disagreements == [(a, b) for i, a in enumerate(ranking.by_f1) for b in ranking.by_f1[i + 1:]
+                                     if f1[a] > f1[b] and verdict[a] < verdict[b]]
+    # every answer to every sampled question was judged once per variant (the judge grades answerable ones only)
+    assert sanity.judged == sum(v.n for v in judged.variants.values()) == len(names) * judged.questions.n
+    assert sanity.exact.agree <= sanity.exact.n and sanity.empty.agree <= sanity.empty.n

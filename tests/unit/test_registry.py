@@ -28,7 +28,7 @@ SAMPLE_PARAMS = {
     ("chunker", "token"): {"max_tokens": 100, "overlap": 10, "tokenizer": "whitespace"},
     ("chunker", "fixed"): {"size": 300, "overlap": 20},
     ("generator", "scripted"): {"script": ["one [1]", "two"]},
-    ("generator", "llamacpp"): {"model": "/x.gguf", "context": 1024, "threads": 1, "seed": 7},
+    ("generator", "llamacpp"): {"model": "/x.gguf", "context": 1024, "threads": 1, "seed": 7, "slots": 2},
     ("generator", "openai"): {"model": "m", "base_url": "http://127.0.0.1:1/v1", "api_key_env": "K",
                               "timeout": 5.0},
     ("store", "chroma"): {"path": "elsewhere", "collection": "c2"},

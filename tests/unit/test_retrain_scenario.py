@@ -174,7 +174,7 @@ def tuned_on_3x(tmp_path: Path) -> tuple[Path, Path, str]:
     project, docs = tmp_path / "p", tmp_path / "docs"
     p = make_project(project)
     p.config.answer.min_relevance, p.config.answer.min_coverage = -1.0, 0.0  # the fakes' gates stay out of the way
-    p.config.retrain.min_questions, p.config.retrain.min_requests = 5, 5
+    p.config.retrain.min_questions, p.config.retrain.min_requests, p.config.retrain.min_feedback = 5, 5, 5
     p.save()
     place(docs, PAGES_3X)
     assert cli(project, "ingest", str(docs)).exit_code == 0
@@ -336,7 +336,7 @@ def test_a_retrained_model_that_may_be_worse_is_not_put_behind_a_canary(tmp_path
         {"_id": "b", "question": "What is the default API key lifetime?", "answer": "365 days"},
         {"_id": "c", "question": "How many times does a failed webhook delivery get retried?", "answer": "up to 3 times"}])
     r = cli(project, "retrain", "--regression", str(stale_truth), "--json")
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 5, r.output  # finished, not promoted: a scheduler's unit fails, a person looks
     run = json.loads(r.stdout)
     d = run["decision"]
     assert not d["promote"] and d["diff"] < 0 and d["low"] < 0 and "stays served alone" in d["text"]
@@ -404,3 +404,81 @@ def test_a_job_without_a_corpus_snapshot_is_not_judged_on_knowledge(tmp_path, me
     (m,) = json.loads(r.stdout)["models"]
     assert not m["knowledge"]["judged"] and f"job {job} has no corpus snapshot" in m["knowledge"]["note"]
     assert not m["advised"] and m["reasons"] == []
+
+
+def test_nothing_new_to_learn_trains_nothing_and_says_so(tmp_path, memorising):
+    project, _, old = tuned_on_3x(tmp_path)
+    regression = write_jsonl(tmp_path / "regression.jsonl", [{"_id": f"r{i}", "question": q, "answer": a}
+                                                             for i, (q, a) in enumerate(REGRESSION)])
+    # the pages are as they were, no new question, no feedback: a retrained model would learn what it knows
+    r = cli(project, "retrain", "--regression", str(regression), "--json")
+    assert r.exit_code == 6, r.output
+    run = json.loads(r.stdout)
+    assert run["job"] is None and run["decision"] is None and run["canary"] is None
+    assert run["idle"].startswith("nothing new to learn: all 11 training questions' passages are unchanged")
+    assert [j["id"] for j in json.loads(cli(project, "tune", "list", "--json").stdout)] == [old]
+    assert Project(project).config.serve.variants == {"rag": 0.5, f"ft+rag:{old}": 0.5}
+    r = cli(project, "retrain", "--run", run["id"])
+    assert r.exit_code == 6 and "nothing new to learn" in r.stdout
+    # new training questions are something to learn: the same command then trains
+    qa = write_jsonl(tmp_path / "new_qa.jsonl", [{"question": "How many retries does a webhook get?",
+                                                 "answer": "up to 3 times"}])
+    r = cli(project, "retrain", "--regression", str(regression), "--questions", str(qa), "--json")
+    assert r.exit_code in (0, 5), r.output
+    assert json.loads(r.stdout)["job"] not in (None, old)
+
+
+def test_traffic_without_feedback_is_not_judged_on_feedback(tmp_path, memorising):
+    project, _, old = tuned_on_3x(tmp_path)
+    log, now = open_state(Project(project)), time.time()
+    # 10 requests a week for four weeks, none rated; the latest week refuses 9 of its 10
+    for i in range(40):
+        week = i // 10
+        log.record(Interaction(f"x{i}", f"ft+rag:{old}", True, 1.0, request=[{"role": "user", "content": f"q{i}"}],
+                               refused=week == 0 and i % 10 != 0, created=now - week * 7 * DAY - 3600))
+    log.feedback("x0", "down")
+    r = cli(project, "drift", "--json")
+    assert r.exit_code == 4, r.output
+    (m,) = json.loads(r.stdout)["models"]
+    v = m["outcomes"]["variants"][f"ft+rag:{old}"]
+    assert v["judged"] and v["negative_change"] is None and v["worse"]
+    assert v["windows"][0]["rated"] == 1 and v["refusal_change"]["p_value"] < 0.05
+    assert ("too little feedback to judge negative feedback: 1 requests rated or corrected in the latest window "
+            "and 0 before it; needs 5 in each (retrain.min_feedback)") in v["note"]
+    r = cli(project, "drift")
+    assert "too little feedback to judge negative feedback" in r.stdout
+
+
+def test_a_run_killed_while_tuning_resumes_its_job_and_never_trains_on_held_out_questions(tmp_path, memorising,
+                                                                                          monkeypatch):
+    project, docs, old = tuned_on_3x(tmp_path)
+    regression = upgrade_to_4_0(project, docs, old)
+    # new training questions, one of them a regression question word for word: it must not be trained on
+    qa = write_jsonl(tmp_path / "new_qa.jsonl", [
+        {"question": "How many webhook retries are there in 4.0?", "answer": "5 times"},
+        {"question": REGRESSION[2][0], "answer": REGRESSION[2][1]}])
+    submit = MemorisingBackend.submit
+
+    def killed(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MemorisingBackend, "submit", killed)
+    args = ("retrain", "--regression", str(regression), "--questions", str(qa), "--json")
+    assert cli(project, *args).exit_code == 130
+    (folder,) = (project / "retrain").iterdir()
+    state = json.loads((folder / "state.json").read_text())
+    assert state["job"] and state["bakeoff"] is None  # the job was recorded before it was launched
+    assert json.loads(cli(project, "tune", "status", state["job"], "--json").stdout)["status"] == "queued"
+
+    monkeypatch.setattr(MemorisingBackend, "submit", submit)
+    r = cli(project, *args)
+    assert r.exit_code == 0, r.output
+    run = json.loads(r.stdout)
+    assert run["id"] == folder.name and run["job"] == state["job"]
+    assert sorted(j["id"] for j in json.loads(cli(project, "tune", "list", "--json").stdout)) == \
+        sorted([old, state["job"]])
+    # of the 2 new questions, the one that is a regression question is held out, as is the corrected one (2)
+    assert (run["data"]["new"], run["data"]["held_out"]) == (2, 2)
+    trained = Path(run["data"]["train"]).read_text()
+    assert "How many webhook retries are there in 4.0?" in trained
+    assert REGRESSION[2][0] not in trained and REGRESSION[0][0] not in trained

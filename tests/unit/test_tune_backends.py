@@ -280,3 +280,25 @@ def test_together_error_state_takes_its_message_from_the_last_error_event(tmp_pa
         backend.submit(tmp_path, store, job)
         failed = backend.refresh(store, store.get(job.id))
     assert (failed.status, failed.error) == ("failed", "CUDA OOM at step 4")
+
+
+def test_a_tuned_model_on_llama_cpp_runs_with_the_engines_settings(tmp_path):
+    from conftest import make_project
+
+    from ragtune.app.variants import resolve
+    from ragtune.config import ComponentSpec
+    from ragtune.finetune.jobs import job_dir, job_store
+
+    p = make_project(tmp_path / "p")
+    p.config.generator = ComponentSpec(type="llamacpp", params={"threads": 1, "model": "qwen2.5-coder-0.5b"})
+    p.save()
+    store = job_store(p.root)
+    job = store.create("smollm2-135m", str(chat_file(tmp_path / "t.jsonl")), "s", None, None, {"epochs": 1.0})
+    store.update(job.id, status="succeeded")
+    folder = job_dir(p.root, job.id)
+    (folder / "adapter").mkdir(parents=True)
+    (folder / "adapter.gguf").write_bytes(b"")
+    # the job's own base and adapter stand; the engine's threads (one, on a loaded machine) hold for it too
+    spec = resolve(Project(p.root), f"ft:{job.id}").generator
+    assert spec.type == "llamacpp"
+    assert spec.params == {"threads": 1, "model": "smollm2-135m", "adapter": str((folder / "adapter.gguf").resolve())}

@@ -201,8 +201,11 @@ def _tuned(project: Project, job_id: str, retrieval: bool, name: str) -> Variant
     # asked the way it was taught: its training examples' system message, or none when they had none (the
     # grounded prompt cannot go without rules, so retrieval falls back to ragtune's)
     trained = trained_system_prompt(project, job_id) or ""
-    return Variant(name, tuned_model_spec(project, job_id), retrieval, trained or (SYSTEM if retrieval else ""),
-                   f"ft:{job_id}")
+    spec, engine = tuned_model_spec(project, job_id), project.config.generator
+    if spec.type == engine.type == "llamacpp":  # the engine's settings (threads, context) hold for tuned weights too
+        engine_params = {k: v for k, v in engine.params.items() if k not in ("model", "adapter")}
+        spec = ComponentSpec(type=spec.type, params={**engine_params, **spec.params})
+    return Variant(name, spec, retrieval, trained or (SYSTEM if retrieval else ""), f"ft:{job_id}")
 
 
 def _client_rules(conversation: Sequence[Message]) -> bool:

@@ -45,6 +45,8 @@ def configure_logging(verbosity: int) -> None:
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3  # the command did its work, but skipped some input: see the messages
 EXIT_RETRAIN_ADVISED = 4  # `ragtune drift`: a served tuned model is stale (a scheduler's cue to run `ragtune retrain`)
+EXIT_NOT_PROMOTED = 5  # `ragtune retrain` finished, but the retrained model may be worse: the served one stays alone
+EXIT_NOTHING_TO_RETRAIN = 6  # `ragtune retrain`: nothing new to learn since the served model's data; no job started
 
 ProjectOpt = Annotated[Path, typer.Option("--project", "-p", envvar="RAGTUNE_PROJECT",
                                           help="project folder (config, index, jobs)")]

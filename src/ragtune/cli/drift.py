@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ragtune.cli.common import DEFAULT_PROJECT, EXIT_RETRAIN_ADVISED, JsonOpt, ProjectOpt, open_project, out, print_json
 from ragtune.retrain.drift import ModelDrift
-from ragtune.retrain.statistics import Rate
+from ragtune.retrain.statistics import Rate, RateChange
 
 
 def _rate(r: Rate | None) -> str:
@@ -68,12 +68,14 @@ def _print(m: ModelDrift) -> None:
     for name, v in o.variants.items():
         for i, w in enumerate(v.windows):
             t.add_row(name if i == 0 else "", str(i), str(w.requests), _rate(w.negative), _rate(w.refusal))
-        if v.judged and v.negative_change and v.refusal_change:
-            t.add_row("", "latest vs before", "", _change(v.negative_change.diff, v.negative_change.p_value),
-                      _change(v.refusal_change.diff, v.refusal_change.p_value))
+        if v.judged:
+            t.add_row("", "latest vs before", "", _change(v.negative_change), _change(v.refusal_change))
     if o.variants:
         out.print(t)
+    for name, v in o.variants.items():
+        if v.judged and v.note:
+            out.print(f"  {name}: {v.note}", highlight=False)
 
 
-def _change(diff: float | None, p: float | None) -> str:
-    return "–" if diff is None or p is None else f"{diff:+.1%} (p={p:.3g})"
+def _change(c: RateChange | None) -> str:
+    return "–" if c is None or c.diff is None or c.p_value is None else f"{c.diff:+.1%} (p={c.p_value:.3g})"

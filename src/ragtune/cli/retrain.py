@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, console, open_project, out, print_json, progress_bars
+from ragtune.cli.common import (
+    DEFAULT_PROJECT,
+    EXIT_NOT_PROMOTED,
+    EXIT_NOTHING_TO_RETRAIN,
+    JsonOpt,
+    ProjectOpt,
+    console,
+    open_project,
+    out,
+    print_json,
+    progress_bars,
+)
 from ragtune.errors import RagtuneError
 from ragtune.retrain.state import RetrainState
 
@@ -37,7 +48,8 @@ def retrain_cmd(
     """Rebuild the training data (current corpus, approved feedback; never evaluation questions), tune, bake off
     against the served model on the regression set plus new questions, and put the new model behind a canary
     share (retrain.canary_share) only when the paired F1 comparison says it is not worse. Every step is recorded
-    in retrain/<run>/state.json; re-running continues a killed run."""
+    in retrain/<run>/state.json; re-running continues a killed run. Exit code 0: the new model is behind a canary
+    (or --promote/--rollback did it); 5: not promoted, it may be worse; 6: nothing new to train on; 2: error."""
     from ragtune.retrain.pipeline import plan, settle
     from ragtune.retrain.pipeline import run as run_pipeline
 
@@ -55,6 +67,10 @@ def retrain_cmd(
         print_json(state.model_dump(mode="json", by_alias=True))
     else:
         _print(state)
+    if state.idle is not None:
+        raise typer.Exit(EXIT_NOTHING_TO_RETRAIN)
+    if state.decision is not None and not state.decision.promote:
+        raise typer.Exit(EXIT_NOT_PROMOTED)
 
 
 def _print(s: RetrainState) -> None:
@@ -64,6 +80,8 @@ def _print(s: RetrainState) -> None:
         out.print(f"  data: {d.train}: {d.kept} questions rebuilt ({d.dropped_stale} stale dropped), {d.new} new, "
                   f"{d.feedback} from feedback ({d.superseded} superseded); {d.held_out} held out as evaluation "
                   "questions", highlight=False)
+    if s.idle:
+        out.print(f"  {s.idle}", highlight=False)
     if s.job:
         out.print(f"  job: {s.job}")
     if s.bakeoff:

@@ -68,6 +68,8 @@ class Window(BaseModel):
     start: float
     end: float
     requests: int
+    rated: int = 0
+    """Requests with feedback: a rating or a correction."""
     negative: Rate
     """Thumbs down or corrected, of the requests."""
     refusal: Rate
@@ -79,6 +81,7 @@ class VariantOutcomes(BaseModel):
     judged: bool
     note: str = ""
     negative_change: RateChange | None = None
+    """None when too few requests got feedback to judge it (retrain.min_feedback)."""
     refusal_change: RateChange | None = None
     """Latest window against the earlier ones together."""
     worse: bool = False
@@ -174,7 +177,8 @@ def questions(project: Project, train: Path, rows: list[dict], now: float, cfg: 
 def _window(rows: list[dict], start: float, end: float) -> Window:
     inside = [r for r in rows if start < r["created"] <= end]
     negative = sum(r["rating"] == "down" or bool(r["corrected"]) for r in inside)
-    return Window(start=start, end=end, requests=len(inside), negative=wilson(negative, len(inside)),
+    rated = sum(r["rating"] is not None or bool(r["corrected"]) for r in inside)
+    return Window(start=start, end=end, requests=len(inside), rated=rated, negative=wilson(negative, len(inside)),
                   refusal=wilson(sum(bool(r["refused"]) for r in inside), len(inside)))
 
 
@@ -188,9 +192,16 @@ def variant_outcomes(rows: list[dict], now: float, cfg: RetrainConfig) -> Varian
                                note=f"too little traffic to judge: {latest.requests} requests in the latest window "
                                     f"and {earlier.requests} before it; needs {cfg.min_requests} in each "
                                     "(retrain.min_requests)")
-    neg, ref = change(earlier.negative, latest.negative), change(earlier.refusal, latest.refusal)
-    worse = any(c.p_value is not None and c.p_value < cfg.alpha and (c.diff or 0.0) > 0 for c in (neg, ref))
-    return VariantOutcomes(windows=windows, judged=True, negative_change=neg, refusal_change=ref, worse=worse)
+    # with hardly any feedback, a steady negative rate says nothing about the answers: it is not judged
+    rated = min(latest.rated, earlier.rated) >= cfg.min_feedback
+    neg = change(earlier.negative, latest.negative) if rated else None
+    ref = change(earlier.refusal, latest.refusal)
+    worse = any(c.p_value is not None and c.p_value < cfg.alpha and (c.diff or 0.0) > 0 for c in (neg, ref) if c)
+    note = "" if rated else (f"too little feedback to judge negative feedback: {latest.rated} requests rated or "
+                             f"corrected in the latest window and {earlier.rated} before it; needs "
+                             f"{cfg.min_feedback} in each (retrain.min_feedback); refusals are judged")
+    return VariantOutcomes(windows=windows, judged=True, note=note, negative_change=neg, refusal_change=ref,
+                           worse=worse)
 
 
 def outcomes(job_id: str, rows: list[dict], now: float, cfg: RetrainConfig) -> OutcomeDrift:

@@ -123,6 +123,15 @@ def build_data(project: Project, state: RetrainState, progress: Progress) -> Dat
                     feedback=len(feedback), superseded=superseded, held_out=len(leaked))
 
 
+def nothing_new(data: DataStep) -> str | None:
+    """Why retraining would teach nothing new (None when it would): every example is one the served model was
+    trained on, its passage unchanged, and there is no new question and no feedback."""
+    if data.dropped_stale or data.new or data.feedback:
+        return None
+    return (f"nothing new to learn: all {data.kept} training questions' passages are unchanged, and there are no "
+            "new questions (--questions) and no approved or corrected logged answers; the served model stays")
+
+
 def tune(project: Project, state: RetrainState) -> str:
     """Create the job (recorded at once, so a kill never starts a second) and see it through, resuming an
     interrupted one from its checkpoint."""
@@ -229,7 +238,10 @@ def run(project: Project, inputs: Inputs | None, run_id: str | None = None,
     if state.data is None:
         notify("building the training data from the current corpus and the approved feedback")
         state.data = build_data(project, state, progress)
+        state.idle = nothing_new(state.data)
         records.save(project.root, state)
+    if state.idle is not None:
+        return state
     if state.job is None or state.bakeoff is None:
         notify("tuning")
         tune(project, state)

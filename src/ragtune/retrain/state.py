@@ -80,10 +80,13 @@ class RetrainState(Versioned):
     canary: Canary | None = None
     outcome: Literal["promoted", "rolled back"] | None = None
     """What ``retrain --promote`` or ``--rollback`` did with the canary."""
+    idle: str | None = None
+    """Why no model was trained: the rebuilt data holds nothing the served model was not already taught."""
 
     @property
     def finished(self) -> bool:
-        return self.decision is not None and (not self.decision.promote or self.canary is not None)
+        return self.idle is not None or (self.decision is not None
+                                         and (not self.decision.promote or self.canary is not None))
 
 
 def runs_dir(project_root: Path) -> Path:

@@ -15,6 +15,8 @@ import numpy as np
 import Stemmer
 
 from ragtune.documents.types import Chunk
+from ragtune.retrieval.metadata_columns import ColumnsBuilder, MetadataColumns
+from ragtune.stores.filters import Condition
 
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -67,6 +69,7 @@ class BM25Index:
         self._model: bm25s.BM25 | None = None
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
+        self._columns: MetadataColumns | None = None
 
     @property
     def stale_marker(self) -> Path:
@@ -75,20 +78,23 @@ class BM25Index:
     def mark_stale(self) -> None:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         self.stale_marker.touch()
-        self._model = None
+        self._model = self._columns = None
 
     def exists(self) -> bool:
-        return (self.folder / "ids.json").exists()
+        # an index from before the metadata columns counts as missing, so it is rebuilt once
+        return (self.folder / "ids.json").exists() and MetadataColumns.saved_in(self.folder)
 
     def is_current(self) -> bool:
         return self.exists() and not self.stale_marker.exists()
 
     def rebuild(self, batches: Iterable[list[Chunk]], progress: Callable[[int], None] | None = None) -> int:
         ids: list[str] = []
+        columns = ColumnsBuilder()
 
         def texts() -> Iterator[list[str]]:
             for batch in batches:
                 ids.extend(c.chunk_id for c in batch)
+                columns.add(batch)
                 yield [c.indexed_text for c in batch]
                 if progress:
                     progress(len(batch))
@@ -101,34 +107,71 @@ class BM25Index:
             model = bm25s.BM25()
             model.index(tokens, show_progress=False)
             model.save(str(tmp), show_progress=False)
+        columns.finish().save(tmp)
         (tmp / "ids.json").write_text(json.dumps(ids))
         shutil.rmtree(self.folder, ignore_errors=True)
         tmp.rename(self.folder)
         self.stale_marker.unlink(missing_ok=True)
-        self._model = None
+        self._model = self._columns = None
         return len(ids)
 
     def warm_up(self) -> None:
         """Read the index from disk now rather than on the first search; an empty index stays unloaded."""
-        if self._model is None:
+        if self._columns is None:
             self._ids = json.loads((self.folder / "ids.json").read_text())
             self._pos = {cid: i for i, cid in enumerate(self._ids)}
+            self._columns = MetadataColumns.load(self.folder)
             if self._ids:
                 self._model = bm25s.BM25.load(str(self.folder), mmap=False, show_progress=False)
 
-    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+    @property
+    def ids(self) -> list[str]:
+        """Chunk ids in index order (the positions of a mask)."""
         self.warm_up()
-        model = self._model
+        return self._ids
+
+    @property
+    def model(self) -> bm25s.BM25 | None:
+        self.warm_up()
+        return self._model
+
+    def filter_mask(self, where: Sequence[Condition]) -> np.ndarray | None:
+        """The chunks matching every condition, from the columns beside the index; None where only the
+        store can answer exactly (see MetadataColumns)."""
+        self.warm_up()
+        assert self._columns is not None
+        return self._columns.mask(where)
+
+    def ids_mask(self, allowed: set[str]) -> np.ndarray:
+        self.warm_up()
+        mask = np.zeros(len(self._ids), dtype=bool)
+        mask[[self._pos[i] for i in allowed if i in self._pos]] = True
+        return mask
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The top k chunks by BM25 among those ``mask`` keeps (all without one), best first.
+
+        Scores are bm25s's own; the top k is picked among the chunks that share a query token (and pass
+        the mask) rather than by bm25s's argpartition over every chunk's score, most of them zero."""
+        model = self.model
         if model is None or k <= 0:
             return []
-        mask = None
-        if allowed is not None:
-            mask = np.zeros(len(self._ids), dtype=np.float32)
-            mask[[self._pos[i] for i in allowed if i in self._pos]] = 1.0
-            if not mask.any():
-                return []
         tokens = tokenize([query])
-        if not tokens.vocab or not any(tokens.ids):
+        words = {i: t for t, i in tokens.vocab.items()}
+        query_ids = [model.vocab_dict[t] for t in (words[i] for i in tokens.ids[0]) if t in model.vocab_dict]
+        if not query_ids:
             return []
-        docs, scores = model.retrieve(tokens, k=min(k, len(self._ids)), show_progress=False, weight_mask=mask)
-        return [(self._ids[d], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        scores = model.get_scores_from_ids(query_ids)
+        keep = scores > 0
+        if mask is not None:
+            keep &= mask
+        candidates = np.flatnonzero(keep)
+        if len(candidates) > k:
+            # the k best; of the chunks tied at the cut-off, the first in index order, so a ranking
+            # does not depend on how a partition happened to split ties
+            s = scores[candidates]
+            cut = np.partition(s, len(s) - k)[len(s) - k]
+            above = candidates[s > cut]
+            candidates = np.concatenate([above, candidates[s == cut][:k - len(above)]])
+        candidates = candidates[np.lexsort((candidates, -scores[candidates]))]  # best first, ties in index order
+        return [(self._ids[d], float(scores[d])) for d in candidates.tolist()]

@@ -48,8 +48,12 @@ class Retriever:
             rankings["dense"] = self.store.query(self.embedder.embed([query])[0], n, where)
         if mode in ("bm25", "hybrid"):
             self._ensure_bm25()
-            allowed = self.store.ids_matching(where) if where else None
-            rankings["bm25"] = self.bm25.search(query, n, allowed)
+            mask = None
+            if where:
+                mask = self.bm25.filter_mask(where)
+                if mask is None:  # a condition the index's columns cannot answer as the store would
+                    mask = self.bm25.ids_mask(self.store.ids_matching(where))
+            rankings["bm25"] = self.bm25.search(query, n, mask)
         scores: dict[str, dict] = {}
         for name, ranked in rankings.items():
             for cid, score in ranked:

@@ -1,0 +1,162 @@
+"""A filtered BM25 (and so hybrid) search masks scores with the metadata columns kept beside the index
+instead of fetching every matching id from the store. The store (embedded Chroma) is the oracle: the
+columns select exactly the chunks its filter selects, and a filtered search ranks exactly like today's
+path (the unfiltered ranking restricted to the ids the store returns), after deletes and updates too."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from ragtune.errors import RagtuneError
+from ragtune.project import Project
+from ragtune.rag.ingest import ingest
+from ragtune.retrieval.fusion import reciprocal_rank_fusion
+from ragtune.stores.filters import parse_filter, parse_filters
+
+from conftest import make_project
+
+SCIFACT = Path(__file__).parents[2].parent / "shared/data" / "scifact" / "corpus.jsonl"
+MIXED = ["4", 4, 4.0, True, "x", 0, False, 4.5, None]  # one key holding every kind, sometimes absent
+WORDS = ["apple", "pear", "plum", "cell", "gene", "protein", "tumour", "the", "of", "growth", "signal"]
+
+
+def metadata(i: int) -> dict:
+    meta = {"cat": f"c{i % 4}", "year": 2018 + i % 7, "score": (i % 9) / 2, "day": f"2024-0{1 + i % 9}-1{i % 10}",
+            "mixed": MIXED[i % len(MIXED)]}
+    if i % 11 == 0:
+        meta["year"] = str(meta["year"])  # the same key as text in a few documents
+    if i % 5:
+        meta["flag"] = i % 3 == 0
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def write_corpus(folder, texts: dict[str, str], meta=metadata) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"_id": d, "text": t, **meta(int(d[1:]))} for d, t in texts.items()]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+
+def fake_texts(n: int, seed: int = 3) -> dict[str, str]:
+    rng = np.random.default_rng(seed)
+    return {f"d{i:03d}": " ".join(rng.choice(WORDS, size=int(rng.integers(2, 30)))) for i in range(n)}
+
+
+def scifact_texts(n: int) -> dict[str, str]:
+    with SCIFACT.open(encoding="utf-8") as f:
+        rows = [json.loads(next(f)) for _ in range(n)]
+    return {f"d{i:03d}": f"{r['title']}\n{r['text']}" for i, r in enumerate(rows)}
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bm25filter")
+    write_corpus(tmp / "docs", fake_texts(120))
+    p = make_project(tmp / "proj")
+    ingest(p, [tmp / "docs"])
+    return p
+
+
+def mask_ids(p, mask) -> set[str]:
+    return {p.bm25.ids[i] for i in np.flatnonzero(mask)}
+
+
+KEYS = ["cat", "year", "score", "day", "mixed", "flag", "nokey", "doc_id", "title", "chunk_index", "doc_hash"]
+VALUES = ["c0", "c1", "4", "4.0", "4.5", "true", "false", "0", "2020", "2021.0", "2020.5", "2024-03-12",
+          "2024-05-15", "x", "-1", "2", "d001"]
+expressions = st.one_of(
+    st.builds(lambda k, op, v: f"{k}{op}{v}", st.sampled_from(KEYS), st.sampled_from(["=", "!=", ">", ">=", "<", "<="]),
+              st.sampled_from(VALUES)),
+    st.builds(lambda k, vs: f"{k} in {','.join(vs)}", st.sampled_from(KEYS),
+              st.lists(st.sampled_from(VALUES), min_size=1, max_size=3)))
+
+
+def store_only(where) -> bool:
+    """Where the columns defer to the store: bookkeeping keys not on a chunk, and a fractional bound,
+    which Chroma truncates against whole numbers."""
+    def fractional(c):
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        return any(isinstance(v, float) and not v.is_integer() for v in values)
+    return any(c.key in ("doc_hash", "doc_chunks") or fractional(c) for c in where)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(exprs=st.lists(expressions, min_size=1, max_size=2))
+def test_columns_select_what_the_store_selects(fake, exprs):
+    try:
+        where = [parse_filter(e) for e in exprs]
+    except RagtuneError:
+        assume(False)
+    mask = fake.bm25.filter_mask(where)
+    if mask is None:
+        assert store_only(where), exprs
+    else:
+        assert mask_ids(fake, mask) == fake.store.ids_matching(where), exprs
+
+
+def test_every_kind_of_value_is_answered_by_the_columns(fake):
+    for expr, count in [("cat=c0", 30), ("year>=2022", None), ("year=2018", None), ("mixed=4", None),
+                        ("mixed!=true", None), ("day<2024-03-01", None), ("flag=false", None), ("nokey!=1", 120),
+                        ("score in 1.5,4", None), ("doc_id=d001", None)]:
+        where = parse_filters([expr])
+        mask = fake.bm25.filter_mask(where)
+        assert mask is not None, expr
+        want = fake.store.ids_matching(where)
+        assert mask_ids(fake, mask) == want and want, expr
+        assert count is None or len(want) == count
+
+
+def assert_ranks_like_todays_path(p, queries, wheres, n: int = 10) -> None:
+    """bm25: the complete unfiltered ranking restricted to the store's ids; hybrid: that fused with the
+    store's filtered dense ranking."""
+    everything = len(p.bm25.ids)
+    for where in wheres:
+        allowed = p.store.ids_matching(where)
+        for q in queries:
+            todays = [(c, s) for c, s in p.bm25.search(q, everything) if c in allowed][:n]
+            assert [(c, s) for c, s, _ in p.retriever.rank(q, n, "bm25", where)] == todays, (q, where)
+            dense = p.store.query(p.embedder.embed([q])[0], n, where)
+            fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in todays]], k=p.retriever.rrf_k)
+            assert [(c, s) for c, s, _ in p.retriever.rank(q, n, "hybrid", where)] == fused, (q, where)
+
+
+WHERES = [parse_filters(e) for e in (["cat=c0"], ["cat in c1,c2", "year>=2020"], ["flag=true"], ["mixed!=4"],
+                                     ["day>=2024-05-01"], ["year>=2020.5"], ["doc_hash!=x", "cat=c3"], ["cat=none"])]
+
+
+@pytest.mark.parametrize("corpus", ["fake", pytest.param("scifact", marks=pytest.mark.skipif(
+    not SCIFACT.exists(), reason=f"shared data not found at {SCIFACT}"))])
+def test_filtered_search_ranks_like_todays_path_after_deletes_and_updates(tmp_path, corpus):
+    texts = fake_texts(150) if corpus == "fake" else scifact_texts(150)
+    queries = (["apple gene", "protein growth signal", "plum", "tumour the cell"] if corpus == "fake" else
+               ["stem cells differentiate", "vitamin D deficiency", "protein folding in the cell", "cancer risk"])
+    write_corpus(tmp_path / "docs", texts)
+    p = make_project(tmp_path / "proj")
+    ingest(p, [tmp_path / "docs"])
+    assert_ranks_like_todays_path(p, queries, WHERES)
+    # delete a third, rewrite another third's text and metadata, add new documents
+    ids = sorted(texts)
+    kept = {d: t for d, t in texts.items() if d not in ids[::3]}
+    for d in ids[1::3]:
+        kept[d] = texts[ids[(ids.index(d) + 7) % len(ids)]]
+    kept.update({f"d{i}": texts[ids[i % len(ids)]] for i in range(500, 520)})
+    write_corpus(tmp_path / "docs", kept, meta=lambda i: metadata(i * 7 + 1))
+    report = ingest(p, [tmp_path / "docs"], prune=True)
+    assert report.added == 20 and report.removed == len(ids[::3])
+    assert len(p.bm25.ids) == p.store.count()
+    assert_ranks_like_todays_path(p, queries, WHERES)
+
+
+def test_an_index_without_columns_is_rebuilt_once(fake, tmp_path):
+    shutil.copytree(fake.root, tmp_path / "copy")
+    p = Project(tmp_path / "copy")
+    (p.bm25.folder / "columns.json").unlink()  # as an index written before the columns were kept
+    assert not p.bm25.is_current()
+    where = parse_filters(["cat=c2"])
+    hits = p.retriever.search("apple gene", k=5, mode="bm25", where=where)
+    assert hits and all(h.chunk.metadata["cat"] == "c2" for h in hits)
+    assert p.bm25.is_current()
