@@ -119,11 +119,12 @@ class Project:
     def retriever(self):
         from ragtune.retrieval.rerank import RERANKERS
         from ragtune.retrieval.retriever import Retriever
+        from ragtune.stores.keywords import keyword_search
 
         r = self.config.retrieval
         reranker = build(RERANKERS, self.config.reranker) if self.config.reranker else None
         return Retriever(self.store, self.bm25, self.embedder, candidates=r.candidates, rrf_k=r.rrf_k,
-                         reranker=reranker, write_lock=self.lock)
+                         reranker=reranker, write_lock=self.lock, keywords=keyword_search(self.store))
 
     def generator(self, spec: ComponentSpec | None = None):
         from ragtune.generation import GENERATORS

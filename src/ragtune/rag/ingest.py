@@ -27,6 +27,7 @@ from ragtune.embedding.protocol import embed_batched
 from ragtune.errors import RagtuneError
 from ragtune.project import Project
 from ragtune.rag.doc_ids import DocIds, source_file
+from ragtune.stores.keywords import keyword_search
 from ragtune.stores.protocol import DocState
 from ragtune.stores.records import chunk_counts
 
@@ -134,7 +135,8 @@ def remove_documents(project: Project, doc_ids: Sequence[str],
         if present:
             project.bm25.mark_stale()  # before the store changes, as ingest does: a crash leaves it rebuilt
             project.store.delete(present)
-            project.bm25.rebuild(project.store.iter_chunks())
+            if keyword_search(project.store) is None:  # else the engine ranks keywords itself
+                project.bm25.rebuild(project.store.iter_chunks())
     return len(present)
 
 
@@ -254,7 +256,7 @@ def _write(project: Project, make_documents: Callable[[dict[str, DocState]], Ite
             start_changing()
             store.delete(sorted(set(remove)))
             report.removed = len(set(remove) - set(superseded))
-        if changed or not project.bm25.is_current():
+        if keyword_search(store) is None and (changed or not project.bm25.is_current()):
             project.bm25.rebuild(store.iter_chunks(), progress=lambda n: progress("bm25", n))
     report.seconds = time.perf_counter() - started
     return report

@@ -190,8 +190,9 @@ def decide(project: Project, state: RetrainState) -> Decision:
                         p_value=f1.p_value, margin=margin, promote=False,
                         text="no answerable question both answered: nothing to compare, the served model is kept")
     promote = f1.low >= -margin
-    verdict = (f"not worse (the interval lies above -{margin:g}): {candidate} goes behind a canary" if promote else
-               f"possibly worse (the interval reaches below -{margin:g}): {served} stays served alone")
+    floor = f"{-margin:g}" if margin else "0"
+    verdict = (f"not worse (the interval lies above {floor}): {candidate} goes behind a canary" if promote else
+               f"possibly worse (the interval reaches below {floor}): {served} stays served alone")
     return Decision(candidate=candidate, served=served, n=f1.n, diff=f1.diff, low=f1.low, high=f1.high,
                     p_value=f1.p_value, margin=margin, promote=promote,
                     text=f"F1 {candidate} minus {served} on {f1.n} paired questions: {f1.diff:+.3f} "

@@ -1,4 +1,6 @@
-"""Search over a project's index: dense, BM25, or both fused; filters applied inside each search."""
+"""Search over a project's index: dense, BM25, or both fused; filters applied inside each search. The
+keyword half runs inside the store's engine when the store ranks keywords itself (``stores/keywords.py``),
+else on ragtune's BM25 index beside it."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from ragtune.retrieval.bm25 import BM25Index
 from ragtune.retrieval.fusion import reciprocal_rank_fusion
 from ragtune.retrieval.rerank import Reranker
 from ragtune.stores.filters import Condition
+from ragtune.stores.keywords import KeywordSearch
 from ragtune.stores.protocol import VectorStore
 
 MODES = ("dense", "bm25", "hybrid")
@@ -28,6 +31,8 @@ class Retriever:
     reranker: Reranker | None = None
     write_lock: Callable[[], AbstractContextManager] = nullcontext
     """The project's writer lock: a stale BM25 index is rebuilt only while holding it."""
+    keywords: KeywordSearch | None = None
+    """The store's own keyword ranking, used instead of ``bm25`` when the store has one."""
 
     def _ensure_bm25(self) -> None:
         if self.bm25.is_current():
@@ -46,7 +51,9 @@ class Retriever:
         rankings: dict[str, list[tuple[str, float]]] = {}
         if mode in ("dense", "hybrid"):
             rankings["dense"] = self.store.query(self.embedder.embed([query])[0], n, where)
-        if mode in ("bm25", "hybrid"):
+        if mode in ("bm25", "hybrid") and self.keywords is not None:
+            rankings["bm25"] = self.keywords.keyword_query(query, n, where)
+        elif mode in ("bm25", "hybrid"):
             self._ensure_bm25()
             mask = None
             if where:

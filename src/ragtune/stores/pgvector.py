@@ -1,6 +1,11 @@
 """Postgres with pgvector: a ``postgresql://`` DSN at scale (replication and sharding are Postgres's
 own: streaming replicas, Citus), or an embedded Postgres in a folder through ``pgserver``, which
-ships the server and the pgvector extension as one pip package (what the tests use)."""
+ships the server and the pgvector extension as one pip package (what the tests use).
+
+Keyword search runs in Postgres too: each row keeps its indexed text as a ``tsvector`` (Snowball's
+English stemmer and stop words, as ragtune's BM25) under a GIN index, and a keyword query is ranked by
+BM25 in SQL from the matching rows' term frequencies, so no BM25 index is held beside the database.
+Postgres's own ``ts_rank`` ignores how rare a word is; BM25 weighs it, as ragtune's BM25 does."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import numpy as np
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
+from ragtune.stores.keywords import K1, KEYWORD_SEARCH, B
 from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
@@ -45,12 +51,23 @@ def to_sql(conditions: Sequence[Condition]) -> tuple[str, list[str]]:
     return " AND ".join(parts) or "TRUE", params
 
 
+LANGUAGE = "english"  # the text search configuration
+# one lexeme as a tsquery literal, quotes and backslashes in it doubled: no word reads as an operator
+_QUOTED = r"'''' || replace(replace(l, '\', '\\'), '''', '''''') || ''''"
+
+
+def _tokens(tsv: str) -> str:
+    """SQL for the number of (non-stop-word) tokens a tsvector was made from: BM25's document length."""
+    return f"(SELECT coalesce(sum(array_length(positions, 1)), 0) FROM unnest({tsv}))::integer"
+
+
+@KEYWORD_SEARCH.register("pgvector")
 @STORES.register("pgvector")
 @dataclass
 class PgvectorStore(StoreBase):
     """pgvector behind the VectorStore protocol. Unfiltered queries use the HNSW index; filtered ones
     rank every matching row exactly, because pgvector 0.6's HNSW filters after its candidate list
-    and would return fewer than k for a selective filter."""
+    and would return fewer than k for a selective filter. Keyword queries rank by BM25 in SQL."""
 
     dsn: str = ""
     """postgresql://user@host:5432/db; empty for an embedded server in ``path``."""
@@ -98,8 +115,9 @@ class PgvectorStore(StoreBase):
 
     def _exists(self) -> bool:
         # asked again while absent: another process (an ingest beside a server) may create it
-        if not self._ready:
-            self._ready = self.conn.execute("SELECT to_regclass(%s)", (self.table,)).fetchone()[0] is not None
+        if not self._ready and self.conn.execute("SELECT to_regclass(%s)", (self.table,)).fetchone()[0] is not None:
+            self._add_keywords()
+            self._ready = True
         return self._ready
 
     def _create(self, dim: int) -> None:
@@ -110,7 +128,23 @@ class PgvectorStore(StoreBase):
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS {t}_doc ON {t} (doc_id)")
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS {t}_meta ON {t} USING gin (meta jsonb_path_ops)")
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS {t}_hnsw ON {t} USING hnsw (embedding vector_cosine_ops)")
+            self._add_keywords()
         self._ready = True
+
+    def _add_keywords(self) -> None:
+        """The keyword columns and their GIN index. A table written before keyword search existed gets
+        them filled in from its own rows, once."""
+        t = self.table
+        if self.conn.execute("SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'kw'",
+                             (t,)).fetchone():
+            return
+        indexed = "CASE WHEN coalesce(meta->>'title', '') = '' THEN text ELSE (meta->>'title') || E'\\n' || text END"
+        with self.conn.transaction():
+            self.conn.execute(f"ALTER TABLE {t} ADD COLUMN kw tsvector, ADD COLUMN kw_len integer")
+            self.conn.execute(f"UPDATE {t} SET kw = to_tsvector('{LANGUAGE}', {indexed})")
+            self.conn.execute(f"UPDATE {t} SET kw_len = {_tokens('kw')}")
+            self.conn.execute(f"ALTER TABLE {t} ALTER COLUMN kw SET NOT NULL, ALTER COLUMN kw_len SET NOT NULL")
+            self.conn.execute(f"CREATE INDEX {t}_kw ON {t} USING gin (kw)")
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str],
                doc_chunks: dict[str, int] | None = None) -> None:
@@ -121,11 +155,13 @@ class PgvectorStore(StoreBase):
         if not self._exists():
             self._create(int(vectors.shape[1]))
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
-        rows = [(c.chunk_id, c.doc_id, c.text, Jsonb(m), np.asarray(v, dtype=np.float32))
+        rows = [(c.chunk_id, c.doc_id, c.text, Jsonb(m), np.asarray(v, dtype=np.float32), c.indexed_text)
                 for c, m, v in zip(chunks, metas, vectors, strict=True)]
-        sql = (f"INSERT INTO {self.table} (id, doc_id, text, meta, embedding) VALUES (%s, %s, %s, %s, %s) "
+        sql = (f"INSERT INTO {self.table} (id, doc_id, text, meta, embedding, kw, kw_len) "
+               f"SELECT %s::text, %s::text, %s::text, %s::jsonb, %s::vector, v, {_tokens('v')} "
+               f"FROM to_tsvector('{LANGUAGE}', %s::text) v "
                "ON CONFLICT (id) DO UPDATE SET doc_id = EXCLUDED.doc_id, text = EXCLUDED.text, "
-               "meta = EXCLUDED.meta, embedding = EXCLUDED.embedding")
+               "meta = EXCLUDED.meta, embedding = EXCLUDED.embedding, kw = EXCLUDED.kw, kw_len = EXCLUDED.kw_len")
         with self.conn.cursor() as cur:
             for i in range(0, len(rows), self.batch_size):
                 with self.conn.transaction():
@@ -149,6 +185,29 @@ class PgvectorStore(StoreBase):
                 self.conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(int(k), 40), 1000)}")
             rows = self.conn.execute(sql, (q, *params, q, k)).fetchall()
         return [(i, float(s)) for i, s in rows]
+
+    def keyword_query(self, query: str, k: int, where: Sequence[Condition] = ()) -> list[tuple[str, float]]:
+        """BM25 (Lucene's variant, as bm25s) over the rows holding any of the query's lexemes: the GIN
+        index finds them and each word's document frequency. The corpus size and mean length are counted
+        per query, so they are never stale after another process writes."""
+        if not self._exists() or k <= 0:
+            return []
+        t = self.table
+        clause, params = to_sql(where)
+        sql = (f"WITH terms AS (SELECT l, ({_QUOTED}) AS qt "
+               f"  FROM unnest(tsvector_to_array(to_tsvector('{LANGUAGE}', %s))) l), "
+               f"stats AS (SELECT count(*)::float8 AS n, greatest(avg(kw_len), 1)::float8 AS avgdl FROM {t}), "
+               "weights AS (SELECT terms.l, ln(1 + (stats.n - d.df + 0.5) / (d.df + 0.5)) AS idf FROM terms, stats, "
+               f"  LATERAL (SELECT count(*) AS df FROM {t} WHERE kw @@ terms.qt::tsquery) d), "
+               f"hits AS (SELECT id, kw, kw_len FROM {t} "
+               f"  WHERE kw @@ (SELECT string_agg(qt, ' | ')::tsquery FROM terms) AND {clause}) "
+               f"SELECT h.id, sum(w.idf * u.tf / (u.tf + {K1} * (1 - {B} + {B} * h.kw_len / stats.avgdl))) AS score "
+               "FROM hits h CROSS JOIN stats "
+               "CROSS JOIN LATERAL (SELECT lexeme, array_length(positions, 1)::float8 AS tf "
+               "  FROM unnest(ts_filter(setweight(h.kw, 'A', (SELECT array_agg(l) FROM terms)), '{a}'))) u "
+               "JOIN weights w ON w.l = u.lexeme "
+               "GROUP BY h.id ORDER BY score DESC, h.id LIMIT %s")
+        return [(i, float(s)) for i, s in self.conn.execute(sql, (query, *params, k)).fetchall()]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         if not chunk_ids or not self._exists():

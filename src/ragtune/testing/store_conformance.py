@@ -1,6 +1,9 @@
 """One suite every store backend passes: ingest, filters, upserts, deletes, crash recovery, and the
 same top-k as a brute-force cosine ranking (and so as the embedded default) on the same data.
 
+A store that ranks keywords in its engine (``ragtune.stores.keywords``) also passes the keyword tests;
+for other stores they are skipped, as ragtune's BM25 ranks keywords beside them.
+
 A backend's test class subclasses ``VectorStoreConformance`` and supplies the ``store_spec`` fixture: the
 spec of a new, empty store (folders relative to the project folder). The crash test ingests in a child
 process, which builds the store by name: a plugin store must be registered through its entry point
@@ -27,6 +30,7 @@ from ragtune.embedding.fake import HashingEmbedder
 from ragtune.project import Project
 from ragtune.rag.ingest import ingest
 from ragtune.stores.filters import parse_filters
+from ragtune.stores.keywords import KeywordSearch, keyword_search
 from ragtune.stores.protocol import VectorStore
 
 # Six short documents with front matter, and that front matter written out by hand: the oracle for
@@ -206,6 +210,52 @@ class VectorStoreConformance:
                 assert {i for i, s in got if s > cutoff} == {rows[j].chunk_id for j in allowed if sims[j] > cutoff}
                 assert all(mask[int(i[1:4])] for i, _ in got)
 
+    @staticmethod
+    def engine_keywords(store: VectorStore) -> KeywordSearch:
+        keywords = keyword_search(store)
+        if keywords is None:
+            pytest.skip(f"{type(store).__name__} does not rank keywords in its engine (ragtune's BM25 does)")
+        return keywords
+
+    def test_keyword_query_returns_the_chunks_sharing_a_word_best_first(self, store):
+        keywords = self.engine_keywords(store)
+        assert keywords.keyword_query("apple", 5) == []  # an empty store
+        rows = corpus_rows()
+        write(store, rows)
+        words = [set(r.text.split()) for r in rows]
+        for where, mask in [((), [True] * len(rows)),
+                            (tuple(parse_filters(["shelf=B", "rank>=40"])),
+                             [r.metadata["shelf"] == "B" and int(r.metadata["rank"]) >= 40 for r in rows])]:
+            for query, q in [("apple", {"apple"}), ("cherry mango", {"cherry", "mango"}),
+                             ("the plums and a lemon", {"plum", "lemon"})]:  # stop words dropped, plural stemmed
+                got = keywords.keyword_query(query, len(rows), where)
+                assert {i for i, _ in got} == {r.chunk_id for r, w, m in zip(rows, words, mask, strict=True)
+                                               if m and w & q}
+                assert [s for _, s in got] == sorted((s for _, s in got), reverse=True) and got[-1][1] > 0
+                assert len(keywords.keyword_query(query, 3, where)) == 3
+        assert keywords.keyword_query("kiwi", 10) == [] and keywords.keyword_query("the and of", 10) == []
+        assert keywords.keyword_query("apple", 0) == []
+
+    def test_keyword_query_weighs_rare_words_and_repeats(self, store):
+        keywords = self.engine_keywords(store)
+        write(store, chunks_of("common", ["apple banana cherry grape"]) + chunks_of("c2", ["apple lemon mango olive"])
+              + chunks_of("c3", ["apple peach pear plum"]) + chunks_of("rare", ["banana quince lemon mango"])
+              + chunks_of("twice", ["quince quince olive peach"]))
+        ranked = [i for i, _ in keywords.keyword_query("apple quince", 5)]
+        # quince is in two chunks, apple in three: the rarer word weighs more, and a repeat adds to it
+        assert ranked[:2] == ["twice#0", "rare#0"] and set(ranked[2:]) == {"common#0", "c2#0", "c3#0"}
+
+    def test_keyword_query_follows_upserts_and_deletes(self, store):
+        keywords = self.engine_keywords(store)
+        write(store, chunks_of("a", ["invoices are emailed monthly"], tag="x"))
+        write(store, chunks_of("b", ["refunds take five days"], tag="y"))
+        assert [i for i, _ in keywords.keyword_query("refunds invoices", 5, parse_filters(["tag=x"]))] == ["a#0"]
+        write(store, chunks_of("a", ["webhooks retry deliveries"], tag="x"), version="v2")
+        assert [i for i, _ in keywords.keyword_query("invoices refunds", 5)] == ["b#0"]
+        assert [i for i, _ in keywords.keyword_query("webhook", 5)] == ["a#0"]  # stemmed on both sides
+        store.delete(["b"])
+        assert keywords.keyword_query("refunds", 5) == []
+
     def test_upsert_replaces_and_delete_removes(self, store):
         write(store, chunks_of("a", ["old one", "old two"], tag="x"))
         write(store, chunks_of("b", ["bravo"], tag="y"))
@@ -280,4 +330,7 @@ class VectorStoreConformance:
         want = {c.chunk_id: (c.text, c.metadata) for b in clean.store.iter_chunks() for c in b}
         assert got == want and p.store.count() == len(want)
         assert all(s.complete for s in p.store.documents().values())
-        assert sorted(json.loads((p.bm25.folder / "ids.json").read_text())) == sorted(want)
+        if keyword_search(p.store) is None:
+            assert sorted(json.loads((p.bm25.folder / "ids.json").read_text())) == sorted(want)
+        else:  # the engine ranks keywords: no BM25 index is built beside it
+            assert not p.bm25.exists()
