@@ -200,10 +200,10 @@ def emit_result(obj: dict) -> None:
     print(RESULT_TAG + json.dumps(obj), flush=True)
 
 
-def run_child(script: Path, args: Sequence[str]) -> dict:
+def run_child(script: Path, args: Sequence[str], python: str = sys.executable) -> dict:
     """Run ``python script args`` in a fresh interpreter, stream its output, and return the dict it
     emitted, plus its wall time and peak RSS as the kernel accounts it for that child alone."""
-    cmd = [sys.executable, "-u", str(script), *args]
+    cmd = [python, "-u", str(script), *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import sqlite3
 import time
@@ -41,9 +40,10 @@ reader's recipe), and plain fine-tuning (the oracle alone, the short cited answe
 
 
 def split(n_eval: int, seed: int) -> tuple[list[dict], list[dict]]:
-    rows = [json.loads(x) for x in (MINIWIKI / "questions.dev.jsonl").read_text().splitlines() if x.strip()]
-    random.Random(seed).shuffle(rows)
-    return rows[:n_eval], rows[n_eval:]
+    """(evaluation, training): the held-out split (ragtune.evaluation.held_out) of the dev questions."""
+    from ragtune.evaluation.held_out import held_out_split
+
+    return held_out_split(MINIWIKI / "questions.dev.jsonl", n_eval, seed)
 
 
 def write(path, rows) -> None:

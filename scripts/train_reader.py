@@ -1,16 +1,17 @@
 """Train the grounded reader that ships with ragtune: a LoRA adapter for the packaged SmolLM2-135M that answers
-from numbered passages by quoting the sentence that holds the answer, citing its passage, then giving the short
-answer, and refuses when no passage holds it (RAFT: the oracle among two hard-negative distractors, left out of
-20% of examples).
+from numbered passages with the short answer and its passage's citation ("about 6,650 km [2]"), and refuses when
+no passage holds it (RAFT with the short cited answer as target: the oracle among two hard-negative distractors,
+left out of 20% of examples).
 
     .venv/bin/python scripts/train_reader.py [--work DIR] [--from-job PROJECT JOB_ID]
 
 The data is mini-wiki's dev questions (../shared/data/miniwiki) minus the evaluation part every benchmark holds
-out: the questions are shuffled with seed 0 and the first 100 are never trained on (bench/bakeoff_miniwiki.py
-evaluates on them). The demo knowledge base and its questions are not used. Every step goes through the CLI a
-user runs (ingest, raft build, tune start); the adapter is then written as a llama.cpp GGUF adapter
-into the package with a manifest of what it was trained on (tests/unit/test_reader_adapter.py checks the
-exclusions against it). ``--from-job`` packages a finished job of this same recipe instead of training again.
+out: the questions are shuffled with seed 0 and the first 100 are never trained on (ragtune.evaluation.held_out;
+bench/bakeoff_miniwiki.py and bench/reader_default.py evaluate on them). The demo knowledge base and its
+questions are not used. Every step goes through the CLI a user runs (ingest, raft build, tune start); the adapter
+is then written as a llama.cpp GGUF adapter into the package with a manifest of what it was trained on
+(tests/unit/test_reader_adapter.py checks the exclusions against it). ``--from-job`` packages a finished job of
+this same recipe instead of training again.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import random
 import subprocess
 import sys
 from pathlib import Path
 
+from ragtune.app.variants import READER_TARGET
+from ragtune.evaluation.held_out import HELD_OUT, SEED, held_out_split
+
 REPO = Path(__file__).resolve().parents[1]
 MINIWIKI = REPO.parent / "shared" / "data" / "miniwiki"
 PACKAGE = REPO / "src" / "ragtune" / "reader"
-HELD_OUT, SEED = 100, 0
-RECIPE = {"raft": {"distractors": 2, "p_oracle": 0.8, "target": "cot", "seed": SEED},
+RECIPE = {"raft": {"distractors": 2, "p_oracle": 0.8, "target": READER_TARGET, "seed": SEED},
           "tune": {"base": "smollm2-135m", "epochs": 1.0, "lr": 1e-3, "max_seq_len": 1024, "seed": SEED}}
 
 
@@ -39,20 +41,13 @@ def ragtune(*args: str) -> dict:
     return json.loads(proc.stdout)
 
 
-def split() -> tuple[list[dict], list[dict]]:
-    """(held out, training): the split bench/bakeoff_miniwiki.py makes."""
-    rows = [json.loads(x) for x in (MINIWIKI / "questions.dev.jsonl").read_text().splitlines() if x.strip()]
-    random.Random(SEED).shuffle(rows)
-    return rows[:HELD_OUT], rows[HELD_OUT:]
-
-
 def train(work: Path) -> tuple[Path, str]:
     project = work / "project"
     p = ["-p", str(project)]
     if not (project / "config.json").exists():
         ragtune("project", "init", *p)
     ragtune("ingest", str(MINIWIKI / "passages.jsonl"), *p)
-    _, training = split()
+    _, training = held_out_split(MINIWIKI / "questions.dev.jsonl")
     qa = work / "train.jsonl"
     qa.write_text("".join(json.dumps(r) + "\n" for r in training))
     data = work / "raft.jsonl"

@@ -8,6 +8,7 @@ import bm25s
 import pytest
 
 from ragtune.documents.types import Chunk
+from ragtune.retrieval import bm25
 from ragtune.retrieval.bm25 import BM25Index, tokenize
 
 WORDS = ["refund", "card", "invoice", "webhook", "retry", "delivery", "token", "export", "archive", "the", "of",
@@ -33,8 +34,9 @@ def corpus(n: int, seed: int = 7) -> list[Chunk]:
     return [Chunk(chunk_id=f"d{i}#0", doc_id=f"d{i}", index=0, text=t) for i, t in enumerate(texts)]
 
 
-@pytest.mark.parametrize("batch", [1, 7, 1000])
-def test_streamed_index_ranks_exactly_like_the_whole_corpus_at_once(tmp_path, batch):
+@pytest.mark.parametrize(("batch", "step"), [(1, 1 << 20), (7, 13), (1000, 1), (1000, 1 << 20)])
+def test_streamed_index_ranks_exactly_like_the_whole_corpus_at_once(tmp_path, monkeypatch, batch, step):
+    monkeypatch.setattr(bm25, "PAIRS_PER_STEP", step)  # the matrix placed in several steps, or one
     chunks = corpus(300)
     reference = bm25s.BM25()
     reference.index(tokenize([c.indexed_text for c in chunks]), show_progress=False)
@@ -49,3 +51,25 @@ def test_streamed_index_ranks_exactly_like_the_whole_corpus_at_once(tmp_path, ba
             assert_same_ranking(got, want, complete=k == len(chunks))
             ties = [i for i in range(1, len(got)) if got[i][1] == got[i - 1][1]]
             assert all(index.ids.index(got[i - 1][0]) < index.ids.index(got[i][0]) for i in ties)
+
+
+@pytest.mark.parametrize("step", [5, 1 << 20])
+def test_streamed_build_writes_the_arrays_bm25s_writes(tmp_path, monkeypatch, step):
+    """Not only the same ranking: the same scores, rows, column starts and vocabulary on disk."""
+    monkeypatch.setattr(bm25, "PAIRS_PER_STEP", step)
+    chunks = corpus(120, seed=3)
+    reference = bm25s.BM25()
+    reference.index(tokenize([c.indexed_text for c in chunks]), show_progress=False)
+    reference.save(str(tmp_path / "ref"), show_progress=False)
+    BM25Index(tmp_path / "bm25").rebuild([chunks[:50], [], chunks[50:]])
+    built, want = bm25s.BM25.load(str(tmp_path / "bm25")), bm25s.BM25.load(str(tmp_path / "ref"))
+    assert built.vocab_dict == want.vocab_dict
+    for key in ("data", "indices", "indptr"):
+        assert built.scores[key].tolist() == want.scores[key].tolist()
+    assert built.scores["num_docs"] == want.scores["num_docs"] == 120
+
+
+def test_an_empty_rebuild_finds_nothing(tmp_path):
+    index = BM25Index(tmp_path / "bm25")
+    assert index.rebuild([]) == 0
+    assert index.is_current() and index.search("refund", k=5) == []

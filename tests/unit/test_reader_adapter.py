@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from pathlib import Path
 
 import pytest
 
 from conftest import make_project
-from ragtune.app.variants import resolve
+from ragtune.app.variants import READER_TARGET, resolve
 from ragtune.config import ComponentSpec
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.held_out import held_out_split
 from ragtune.packaged import reader_adapter
-from ragtune.raft.format import RAFT_SYSTEM
+from ragtune.raft.format import target_system
 from ragtune.rag.prompts import SYSTEM
 
 MANIFEST = json.loads((reader_adapter().parent / "manifest.json").read_text())
@@ -36,12 +36,11 @@ def test_the_packaged_adapter_is_the_one_its_manifest_describes_and_fits_the_bud
 
 def test_no_held_out_mini_wiki_question_was_trained_on():
     held = MANIFEST["held_out"]
-    rows = _jsonl(MINIWIKI / "questions.dev.jsonl")
-    random.Random(held["seed"]).shuffle(rows)
-    held_out = {r["question"].strip() for r in rows[:held["first"]]}
+    evaluated, rest = held_out_split(MINIWIKI / "questions.dev.jsonl", held["first"], held["seed"])
+    held_out = {r["question"].strip() for r in evaluated}
     trained = set(MANIFEST["questions"])
-    assert len(held_out) == held["first"] and not trained & held_out
-    assert trained <= {r["question"].strip() for r in rows[held["first"]:]}
+    assert len(held_out) == held["first"] == 100 and not trained & held_out
+    assert trained <= {r["question"].strip() for r in rest}
 
 
 def test_nothing_from_the_demo_knowledge_base_or_its_questions_was_trained_on():
@@ -56,14 +55,15 @@ def test_nothing_from_the_demo_knowledge_base_or_its_questions_was_trained_on():
 def test_rag_on_the_packaged_model_asks_the_reader_with_its_trained_rules(tmp_path):
     project = make_project(tmp_path / "p", generator=ComponentSpec(type="llamacpp"))
     rag = resolve(project, "rag")
-    assert rag.generator.params["adapter"] == str(reader_adapter()) and rag.system == RAFT_SYSTEM
-    assert rag.model == "smollm2-135m+reader"
+    assert MANIFEST["recipe"]["raft"]["target"] == READER_TARGET == "answer"
+    assert rag.generator.params["adapter"] == str(reader_adapter()) and rag.system == target_system("answer") == SYSTEM
+    assert rag.model == "smollm2-135m+reader" and rag.ends_at_citation
     for other in (resolve(project, "base"), resolve(project, "rag", model="qwen2.5-coder-0.5b"),
                   resolve(project, "fewshot+rag", shots=[("Who?", "Ada")])):
-        assert "adapter" not in other.generator.params
+        assert "adapter" not in other.generator.params and not other.ends_at_citation
     project.config.answer.reader = False
     plain = resolve(project, "rag")
-    assert "adapter" not in plain.generator.params and plain.system == SYSTEM
+    assert "adapter" not in plain.generator.params and plain.system == SYSTEM and not plain.ends_at_citation
 
 
 def test_a_missing_reader_is_a_clear_error(tmp_path, monkeypatch):

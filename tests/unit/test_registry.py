@@ -75,7 +75,7 @@ def test_round_trip(kind, name, custom):
 def test_project_config_round_trip(tmp_path):
     cfg = ProjectConfig(embedder=ComponentSpec(type="hashing", params={"dimension": 32}),
                         chunker=ComponentSpec(type="fixed", params={"size": 64, "overlap": 8}),
-                        generator=ComponentSpec(type="scripted", params={"script": ["x"]}),
+                        generator=ComponentSpec(type="scripted", params={"script": ["x"], "piecewise": True}),
                         reranker=ComponentSpec(type="overlap"))
     Project(tmp_path, cfg).save()
     p = Project(tmp_path)

@@ -20,7 +20,7 @@ from ragtune.evaluation.answer_metrics import normalize
 from ragtune.generation.protocol import Message
 from ragtune.packaged import reader_adapter
 from ragtune.project import Project
-from ragtune.raft.format import RAFT_SYSTEM
+from ragtune.raft.format import target_system
 from ragtune.rag.answer import token_cap
 from ragtune.rag.followup import standalone
 from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_messages, grounded_user
@@ -31,6 +31,9 @@ from ragtune.rag.worked_examples import worked_shots
 BASE_SYSTEM = f"Answer the question briefly. If you do not know the answer, reply exactly: {REFUSAL}"
 TUNED_PREFIXES = (("ft+rag:", True), ("ft:", False))
 PACKAGED_MODEL = "smollm2-135m"
+READER_TARGET = "answer"
+"""The ``raft build --target`` the shipped reader was trained on (scripts/train_reader.py; its manifest records
+it): the short cited answer, asked with the rules that data was built with."""
 UNTRAINED = {"base": False, "fewshot": False, "rag": True, "fewshot+rag": True}
 """The variants of the project's own generator, by whether they retrieve; the ``fewshot`` ones need examples."""
 
@@ -55,6 +58,9 @@ class Variant:
     """Worked (user message, answer) pairs sent before the conversation; with retrieval the user message holds
     the example's passages and its question, as the grounded prompt puts them."""
     owned_by: str = "ragtune"
+    ends_at_citation: bool = False
+    """Its answer ends at its first citation group, where generation stops (``rag.citation_end``): the shipped
+    reader's trained format, "short answer [n]"; a model that may cite mid-sentence is not cut."""
 
     def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]:
         """What the model is sent for a client's conversation. With retrieval: the rules, the passages ``hits``
@@ -224,7 +230,7 @@ def _reader(spec: ComponentSpec) -> Variant:
         raise RagtuneError(f"the packaged reader {adapter} is missing (a broken install?); reinstall ragtune, or set "
                            "answer.reader to false")
     return Variant("rag", ComponentSpec(type=spec.type, params={**spec.params, "adapter": str(adapter)}), True,
-                   RAFT_SYSTEM, f"{_model_name(spec)}+reader")
+                   target_system(READER_TARGET), f"{_model_name(spec)}+reader", ends_at_citation=True)
 
 
 def _packaged_smollm2(spec: ComponentSpec) -> bool:

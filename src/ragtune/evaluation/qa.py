@@ -61,6 +61,9 @@ class Asker(Protocol):
 
     def max_tokens(self, cfg: AnswerConfig) -> int: ...
 
+    @property
+    def ends_at_citation(self) -> bool: ...
+
 
 Judge = Callable[[Answer], "tuple[bool | None, bool | None]"]
 """An answer's (supported, citation correct) verdicts, None where there is nothing to judge."""
@@ -120,7 +123,7 @@ def ask(q: Question, how: Asker, retriever: Retriever | None, generator: Generat
             raise ValueError("a retrieval variant needs a retriever")
         where = [Condition("doc_id", "!=", q.hidden_doc)] if q.hidden_doc else []
         return answer(q.question, retriever, generator, cfg, mode=mode, where=where, system=how.system,
-                      shots=how.shots, checker=checker)
+                      shots=how.shots, checker=checker, ends_at_citation=how.ends_at_citation)
     asked: list[Message] = [{"role": "user", "content": q.question}]  # a client's single question, as served
     t = time.perf_counter()
     out = generator.generate(how.messages(asked), max_tokens=how.max_tokens(cfg), temperature=cfg.temperature,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
@@ -22,6 +23,10 @@ class ScriptedGenerator(GeneratorBase):
     calls: list[list[Message]] = field(default_factory=list, init=False, repr=False)
     limits: list[tuple[int, list[str]]] = field(default_factory=list, init=False, repr=False)
     """Each call's (max_tokens, stop): what bounds the answer, as a real engine would be told."""
+    piecewise: bool = False
+    """Stream each reply word by word, as an engine streams tokens (otherwise in one piece)."""
+    taken: list[int] = field(default_factory=list, init=False, repr=False)
+    """Each piecewise stream's count of pieces its reader took: fewer than the reply's words when it stopped."""
 
     def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
                  stop: list[str] | None = None) -> Completion:
@@ -30,6 +35,18 @@ class ScriptedGenerator(GeneratorBase):
         prompt = "\n".join(m["content"] for m in messages)
         text = self.script[(len(self.calls) - 1) % len(self.script)] if self.script else self._extract(messages[-1]["content"])
         return Completion(text, len(prompt.split()), len(text.split()))
+
+    def stream(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None) -> Iterator[Completion]:
+        whole = self.generate(messages, max_tokens=max_tokens, temperature=temperature, stop=stop)
+        words = re.findall(r"\s*\S+", whole.text) if self.piecewise else []
+        if not words:
+            yield whole
+            return
+        self.taken.append(0)
+        for i, word in enumerate(words):
+            self.taken[-1] += 1
+            yield Completion(word, whole.prompt_tokens if i == 0 else 0, 1)
 
     @staticmethod
     def _extract(user: str) -> str:

@@ -96,14 +96,20 @@ class LlamaCppGenerator(GeneratorBase):
     def stream(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
                stop: list[str] | None = None) -> Iterator[Completion]:
         """Pieces as llama.cpp produces them (see generation.protocol.stream). Its streaming call blocks and
-        hands chunks to a callback, so it runs in a thread feeding a queue that this iterator drains."""
+        hands chunks to a callback, so it runs in a thread feeding a queue that this iterator drains. Closing
+        the iterator early stops the generation (the callback's True tells llama.cpp to), and each piece
+        carries the tokens counted so far (per-token timings), so the usage holds for a stopped one too."""
         request = {**self._request(messages, max_tokens, temperature, stop), "stream": True,
-                   "stream_options": {"include_usage": True}}
-        server, chunks, done = self.server, queue.Queue[Any](), object()
+                   "stream_options": {"include_usage": True}, "timings_per_token": True}
+        server, chunks, done, closed = self.server, queue.Queue[Any](), object(), threading.Event()
+
+        def take(chunk: Any) -> bool:
+            chunks.put(chunk)
+            return closed.is_set()
 
         def run() -> None:
             try:
-                error = server.handle_chat_completions(request, chunks.put)
+                error = server.handle_chat_completions(request, take)
                 if isinstance(error, dict) and "error" in error:
                     chunks.put(error)
             except Exception as e:  # handed to the reading side, which raises it
@@ -111,10 +117,24 @@ class LlamaCppGenerator(GeneratorBase):
             chunks.put(done)
 
         threading.Thread(target=run, daemon=True).start()
-        while (chunk := chunks.get()) is not done:
-            if "error" in chunk:
-                raise RagtuneError(f"llama.cpp failed: {chunk['error']}")
-            text = "".join(c.get("delta", {}).get("content") or "" for c in chunk.get("choices", []))
-            usage = chunk.get("usage") or {}
-            if text or usage:
-                yield Completion(text, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+        counted = (0, 0)
+        try:
+            while (chunk := chunks.get()) is not done:
+                if "error" in chunk:
+                    raise RagtuneError(f"llama.cpp failed: {chunk['error']}")
+                text = "".join(c.get("delta", {}).get("content") or "" for c in chunk.get("choices", []))
+                now = _counts(chunk) or counted
+                if text or now != counted:
+                    yield Completion(text, now[0] - counted[0], now[1] - counted[1])
+                counted = now
+        finally:
+            closed.set()
+
+
+def _counts(chunk: dict) -> tuple[int, int] | None:
+    """(prompt, completion) tokens so far: the final chunk's usage, or a piece's per-token timings."""
+    if usage := chunk.get("usage"):
+        return usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    if timings := chunk.get("timings"):
+        return timings.get("cache_n", 0) + timings.get("prompt_n", 0), timings.get("predicted_n", 0)
+    return None

@@ -18,10 +18,10 @@ from ragtune.errors import RagtuneError
 from ragtune.evaluation.answer_metrics import normalize
 from ragtune.evaluation.datasets import read_jsonl
 from ragtune.jsonl import write_jsonl
-from ragtune.raft.format import RAFT_SYSTEM, answer_target, cot_target, refusal_target
+from ragtune.raft.format import answer_target, cot_target, refusal_target, target_system
 from ragtune.raft.journal import append, read_journal
 from ragtune.rag.citations import content_words
-from ragtune.rag.prompts import SYSTEM, grounded_messages
+from ragtune.rag.prompts import grounded_messages
 
 TARGETS = ("cot", "answer")
 MAX_QUOTE = 240  # characters
@@ -160,7 +160,7 @@ class RaftBuilder:
                       else answer_target(qa.answer, n))
         else:
             target = refusal_target(cot)
-        messages = grounded_messages(qa.question, context, system=RAFT_SYSTEM if cot else SYSTEM)
+        messages = grounded_messages(qa.question, context, system=target_system(cfg.target))
         messages.append({"role": "assistant", "content": target})
         meta = {"index": index, **asdict(qa), "oracle": oracle.chunk.chunk_id, "with_oracle": with_oracle,
                 "context": [h.chunk.chunk_id for h in context]}

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 from ragtune.config import AnswerConfig
 from ragtune.documents.types import Hit
-from ragtune.generation.protocol import Completion, Generator
+from ragtune.generation.protocol import Completion, Generator, Message
 from ragtune.rag.check import Outcome, SupportChecker
+from ragtune.rag.citation_end import generate_until_cited
 from ragtune.rag.citations import Citation, is_refusal, missing_terms, strip_markers
 from ragtune.rag.prompts import ANSWER, REFUSAL, STOP, SYSTEM, drop_echo, final_answer, grounded_messages
 from ragtune.rag.support import LexicalChecker
@@ -74,17 +75,26 @@ def token_cap(system: str, cfg: AnswerConfig) -> int:
 
 def answer(question: str, retriever: Retriever, generator: Generator, cfg: AnswerConfig, mode: str = "hybrid",
            where: Sequence[Condition] = (), system: str = SYSTEM, shots: Sequence[tuple[str, str]] = (),
-           checker: SupportChecker = LEXICAL) -> Answer:
+           checker: SupportChecker = LEXICAL, ends_at_citation: bool = False) -> Answer:
     """``system`` is the rules the model follows; a tuned model gets the one it was trained with. ``shots``:
     worked examples sent before the question (``grounded_messages``). ``checker``: the project's support check
-    (``rag.checkers.checker(config.checker)``)."""
+    (``rag.checkers.checker(config.checker)``). ``ends_at_citation``: the model was trained to answer briefly
+    and cite once, so its answer ends at its first citation group (``rag.citation_end``)."""
     a = prepare(question, retriever, cfg, mode, where)
     if a.refused:
         return a
     t = time.perf_counter()
-    out = generator.generate(grounded_messages(question, a.contexts, system, shots), max_tokens=token_cap(system, cfg),
-                             temperature=cfg.temperature, stop=STOP)
+    out = generated(generator, grounded_messages(question, a.contexts, system, shots), token_cap(system, cfg),
+                    cfg.temperature, STOP, ends_at_citation)
     return finish(a, out, time.perf_counter() - t, checker)
+
+
+def generated(generator: Generator, messages: list[Message], max_tokens: int, temperature: float, stop: list[str],
+              ends_at_citation: bool = False) -> Completion:
+    """The model's completion; one that ends at its citation stops there (``rag.citation_end``)."""
+    if ends_at_citation:
+        return generate_until_cited(generator, messages, max_tokens, temperature, stop)
+    return generator.generate(messages, max_tokens=max_tokens, temperature=temperature, stop=stop)
 
 
 def prepare(question: str, retriever: Retriever, cfg: AnswerConfig, mode: str = "hybrid",

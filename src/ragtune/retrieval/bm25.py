@@ -6,8 +6,10 @@ the rebuild clears the mark, so an interrupted ingest can never leave BM25 out o
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -19,48 +21,89 @@ from ragtune.retrieval.metadata_columns import ColumnsBuilder, MetadataColumns
 from ragtune.stores.filters import Condition
 
 _STEMMER = Stemmer.Stemmer("english")
+PAIRS_PER_STEP = 1 << 20
+"""(document, token) pairs scored and placed at a time while building: a bounded working set."""
 
 
 def tokenize(texts: list[str]):
     return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
 
 
-class TokenIds(Sequence[list[int]]):
-    """Every document's token ids in one flat int32 array: ~4 bytes a token instead of a Python list of
-    Python ints (or the texts) per document. bm25s reads documents by iterating, a list at a time."""
+@dataclass
+class _Postings:
+    """Each document's distinct token ids and their counts, gathered batch by batch into one vocabulary:
+    8 bytes per (document, token) pair, the size of the finished index, and no text or token list
+    outlives its batch."""
 
-    def __init__(self, flat: np.ndarray, ends: np.ndarray):
-        self.flat, self.ends = flat, ends
+    vocab: dict[str, int] = field(default_factory=dict)
+    tokens: list[np.ndarray] = field(default_factory=list)  # int32 token ids, document by document
+    counts: list[np.ndarray] = field(default_factory=list)  # float32 term frequencies, aligned with tokens
+    doc_pairs: list[np.ndarray] = field(default_factory=list)  # pairs per document
+    doc_lengths: list[np.ndarray] = field(default_factory=list)  # tokens per document, repeats included
 
-    def __len__(self) -> int:
-        return len(self.ends)
+    def add(self, texts: list[str]) -> None:
+        if not texts:
+            return
+        tokenized = tokenize(texts)
+        local = sorted(tokenized.vocab, key=tokenized.vocab.__getitem__)
+        to_global = np.array([self.vocab.setdefault(t, len(self.vocab)) for t in local], dtype=np.int64)
+        lengths = np.array([len(d) for d in tokenized.ids], dtype=np.int64)
+        flat = np.fromiter((t for d in tokenized.ids for t in d), dtype=np.int64, count=int(lengths.sum()))
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        pairs, tf = np.unique(doc * (len(self.vocab) + 1) + to_global[flat], return_counts=True)
+        self.tokens.append((pairs % (len(self.vocab) + 1)).astype(np.int32))
+        self.counts.append(tf.astype(np.float32))
+        self.doc_pairs.append(np.bincount(pairs // (len(self.vocab) + 1), minlength=len(texts)))
+        self.doc_lengths.append(lengths)
 
-    def __getitem__(self, i):  # bm25s only iterates: no slices
-        start = int(self.ends[i - 1]) if i > 0 else 0
-        return self.flat[start:int(self.ends[i])].tolist()
 
-    def __iter__(self) -> Iterator[list[int]]:
-        start = 0
-        for end in self.ends.tolist():
-            yield self.flat[start:end].tolist()
-            start = end
+def _score_matrix(postings: _Postings, k1: float, b: float) -> dict:
+    """bm25s's default scoring (Lucene idf, Robertson tf), computed as bm25s computes it, so every score is
+    bit for bit the same, but written straight into the column-compressed arrays bm25s searches. bm25s's own
+    build holds a (score, document, token) triple per pair plus scipy's copies while converting, ~4x the
+    finished index; this holds the pairs (8 bytes each) beside the finished arrays (8 bytes each)."""
+    tokens, counts = np.concatenate(postings.tokens), np.concatenate(postings.counts)
+    postings.tokens.clear()
+    postings.counts.clear()
+    doc_lengths = np.concatenate(postings.doc_lengths)
+    pair_ends = np.cumsum(np.concatenate(postings.doc_pairs))
+    n_docs, n_vocab, avg_len = len(doc_lengths), len(postings.vocab), doc_lengths.mean()
+    df = np.bincount(tokens, minlength=n_vocab)
+    idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) if d else 0.0 for d in df.tolist()],
+                   dtype=np.float32)
+    indptr = np.concatenate([[0], np.cumsum(df)])
+    data, indices = np.empty(len(tokens), np.float32), np.empty(len(tokens), np.int32)
+    fill = indptr[:-1].copy()
+    step = PAIRS_PER_STEP
+    for start in range(0, len(tokens), step):
+        tok, tf = tokens[start:start + step], counts[start:start + step]
+        doc = np.searchsorted(pair_ends, np.arange(start, start + len(tok)), side="right").astype(np.int32)
+        norm = k1 * ((1 - b) + b * doc_lengths[doc].astype(np.float64) / avg_len)
+        scores = (idf[tok] * (tf / (norm + tf))).astype(np.float32)
+        order = np.argsort(tok, kind="stable")  # by token, then document: each column's rows ascending
+        tok = tok[order]
+        place = fill[tok] + np.arange(len(tok)) - np.searchsorted(tok, tok)  # next free slot of each column
+        data[place], indices[place] = scores[order], doc[order]
+        fill += np.bincount(tok, minlength=n_vocab)
+    return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
 
 
-def tokenize_streamed(batches: Iterable[list[str]]) -> bm25s.tokenization.Tokenized:
-    """Tokenize batch by batch into one vocabulary, so no more than a batch of texts is held at once."""
-    vocab: dict[str, int] = {}
-    parts: list[np.ndarray] = []
-    lengths: list[np.ndarray] = []
+def build(batches: Iterable[list[str]]) -> bm25s.BM25 | None:
+    """A bm25s index over texts given batch by batch, holding no more than a batch of texts at once;
+    None when there were no texts."""
+    postings = _Postings()
     for texts in batches:
-        tokens = tokenize(texts)
-        local = sorted(tokens.vocab, key=tokens.vocab.__getitem__)
-        to_global = np.array([vocab.setdefault(t, len(vocab)) for t in local], dtype=np.int32)
-        lengths.append(np.array([len(d) for d in tokens.ids], dtype=np.int64))
-        flat = np.fromiter((t for d in tokens.ids for t in d), dtype=np.int32, count=int(lengths[-1].sum()))
-        parts.append(to_global[flat])
-    flat = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-    ends = np.cumsum(np.concatenate(lengths)) if lengths else np.zeros(0, np.int64)
-    return bm25s.tokenization.Tokenized(ids=TokenIds(flat, ends), vocab=vocab)
+        postings.add(texts)
+    if not postings.doc_lengths:
+        return None
+    model = bm25s.BM25()
+    model.scores = _score_matrix(postings, model.k1, model.b)
+    model.vocab_dict = postings.vocab
+    if "" not in model.vocab_dict:  # as bm25s's index() does: the token an empty query maps to
+        model.vocab_dict[""] = len(model.vocab_dict)
+    model.unique_token_ids_set = set(model.vocab_dict.values())
+    model.nonoccurrence_array = None
+    return model
 
 
 class BM25Index:
@@ -99,13 +142,11 @@ class BM25Index:
                 if progress:
                     progress(len(batch))
 
-        tokens = tokenize_streamed(texts())
+        model = build(texts())
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if ids:
-            model = bm25s.BM25()
-            model.index(tokens, show_progress=False)
+        if model is not None:
             model.save(str(tmp), show_progress=False)
         columns.finish().save(tmp)
         (tmp / "ids.json").write_text(json.dumps(ids))

@@ -3,8 +3,8 @@ client's conversation passed to the model, whole or streamed. What the model is 
 ``messages()``, the same the bake-off measures. Synchronous: the app runs it in a thread.
 
 A grounded answer streams once checked against its citations: what the model wrote may be replaced or refused
-(``rag.check``), and a sent delta cannot be taken back. Its generation is bounded to the answer format, so the
-wait is the answer's, not a token limit's."""
+(``rag.check``), and a sent delta cannot be taken back. Its generation is bounded to the answer format (the
+shipped reader's stops at its citation), so the wait is the answer's, not a token limit's."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ragtune.app.variants import Variant, question_of
 from ragtune.generation.protocol import Completion, Message
 from ragtune.project import Project
-from ragtune.rag.answer import Answer, finish, prepare
+from ragtune.rag.answer import Answer, finish, generated, prepare
 from ragtune.rag.checkers import checker
 from ragtune.rag.followup import standalone
 
@@ -65,8 +65,8 @@ def complete(project: Project, variant: Variant, messages: list[Message], p: Par
     if not prompt:
         return Reply(a, [], p.max_tokens)
     t = time.perf_counter()
-    out = project.generator(variant.generator).generate(prompt, max_tokens=p.max_tokens, temperature=p.temperature,
-                                                        stop=_stops(variant, messages, p))
+    out = generated(project.generator(variant.generator), prompt, p.max_tokens, p.temperature,
+                    _stops(variant, messages, p), variant.ends_at_citation)
     return Reply(_done(project, a, variant, out, time.perf_counter() - t), prompt, p.max_tokens)
 
 

@@ -1,0 +1,150 @@
+"""The default `ask` exactly as a user gets it (a fresh project, the default config, no flags) with the grounded
+reader that ships for SmolLM2 (the default) against the plain model (`answer.reader=false`, which then gets
+ragtune's built-in worked examples, as a user would), interleaved question by question in one run: on the 100
+held-out mini-wiki questions (ragtune.evaluation.held_out: the reader never trained on them) and on the demo's
+24 questions (its knowledge base is out of the reader's domain).
+
+    .venv/bin/python bench/reader_default.py [--miniwiki 100] [--threads 1]
+
+Per condition and set: F1, EM, containment of the reference, "right" (the demo's rule, evaluation/outcome.py),
+refusal precision and recall, shown answers that their citations do not support (the shown text re-checked
+against the passages it cites; one citing nothing counts) and shown answers that are wrong, p50/p95 seconds per
+answer (retrieve, generate, check), with the load average sampled at every question. One llama.cpp thread for
+both: on this shared machine a thread per core stalls (it does not change the answers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+
+from _common import MINIWIKI, WORK, ensure_ingested, md_table, write_results
+
+NAME = "reader_default"
+ROOT = WORK / NAME
+CONDITIONS = {"reader": True, "plain": False}
+"""Condition: answer.reader."""
+
+
+def fresh_project(name: str, corpus, threads: int, index=None):
+    """A project with the default config (but ``threads``) and ``corpus`` ingested; ``index``, a built project
+    of the same corpus and default components, is copied first so the passages are not embedded again."""
+    from ragtune.config import ProjectConfig
+
+    root = ROOT / name
+    if not root.exists() and index is not None and index.exists():
+        shutil.copytree(index, root)
+    config = ProjectConfig()
+    config.generator.params["threads"] = threads
+    (root / "config.json").unlink(missing_ok=True)
+    project, _ = ensure_ingested(root, corpus, config)
+    return project
+
+
+def unsupported(a) -> bool:
+    """A shown answer that the passages it cites do not support, or that cites nothing."""
+    from ragtune.rag.support import supported
+
+    cited = {c.n for c in a.citations}
+    hits = [h for n, h in enumerate(a.contexts, start=1) if n in cited]
+    return not hits or supported(a.text, hits, a.question) is False
+
+
+def run_set(project, questions, label: str) -> dict:
+    from ragtune.app.variants import resolve
+    from ragtune.evaluation.outcome import Outcome, outcome
+    from ragtune.evaluation.qa import ask, summarize, to_row
+    from ragtune.rag.checkers import checker
+
+    cfg = project.config
+    variants = {}
+    for cond, on in CONDITIONS.items():
+        cfg.answer.reader = on
+        variants[cond] = resolve(project, "rag")
+    cfg.answer.reader = True
+    generators = {c: project.generator(v.generator) for c, v in variants.items()}
+    for g in generators.values():  # load the models outside the timing
+        g.generate([{"role": "user", "content": "Hello"}], max_tokens=1)
+    support = checker(cfg.checker)
+    rows, flags, loads = {c: [] for c in CONDITIONS}, {c: [] for c in CONDITIONS}, []
+    for n, q in enumerate(questions):
+        loads.append(os.getloadavg()[0])
+        for cond in (list(CONDITIONS) if n % 2 == 0 else list(reversed(CONDITIONS))):  # alternate who goes first
+            t = time.perf_counter()
+            a = ask(q, variants[cond], project.retriever, generators[cond], cfg.answer, cfg.retrieval.mode, support)
+            row = to_row(q, a, time.perf_counter() - t)
+            rows[cond].append(row)
+            flags[cond].append(not a.refused and unsupported(a))
+            print(f"  [{label} {cond}] {n + 1}/{len(questions)} {row.seconds:.1f}s {row.answer[:70]!r} "
+                  f"({outcome(row).value})", flush=True)
+    out = {}
+    for cond, rs in rows.items():
+        outcomes = [outcome(r) for r in rs]
+        out[cond] = {**summarize(rs).model_dump(), "right": sum(o.right for o in outcomes),
+                     "outcomes": {o.value: outcomes.count(o) for o in Outcome},
+                     "unsupported_shown": sum(flags[cond]), "wrong_shown": outcomes.count(Outcome.WRONG),
+                     "model": variants[cond].model, "answers": [
+                         {**r.model_dump(include={"id", "question", "reference", "answer", "generated", "refused", "f1",
+                                                  "check", "seconds", "completion_tokens"}),
+                          "outcome": o.value, "unsupported_shown": f}
+                         for r, o, f in zip(rs, outcomes, flags[cond], strict=True)]}
+    return {"questions": len(questions), "loadavg_mean": round(sum(loads) / len(loads), 2),
+            "loadavg_max": round(max(loads), 2), "conditions": out}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--miniwiki", type=int, default=100, help="held-out mini-wiki questions to ask (of 100)")
+    ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (generator.params.threads)")
+    args = ap.parse_args()
+    from ragtune.app.demo import demo_rows, kb_path
+    from ragtune.evaluation.held_out import held_out_split
+    from ragtune.evaluation.qa import read_questions
+
+    held_out, _ = held_out_split(MINIWIKI / "questions.dev.jsonl")
+    sets = {"demo": (fresh_project("demo", kb_path(), args.threads), read_questions(demo_rows())),
+            "miniwiki": (fresh_project("miniwiki", MINIWIKI / "passages.jsonl", args.threads,
+                                       WORK / "qa_miniwiki" / "project"),
+                         read_questions(held_out[:args.miniwiki]))}
+    results = {}
+    for name, (project, questions) in sets.items():
+        kept = ROOT / "sets" / f"{name}-{len(questions)}-t{args.threads}.json"  # a finished set is not asked again
+        if kept.exists():
+            results[name] = json.loads(kept.read_text())
+        else:
+            t = time.perf_counter()
+            results[name] = run_set(project, questions, name)
+            results[name]["wall_seconds"] = round(time.perf_counter() - t, 1)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(json.dumps(results[name]))
+        for cond, r in results[name]["conditions"].items():
+            print(f"{name} {cond}: F1 {r['f1']:.3f} EM {r['exact_match']:.3f} right {r['right']}/{r['questions']} "
+                  f"unsupported shown {r['unsupported_shown']} p95 {r['latency_p95']:.2f}s", flush=True)
+    write_results(NAME, {"threads": args.threads, "miniwiki_questions": "held out: dev questions shuffled with "
+                         f"random.Random(0), the first {args.miniwiki}", "sets": results})
+    print(table(json.loads((WORK.parent / "results" / f"{NAME}.json").read_text())))
+
+
+def _share(x) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+def table(p: dict) -> str:
+    rows = []
+    for name, s in p["sets"].items():
+        for cond, r in s["conditions"].items():
+            rows.append([name, f"{cond} ({r['model']})", r["questions"], f"{r['f1']:.3f}", f"{r['exact_match']:.3f}",
+                         f"{r['containment']:.3f}", f"{r['right']}/{r['questions']}", _share(r["refusal_precision"]),
+                         _share(r["refusal_recall"]), r["unsupported_shown"], r["wrong_shown"],
+                         f"{r['latency_p50']:.2f}", f"{r['latency_p95']:.2f}", round(r["completion_tokens_mean"], 1),
+                         f"{s['loadavg_mean']:.1f}"])
+    return md_table(["questions", "default ask", "n", "F1", "EM", "contains reference", "right", "refusal precision",
+                     "refusal recall", "unsupported shown", "wrong shown", "p50 s", "p95 s", "tokens out",
+                     "load avg"], rows)
+
+
+if __name__ == "__main__":
+    main()
