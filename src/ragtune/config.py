@@ -36,8 +36,9 @@ class AnswerConfig(BaseModel):
     quoted_max_tokens: int = Field(160, ge=1, description="most tokens of an answer that quotes its passage first "
                                    "(a RAFT-tuned model's format: the quote and its citation, then <ANSWER>: ... [n])")
     temperature: float = Field(0.0, ge=0, description="sampling temperature (0 = greedy, reproducible)")
-    reader: bool = Field(True, description="answer `rag` with the grounded reader that ships for the packaged "
-                                           "SmolLM2 (a LoRA adapter, docs/reader.md); false asks the plain model")
+    reader: bool = Field(False, description="answer `rag` with the grounded reader that ships for the packaged "
+                                            "SmolLM2 (a LoRA adapter, docs/reader.md); off by default: out of its "
+                                            "training domain it refuses too often (bench/reader_default)")
     worked_examples: bool | None = Field(None, description="put three built-in worked examples (invented passages, "
                                          "short cited answers) before the question; null: on for local llama.cpp "
                                          "models but the shipped reader, off for endpoints (measured: "

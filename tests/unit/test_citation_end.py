@@ -58,7 +58,7 @@ def reader_project(tmp_path):
     write_files(tmp_path / "docs", {"webhooks.md": "A failed webhook is retried 9 times.",
                                     "billing.md": "Invoices are emailed monthly to the account owner."})
     cli("project", "init", "-p", tmp_path / "proj", "--embedder", "hashing", "--generator", "llamacpp",
-        "--set", "answer.min_relevance=0")
+        "--set", "answer.min_relevance=0", "--set", "answer.reader=true")
     cli("ingest", tmp_path / "docs", "-p", tmp_path / "proj")
     return tmp_path / "proj"
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import make_project
 from ragtune.app.variants import READER_TARGET, resolve
-from ragtune.config import ComponentSpec
+from ragtune.config import AnswerConfig, ComponentSpec
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.held_out import held_out_split
 from ragtune.packaged import reader_adapter
@@ -53,7 +53,9 @@ def test_nothing_from_the_demo_knowledge_base_or_its_questions_was_trained_on():
 
 
 def test_rag_on_the_packaged_model_asks_the_reader_with_its_trained_rules(tmp_path):
-    project = make_project(tmp_path / "p", generator=ComponentSpec(type="llamacpp"))
+    assert resolve(make_project(tmp_path / "d", generator=ComponentSpec(type="llamacpp")), "rag").model == \
+        "smollm2-135m"  # off unless asked for (docs/reader.md says why)
+    project = make_project(tmp_path / "p", generator=ComponentSpec(type="llamacpp"), answer=AnswerConfig(reader=True))
     rag = resolve(project, "rag")
     assert MANIFEST["recipe"]["raft"]["target"] == READER_TARGET == "answer"
     assert rag.generator.params["adapter"] == str(reader_adapter()) and rag.system == target_system("answer") == SYSTEM
@@ -67,7 +69,7 @@ def test_rag_on_the_packaged_model_asks_the_reader_with_its_trained_rules(tmp_pa
 
 
 def test_a_missing_reader_is_a_clear_error(tmp_path, monkeypatch):
-    project = make_project(tmp_path / "p", generator=ComponentSpec(type="llamacpp"))
+    project = make_project(tmp_path / "p", generator=ComponentSpec(type="llamacpp"), answer=AnswerConfig(reader=True))
     monkeypatch.setattr("ragtune.app.variants.reader_adapter", lambda: tmp_path / "gone.gguf")
     with pytest.raises(RagtuneError, match=r"answer\.reader"):
         resolve(project, "rag")

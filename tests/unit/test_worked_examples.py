@@ -66,7 +66,8 @@ def test_no_example_is_a_miniwiki_question_or_answer():
 def test_rag_gets_the_examples_for_llamacpp_models_unless_switched_off(tmp_path):
     local = make_project(tmp_path / "local", generator=ComponentSpec(type="llamacpp"),
                          answer=AnswerConfig(reader=False))
-    reader = make_project(tmp_path / "reader", generator=ComponentSpec(type="llamacpp"))
+    reader = make_project(tmp_path / "reader", generator=ComponentSpec(type="llamacpp"),
+                          answer=AnswerConfig(reader=True))
     assert resolve(reader, "rag").shots == ()  # the shipped reader is asked as it was trained
     assert resolve(local, "rag").shots == worked_shots()
     assert resolve(local, "rag", examples=False).shots == ()
