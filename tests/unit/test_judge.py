@@ -33,7 +33,7 @@ Webhooks retry failed deliveries eight times.
 [2] Refunds take five business days.
 Answer to grade: They retry eight times.
 
-Reply with {{"correct": true, "supported": false}}."""
+Reply with {{"correct": true|false, "supported": true|false}}."""
 GOLDEN_NO_PASSAGES = f"""Grade the answer.
 {CORRECT}
 
@@ -41,7 +41,7 @@ Question: How many times do webhooks retry?
 Reference answer: eight times
 Answer to grade: Twelve.
 
-Reply with {{"correct": true}}."""
+Reply with {{"correct": true|false}}."""
 
 
 def test_the_exact_prompt_with_passages():
@@ -49,7 +49,7 @@ def test_the_exact_prompt_with_passages():
     got = judge.judge(QUESTION, REFERENCE, "They retry eight times.", PASSAGES)
     assert judge.calls == [[SYSTEM, {"role": "user", "content": GOLDEN}]]
     assert got == Judgment(correct=True, supported=True, reply='{"correct": true, "supported": true}', tries=1)
-    assert JUDGE_PROMPT_VERSION == "1" and f"{CORRECT}\n{SUPPORTED}" == RUBRIC  # a new wording is a new version
+    assert JUDGE_PROMPT_VERSION == "2" and f"{CORRECT}\n{SUPPORTED}" == RUBRIC  # a new wording is a new version
 
 
 def test_without_passages_support_is_neither_asked_nor_read():
@@ -88,15 +88,15 @@ def test_an_unreadable_reply_is_asked_again_with_the_format_then_read():
     first = [SYSTEM, {"role": "user", "content": GOLDEN}]
     assert judge.calls == [first, [*first, {"role": "assistant", "content": "I think it is fine."},
                                    {"role": "user", "content": 'That reply could not be read. Reply with only the '
-                                                               'JSON object, for example {"correct": true, '
-                                                               '"supported": false}.'}]]
+                                                               'JSON object {"correct": true|false, '
+                                                               '"supported": true|false}.'}]]
 
 
 def test_replies_that_never_read_are_recorded_unparsed_after_the_retries():
     judge = ScriptedJudge(script=["maybe", "perhaps", "who knows"], parse_retries=2)
     got = judge.judge(QUESTION, REFERENCE, "Twelve.", [])
     assert got == Judgment(correct=None, supported=None, parsed=False, reply="who knows", tries=3)
-    assert len(judge.calls) == 3 and judge.calls[2][-1]["content"].endswith('for example {"correct": true}.')
+    assert len(judge.calls) == 3 and judge.calls[2][-1]["content"].endswith('JSON object {"correct": true|false}.')
     assert ScriptedJudge(script=["no"], parse_retries=0).judge(QUESTION, REFERENCE, "x", []).tries == 1
 
 
@@ -188,5 +188,5 @@ def test_judgments_are_cached_by_model_prompt_version_and_everything_shown(tmp_p
     CachedJudge(inner, "other-judge", JudgmentCache(tmp_path / "cache.db")).judge(QUESTION, REFERENCE, "x", PASSAGES)
     assert len(inner.calls) == 2 * 6
     key = JudgmentCache.key("m", QUESTION, REFERENCE, "x", PASSAGES)
-    monkeypatch.setattr("ragtune.bakeoff.judge_cache.JUDGE_PROMPT_VERSION", "2")
+    monkeypatch.setattr("ragtune.bakeoff.judge_cache.JUDGE_PROMPT_VERSION", JUDGE_PROMPT_VERSION + "-next")
     assert JudgmentCache.key("m", QUESTION, REFERENCE, "x", PASSAGES) != key  # another prompt, another judgment

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from ragtune.generation.protocol import Message
 
-JUDGE_PROMPT_VERSION = "1"
+JUDGE_PROMPT_VERSION = "2"
 CORRECT = ("correct: true when the answer gives the same fact as the reference answer (other wording, more "
            "detail or a whole sentence are fine); false when it contradicts the reference, misses its key fact, "
            "hedges between several answers, is empty, or declines to answer.")
@@ -17,11 +17,13 @@ SUPPORTED = ("supported: true when every claim the answer makes is stated in the
              "from them; false when any claim is not in the passages.")
 RUBRIC = f"{CORRECT}\n{SUPPORTED}"
 SYSTEM = "You grade answers to questions. Reply with one JSON object and nothing else."
-RETRY = 'That reply could not be read. Reply with only the JSON object, for example {example}.'
+RETRY = 'That reply could not be read. Reply with only the JSON object {example}.'
 
 
+# The format with placeholders, not a filled-in example: a small judge (Qwen2.5-Coder-0.5B in the recorded
+# bake-off) copied version 1's example verdict word for word for every answer.
 def _example(with_support: bool) -> str:
-    return '{"correct": true, "supported": false}' if with_support else '{"correct": true}'
+    return '{"correct": true|false, "supported": true|false}' if with_support else '{"correct": true|false}'
 
 
 def judge_messages(question: str, reference: str, answer: str, passages: Sequence[str]) -> list[Message]:
