@@ -32,7 +32,9 @@ from ragtune.finetune.trainer import TuneConfig
 from ragtune.generation import GENERATORS
 from ragtune.generation.protocol import Completion, GeneratorBase, Message
 from ragtune.project import Project
+from ragtune.raft.build import RaftConfig, read_config
 from ragtune.raft.format import ANSWER
+from ragtune.rag.prompts import BEGIN_QUOTE
 from ragtune.rag.prompts import REFUSAL
 from ragtune.serve.interactions import Interaction
 from ragtune.serve.state import open_state
@@ -169,8 +171,9 @@ def cli(project: Path, *args: str):
     return runner.invoke(app, [*args, "-p", str(project)])
 
 
-def tuned_on_3x(tmp_path: Path) -> tuple[Path, Path, str]:
-    """A project of the 3.x pages whose RAFT-tuned model is served beside RAG: (project, docs, job id)."""
+def tuned_on_3x(tmp_path: Path, *build: str) -> tuple[Path, Path, str]:
+    """A project of the 3.x pages whose RAFT-tuned model (``build``: more raft build options) is served beside
+    RAG: (project, docs, job id)."""
     project, docs = tmp_path / "p", tmp_path / "docs"
     p = make_project(project)
     p.config.answer.min_relevance, p.config.answer.min_coverage = -1.0, 0.0  # the fakes' gates stay out of the way
@@ -182,7 +185,7 @@ def tuned_on_3x(tmp_path: Path) -> tuple[Path, Path, str]:
                                                    for q, a, s, _ in FACTS] + [{"question": q, "answer": a, "source": s}
                                                                                 for q, a, s in STEADY])
     raft = tmp_path / "raft.jsonl"
-    r = cli(project, "raft", "build", "--qa", str(qa), "--out", str(raft), "--p-oracle", "1.0", "--json")
+    r = cli(project, "raft", "build", "--qa", str(qa), "--out", str(raft), "--p-oracle", "1.0", *build, "--json")
     assert r.exit_code == 0, r.output
     r = cli(project, "tune", "start", "--backend", "memorising", "--base", "tiny", "--train", str(raft), "--json")
     assert r.exit_code == 0, r.output
@@ -482,3 +485,16 @@ def test_a_run_killed_while_tuning_resumes_its_job_and_never_trains_on_held_out_
     trained = Path(run["data"]["train"]).read_text()
     assert "How many webhook retries are there in 4.0?" in trained
     assert REGRESSION[2][0] not in trained and REGRESSION[0][0] not in trained
+
+
+def test_retraining_builds_its_data_the_way_the_served_model_was_built(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path, "--target", "answer")
+    built = RaftConfig(p_oracle=1.0, target="answer")
+    assert read_config(tmp_path / "raft.jsonl") == built
+    r = cli(project, "retrain", "--regression", str(upgrade_to_4_0(project, docs, old)), "--json")
+    assert r.exit_code in (0, 5), r.output  # promoted or not, the data was built first
+    train = Path(json.loads(r.stdout)["data"]["train"])
+    rebuilt = train.with_name("raft.jsonl")
+    targets = [json.loads(line)["messages"][-1]["content"] for line in rebuilt.read_text().splitlines()]
+    assert len(targets) == 4 and not any(BEGIN_QUOTE in t or ANSWER in t for t in targets)  # short cited answers
+    assert read_config(rebuilt) == read_config(train) == built

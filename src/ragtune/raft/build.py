@@ -7,6 +7,7 @@ refuses, which is what ragtune's answers do when the documents lack the answer."
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -216,9 +217,34 @@ def read_provenance(out: Path) -> list[Provenance] | None:
             for r in read_jsonl(path, ("index", "question", "answer"))]
 
 
+def config_path(out: Path) -> Path:
+    """The settings of the build that wrote ``out``, beside it: retraining rebuilds the data the same way."""
+    return out.with_name(out.name.removesuffix(".jsonl") + ".raft.json")
+
+
+def write_config(out: Path, cfg: RaftConfig) -> None:
+    path = config_path(out)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(asdict(cfg)), encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_config(out: Path) -> RaftConfig | None:
+    """The settings ``out`` was built with; None for data that records none (built by hand, or before ragtune
+    recorded them)."""
+    path = config_path(out)
+    if not path.is_file():
+        return None
+    try:
+        return RaftConfig(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as e:
+        raise RagtuneError(f"{path} is not the settings of a RAFT build: {e}") from None
+
+
 def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
           progress: Callable[[int], None] = lambda n: None) -> dict:
-    """Write examples to ``out`` (chat JSONL) and their provenance to ``<out>.meta.jsonl``. Work is
+    """Write examples to ``out`` (chat JSONL), their provenance to ``<out>.meta.jsonl`` and the settings to
+    ``<out>.raft.json``. Work is
     journalled to ``<out>.part`` first, one line per question: an interrupted build resumes after its
     last whole line, and the finished files appear only when every question is done."""
     part = out.with_name(out.name + ".part")
@@ -235,6 +261,7 @@ def build(builder: RaftBuilder, items: Iterable[QA], out: Path,
     meta = meta_path(out)
     write_jsonl(out, [r["example"] for r in records if "example" in r])
     write_jsonl(meta, [r["meta"] for r in records])
+    write_config(out, builder.cfg)
     part.unlink()
     metas = [r["meta"] for r in records if "example" in r]
     return {"out": str(out), "meta": str(meta), "examples": len(metas),

@@ -23,7 +23,7 @@ from ragtune.evaluation.qa import QARow, Question, read_questions
 from ragtune.finetune.trainer import TuneConfig
 from ragtune.jsonl import read_lines
 from ragtune.project import Project
-from ragtune.raft.build import QA, RaftConfig, build, raft_builder, read_provenance, read_qa
+from ragtune.raft.build import QA, RaftConfig, build, raft_builder, read_config, read_provenance, read_qa, write_config
 from ragtune.retrain import state as records
 from ragtune.retrain.drift import interaction_log
 from ragtune.retrain.state import Canary, DataStep, Decision, Inputs, RetrainState
@@ -98,8 +98,9 @@ def build_data(project: Project, state: RetrainState, progress: Progress) -> Dat
     leaked = set(overlapping([q.question for q in kept + new], evaluated))
     items = [q for q in kept + new if q.question not in leaked]
     raft = folder / "raft.jsonl"
+    settings = read_config(Path(previous.train_file)) or RaftConfig()  # the served model's answer format
     if not raft.exists():  # a build appears only when whole (its journal resumes otherwise)
-        build(raft_builder(project, RaftConfig()), items, raft, progress=lambda n: progress("RAFT", n))
+        build(raft_builder(project, settings), items, raft, progress=lambda n: progress("RAFT", n))
     examples = [line for line in read_lines(raft) if line.strip()]
     feedback: list[str] = []
     superseded = 0
@@ -119,6 +120,7 @@ def build_data(project: Project, state: RetrainState, progress: Progress) -> Dat
     tmp = train.with_name("train.jsonl.tmp")
     tmp.write_text("".join(line + "\n" for line in examples + feedback), encoding="utf-8")
     tmp.replace(train)
+    write_config(train, settings)  # the next retraining of this model builds its data the same way
     return DataStep(train=str(train), kept=len(kept), dropped_stale=len(made) - len(kept), new=len(new),
                     feedback=len(feedback), superseded=superseded, held_out=len(leaked))
 
