@@ -21,7 +21,7 @@ README = BENCH / "README.md"
 NAMES = ["embed_throughput", "ingest_scifact", "retrieval_scifact", "search_latency", "qa_miniwiki", "store_choice",
          "generation_engines", "tune_speed", "tune_quality", "bakeoff_miniwiki",
          "serve_load", "store_backends", "embed_scaling", "ingest_bigfile", "retrieval_tuning", "bm25_build",
-         "worked_examples", "drift_scenario", "store_keywords", "reader_default", "ingest_peers"]
+         "worked_examples", "drift_scenario", "store_keywords", "reader_default", "ingest_peers", "search_scaling"]
 
 
 def _module(name: str):
