@@ -137,6 +137,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=2.0)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--max-seq-len", type=int, default=512)
+    ap.add_argument("--target", choices=["answer", "cot"], default="answer",
+                    help="raft build's target: the served model answers closed-book, so the short cited answer")
     args = ap.parse_args()
     shutil.rmtree(ROOT, ignore_errors=True)
     docs, project = ROOT / "docs", ROOT / "project"
@@ -154,7 +156,7 @@ def main() -> None:
     write_jsonl(ROOT / "train_qa.jsonl", qa)
     raft = ROOT / "raft.jsonl"
     built = ragtune_json("raft", "build", "--qa", str(ROOT / "train_qa.jsonl"), "--out", str(raft), "--p-oracle", "1.0",
-                         "--distractors", "1", *p)
+                         "--distractors", "1", "--target", args.target, *p)
     t = time.perf_counter()
     job = ragtune_json("tune", "start", "--train", str(raft), "--base", MODEL, "--epochs", str(args.epochs), "--lr",
                        str(args.lr), "--max-seq-len", str(args.max_seq_len), "--no-detach", *p)
@@ -182,7 +184,7 @@ def main() -> None:
     bakeoff = json.loads((Path(run["bakeoff"]) / "results.json").read_text())
     m = drift["models"][0]
     write_results("drift_scenario", {
-        "model": MODEL, "tune": {"old": old, "new": new, "config": job["config"],
+        "model": MODEL, "tune": {"old": old, "new": new, "config": job["config"], "raft_target": args.target,
                                  "examples": built["examples"], "retrain_data": run["data"]},
         "drift": {"exit_code": drift_code, "advised": drift["advised"], "reasons": m["reasons"],
                   "changed": m["knowledge"]["changed"], "removed": m["knowledge"]["removed"],
@@ -218,7 +220,8 @@ def table(result: dict) -> str:
              f"{decision['n']} held-out rewordings: served {bake[f'ft:{old}']['f1']:.2f}, retrained "
              f"{bake[f'ft:{new}']['f1']:.2f}; decision: {decision['text']}; canary share of all traffic: "
              f"{'none' if canary is None else f'{canary:.2f}'}; `retrain` exit {r['exit_code']}. Training "
-             f"{result['tune']['config']['epochs']:g} epochs at lr {result['tune']['config']['lr']:g}: first tune "
+             f"{result['tune']['config']['epochs']:g} epochs at lr {result['tune']['config']['lr']:g} on RAFT's "
+             f"{result['tune'].get('raft_target', 'cot')} target: first tune "
              f"{result['seconds']['tune']:.0f}s, whole retrain {result['seconds']['retrain']:.0f}s."]
     return "\n".join(lines)
 
