@@ -7,17 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from conftest import make_project
 from ragtune.app.variants import resolve
 from ragtune.config import ComponentSpec
 from ragtune.serve.app import create_app
 from ragtune.serve.keys import Scope
 from ragtune.serve.state import key_store
-
-from conftest import make_project
 
 pytestmark = pytest.mark.integration
 SLOTS = 4
@@ -55,7 +55,9 @@ def test_concurrent_answers_equal_their_one_at_a_time_answers(tmp_path):
             together = await asyncio.gather(*(ask(http, q, stream=i % 2 == 1) for i, q in enumerate(QUESTIONS)))
         return alone, list(together)
 
-    alone, together = asyncio.run(run())
+    # a loop of its own, in a thread: in a whole test run Playwright's sync API leaves a running loop behind
+    with ThreadPoolExecutor(1) as pool:
+        alone, together = pool.submit(asyncio.run, run()).result()
     assert all(a.strip() for a in alone)
     assert together == alone
     live = app.state.live.current()
