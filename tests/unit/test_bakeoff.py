@@ -21,6 +21,7 @@ from ragtune.cli.app import app
 from ragtune.cost.prices import ModelPrice, load_prices
 from ragtune.documents.types import Chunk, Hit
 from ragtune.errors import RagtuneError
+from ragtune.evaluation.judge_prompt import JUDGE_PROMPT_VERSION
 from ragtune.evaluation.qa import QARow, Question, to_row
 from ragtune.rag.answer import Answer
 
@@ -475,12 +476,12 @@ def test_bakeoff_with_an_llm_judge_stores_its_setup_verdicts_and_sanity_and_cach
     assert res["paired_vs_rag"]["base"]["judge_correct"]["n"] == 3
     judge = res["judge"]
     assert judge["setup"]["model"] == "judge-m" and judge["setup"]["base_url"] == srv.url + "/v1"
-    assert judge["setup"]["prompt_version"] == "1" and judge["setup"]["rubric"].startswith("correct: true when")
+    assert judge["setup"]["prompt_version"] == JUDGE_PROMPT_VERSION and judge["setup"]["rubric"].startswith("correct: true when")
     assert "sk-secret-judge" not in (out / "results.json").read_text()
     exact = [a for a in judged if a["exact_match"] == 1.0]
     assert judge["sanity"]["exact"] == {"n": len(exact), "agree": len(exact)} and judge["sanity"]["unparsed"] == 0
     assert sorted(judge["ranking"]["by_f1"]) == ["base", "rag"]
-    assert "## LLM judge: judge-m at " + srv.url + "/v1 (prompt version 1)" in md and "Kendall's tau" in md
+    assert "## LLM judge: judge-m at " + srv.url + f"/v1 (prompt version {JUDGE_PROMPT_VERSION})" in md and "Kendall's tau" in md
     assert "No LLM judge" not in md
 
 

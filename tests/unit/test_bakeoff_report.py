@@ -78,7 +78,8 @@ def _with_judge(results, judged: dict[str, float]):
         v.metrics.judge_correct = MetricInterval(mean=judged[name], low=judged[name] - 0.1, high=judged[name], n=20)
     ranking = rank_agreement({n: v.metrics.f1.mean for n, v in results.variants.items()}, judged)
     sanity = JudgeSanity(exact=Agreement(n=40, agree=38), empty=Agreement(n=4, agree=4), judged=60, unparsed=3)
-    results.judge = JudgeSummary(setup=JudgeSetup(model="qwen-judge", base_url="http://127.0.0.1:8080/v1"),
+    results.judge = JudgeSummary(setup=JudgeSetup(model="qwen-judge", base_url="http://127.0.0.1:8080/v1",
+                                                         prompt_version="7"),
                                  sanity=sanity, ranking=ranking)
     return results
 
@@ -94,7 +95,7 @@ def test_report_shows_the_judge_its_sanity_check_and_where_it_ranks_unlike_f1(ba
     assert read_results(tmp_path) == results  # the judge's setup, sanity and ranking round-trip
     md = markdown(results)
     assert "No LLM judge" not in md
-    assert "## LLM judge: qwen-judge at http://127.0.0.1:8080/v1 (prompt version 1)" in md
+    assert "## LLM judge: qwen-judge at http://127.0.0.1:8080/v1 (prompt version 7)" in md
     assert "| base | 0.90 [0.80, 0.90] | – | 0.05 [0.00, 0.15] |" in md
     assert "> correct: true when the answer gives the same fact as the reference answer" in md
     assert ("of the answers with exact match 1 the judge called 38/40 (95%) correct (should be all); of the empty "
