@@ -178,7 +178,7 @@ def todays_bm25(project, query: str, n: int, allowed: set[str] | None) -> list[t
     the ids the store returns for the filter, and bm25s' own top k."""
     import numpy as np
 
-    from ragtune.retrieval.bm25 import tokenize
+    from ragtune.stores.tokenizer import tokenize
 
     index = project.bm25
     index.warm_up()

@@ -10,7 +10,7 @@ machine's two shared cores; bench/store_backends.py has MiniLM's dense numbers f
 Reports nDCG@10 of the keyword ranking alone and of the hybrid (RRF) over the 809 judged train
 queries, their difference from the embedded default, and the p50/p95 of one keyword query.
 
-    .venv/bin/python bench/store_keywords.py [--backends pgvector]
+    .venv/bin/python bench/store_keywords.py [--backends pgvector,milvus]
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from store_backends import Servers, target
 
 NAME = "store_keywords"
 SOURCE = WORK / NAME / "source"
-BACKENDS = ["pgvector"]
+BACKENDS = ["pgvector", "milvus"]
 ENGINE = {"chroma (embedded default)": "ragtune's BM25 (bm25s) in-process, beside the store",
           "pgvector": "Postgres: BM25 in SQL over a tsvector column (GIN index)",
-          "milvus": "ragtune's BM25 (bm25s) in-process, beside the store",
+          "milvus": "Milvus: its BM25 function (sparse vectors, English analyzer)",
           "qdrant": "ragtune's BM25 (bm25s) in-process, beside the store",
           "chroma-server": "ragtune's BM25 (bm25s) in-process, beside the store"}
 
@@ -99,7 +99,7 @@ def main() -> None:
         servers.stop()
     payload = {"queries": len(queries), "source_chunks": source.store.count(),
                "note": "one process, 2 shared cores; hashing embedder as the dense half (same vectors everywhere), "
-                       "token chunker; pgvector on pgserver's Postgres 16",
+                       "token chunker; pgvector on pgserver's Postgres 16, milvus on Milvus Lite 2.5",
                "runs": rows}
     write_results(NAME, payload)
     print()

@@ -14,19 +14,14 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
 
 from ragtune.documents.types import Chunk
 from ragtune.retrieval.metadata_columns import ColumnsBuilder, MetadataColumns
 from ragtune.stores.filters import Condition
+from ragtune.stores.tokenizer import tokenize
 
-_STEMMER = Stemmer.Stemmer("english")
 PAIRS_PER_STEP = 1 << 20
 """(document, token) pairs scored and placed at a time while building: a bounded working set."""
-
-
-def tokenize(texts: list[str]):
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
 
 
 @dataclass

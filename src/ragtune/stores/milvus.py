@@ -1,6 +1,10 @@
 """Milvus: a cluster URI at scale (shards at collection creation, replicas at load), or Milvus Lite on
 a local ``.db`` file, which is what the tests use. Milvus Lite 2.x runs Milvus's own C++ engine; 3.x
-is a pure-Python rewrite whose ``!=`` drops chunks without the key, so the ``milvus`` extra pins 2.x."""
+is a pure-Python rewrite whose ``!=`` drops chunks without the key, so the ``milvus`` extra pins 2.x.
+
+Keyword search runs in Milvus too (Lite 2.5 included): its BM25 function turns each chunk's indexed
+text, through the English analyzer (stemmer and stop words, as ragtune's BM25), into a sparse vector
+that a BM25 index ranks, so no BM25 index is held beside the engine."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import numpy as np
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
+from ragtune.stores.keywords import K1, KEYWORD_SEARCH, B
 from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
@@ -54,10 +59,12 @@ def _ids_expr(field_name: str, ids: Sequence[str]) -> str:
     return f"{field_name} in {json.dumps(list(ids), ensure_ascii=False)}"
 
 
+@KEYWORD_SEARCH.register("milvus")
 @STORES.register("milvus")
 @dataclass
 class MilvusStore(StoreBase):
-    """Milvus behind the VectorStore protocol; filters are evaluated inside the vector search."""
+    """Milvus behind the VectorStore protocol; filters are evaluated inside the vector search and the
+    keyword search."""
 
     uri: str = "milvus.db"
     """http(s)://host:19530 for a server or cluster; otherwise a Milvus Lite file, relative to the
@@ -76,6 +83,7 @@ class MilvusStore(StoreBase):
     """Rows per upsert request."""
     _client: Any = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)  # the collection exists and is loaded
+    _keywords: bool = field(default=False, init=False, repr=False)  # it has the BM25 field
     _file: str = field(default="", init=False, repr=False)  # the Milvus Lite file, once bound to a project
 
     def bind(self, root: Path) -> Self:
@@ -101,7 +109,8 @@ class MilvusStore(StoreBase):
             else:
                 target = Path(self._file or self.uri)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                self._client = MilvusClient(str(target))
+                # Lite starts its server in-process: on a busy machine that outlasts the default 10 s
+                self._client = MilvusClient(str(target), timeout=120)
         return self._client
 
     def _load_collection(self) -> None:
@@ -109,6 +118,8 @@ class MilvusStore(StoreBase):
             self._client.load_collection(self.collection, replica_number=self.replicas)
         else:
             self._client.load_collection(self.collection)
+        fields = self._client.describe_collection(self.collection)["fields"]
+        self._keywords = any(f["name"] == "keywords" for f in fields)
         self._ready = True
 
     def _exists(self) -> bool:
@@ -118,17 +129,25 @@ class MilvusStore(StoreBase):
         return self._ready
 
     def _create(self, dim: int) -> None:
-        from pymilvus import DataType
+        from pymilvus import DataType, Function, FunctionType
 
         c = self.client
         schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID)
         schema.add_field("doc_id", DataType.VARCHAR, max_length=MAX_ID)
         schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT)
+        # what BM25 reads: the title with the text, as ragtune's BM25 indexes it
+        schema.add_field("indexed", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True,
+                         analyzer_params={"type": "english"})
+        schema.add_field("keywords", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_field("meta", DataType.JSON)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["indexed"],
+                                     output_field_names=["keywords"]))
         index = c.prepare_index_params()
         index.add_index("vector", index_type=self.index_type, metric_type="COSINE")
+        index.add_index("keywords", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                        params={"bm25_k1": K1, "bm25_b": B})
         # Strong consistency: ingest reads back what it just wrote to decide what is complete
         c.create_collection(self.collection, schema=schema, index_params=index, consistency_level="Strong",
                             num_shards=self.shards)
@@ -139,13 +158,15 @@ class MilvusStore(StoreBase):
         if not chunks:
             return
         for c in chunks:
-            if len(c.text.encode("utf-8")) > MAX_TEXT:
+            if len(c.indexed_text.encode("utf-8")) > MAX_TEXT:
                 raise RagtuneError(f"chunk {c.chunk_id!r} holds more than Milvus's {MAX_TEXT} bytes of text; "
                                    "use a smaller chunk size")
         if not self._exists():
             self._create(int(vectors.shape[1]))
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
-        rows = [{"id": c.chunk_id, "doc_id": c.doc_id, "text": c.text, "meta": m, "vector": v}
+        # a collection from before keyword search has no field for the indexed text
+        rows = [{"id": c.chunk_id, "doc_id": c.doc_id, "text": c.text, "meta": m, "vector": v,
+                 **({"indexed": c.indexed_text} if self._keywords else {})}
                 for c, m, v in zip(chunks, metas, np.asarray(vectors, dtype=np.float32), strict=True)]
         for i in range(0, len(rows), self.batch_size):
             self.client.upsert(self.collection, rows[i:i + self.batch_size])
@@ -160,7 +181,18 @@ class MilvusStore(StoreBase):
         if not self._exists():
             return []
         r = self.client.search(self.collection, data=[np.asarray(vector, dtype=np.float32).tolist()], limit=k,
-                               filter=to_expr(where), output_fields=["id"], search_params={"metric_type": "COSINE"})
+                               filter=to_expr(where), output_fields=["id"], anns_field="vector",
+                               search_params={"metric_type": "COSINE"})
+        return [(h["id"], float(h["distance"])) for h in r[0]]
+
+    def keyword_query(self, query: str, k: int, where: Sequence[Condition] = ()) -> list[tuple[str, float]]:
+        if not self._exists() or k <= 0:
+            return []
+        if not self._keywords:
+            raise RagtuneError(f"Milvus collection {self.collection!r} was made before ragtune searched keywords in "
+                               "Milvus; copy it into a new collection with `ragtune store migrate`")
+        r = self.client.search(self.collection, data=[query], limit=k, filter=to_expr(where), output_fields=["id"],
+                               anns_field="keywords", search_params={"metric_type": "BM25"})
         return [(h["id"], float(h["distance"])) for h in r[0]]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:

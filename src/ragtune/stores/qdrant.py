@@ -1,12 +1,21 @@
 """Qdrant: a server URL at scale (sharding and replication are collection settings), or the client's
 local mode in a folder. Local mode is the client's own Python re-implementation of the engine's API,
-so tests through it check ragtune's translation, not the Rust server's behaviour."""
+so tests through it check ragtune's translation, not the Rust server's behaviour.
+
+Keyword search runs in Qdrant too, local mode included: each chunk's indexed text, in ragtune's own
+words (``stores/tokenizer.py``), becomes a sparse vector of BM25's term-frequency part, and the
+collection's IDF modifier supplies the rest from the collection's own statistics at query time, so no
+BM25 index is held beside the engine. A stored vector cannot follow the corpus's average chunk length,
+so lengths are normalised against ``keyword_avg_len`` (as Qdrant's own BM25 normalises against a set
+average); with the corpus's true average the scores equal ragtune's BM25."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +24,16 @@ from typing import Any, Self
 import numpy as np
 
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
+from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
+from ragtune.stores.keywords import K1, KEYWORD_SEARCH, B
 from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
+from ragtune.stores.tokenizer import tokenize
 
 _RANGE = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+KEYWORDS = "keywords"  # the sparse vector's name; the dense vector is the unnamed one
+DENSE = ""
 
 
 def _point_id(chunk_id: str) -> str:
@@ -38,6 +52,29 @@ def _equals(key: str, value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):  # 2 and 2.0 are equal, as in Chroma
         return M.FieldCondition(key=key, range=M.Range(gte=value, lte=value))
     return M.FieldCondition(key=key, match=M.MatchValue(value=value))
+
+
+def _term(token: str) -> int:
+    # a sparse vector's dimensions are 32-bit integers: a stable hash of the word, as Qdrant's own BM25
+    # hashes words (two words sharing a hash count as one, rare in a vocabulary well below 2^32)
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=4).digest(), "big")
+
+
+def term_counts(texts: list[str]) -> list[Counter[int]]:
+    """Each text's words (repeats counted) as sparse-vector dimensions."""
+    tokenized = tokenize(texts)
+    words = {i: _term(t) for t, i in tokenized.vocab.items()}
+    return [Counter(words[i] for i in ids) for ids in tokenized.ids]
+
+
+def document_vector(counts: Counter[int], avg_len: float):
+    """BM25's term-frequency part (bm25s's, Lucene's variant) of each word of a chunk; the collection's
+    IDF modifier multiplies in each word's IDF at query time."""
+    from qdrant_client import models as M
+
+    norm = K1 * (1 - B + B * sum(counts.values()) / avg_len)
+    terms = sorted(counts)
+    return M.SparseVector(indices=terms, values=[counts[t] / (counts[t] + norm) for t in terms])
 
 
 def to_filter(conditions: Sequence[Condition]):
@@ -60,10 +97,12 @@ def to_filter(conditions: Sequence[Condition]):
     return M.Filter(must=must or None, must_not=must_not or None)
 
 
+@KEYWORD_SEARCH.register("qdrant")
 @STORES.register("qdrant")
 @dataclass
 class QdrantStore(StoreBase):
-    """Qdrant behind the VectorStore protocol; filters run inside the HNSW search (pre-filtering)."""
+    """Qdrant behind the VectorStore protocol; filters run inside the HNSW search (pre-filtering) and
+    the keyword search."""
 
     url: str = ""
     """Qdrant server (http://host:6333); empty for local mode in ``path``."""
@@ -79,8 +118,12 @@ class QdrantStore(StoreBase):
     """Environment variable holding the API key (keys never go in the config)."""
     batch_size: int = 256
     """Points per upsert request."""
+    keyword_avg_len: float = 60.0
+    """Words (stop words left out) in an average chunk, which keyword search normalises a chunk's
+    length against: about 60 for 256-token chunks of English prose."""
     _client: Any = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)  # the collection exists
+    _keywords: bool = field(default=False, init=False, repr=False)  # it has the keyword vector
     _root: Path | None = field(default=None, init=False, repr=False)  # the folder, once bound to a project
 
     def bind(self, root: Path) -> Self:
@@ -104,8 +147,10 @@ class QdrantStore(StoreBase):
 
     def _exists(self) -> bool:
         # asked again while absent: another process (an ingest beside a server) may create it
-        if not self._ready:
-            self._ready = self.client.collection_exists(self.collection)
+        if not self._ready and self.client.collection_exists(self.collection):
+            sparse = self.client.get_collection(self.collection).config.params.sparse_vectors or {}
+            self._keywords = KEYWORDS in sparse
+            self._ready = True
         return self._ready
 
     def _create(self, dim: int) -> None:
@@ -113,10 +158,11 @@ class QdrantStore(StoreBase):
 
         self.client.create_collection(
             self.collection, vectors_config=M.VectorParams(size=dim, distance=M.Distance.COSINE),
+            sparse_vectors_config={KEYWORDS: M.SparseVectorParams(modifier=M.Modifier.IDF)},
             shard_number=self.shards, replication_factor=self.replicas)
         if self.url:  # a payload index makes deletes by document fast; local mode has no indexes
             self.client.create_payload_index(self.collection, _key("doc_id"), M.PayloadSchemaType.KEYWORD)
-        self._ready = True
+        self._ready = self._keywords = True
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, doc_hashes: dict[str, str],
                doc_chunks: dict[str, int] | None = None) -> None:
@@ -128,10 +174,14 @@ class QdrantStore(StoreBase):
             self._create(int(vectors.shape[1]))
         metas = to_metadata(chunks, doc_hashes, doc_chunks)
         for i in range(0, len(chunks), self.batch_size):
-            points = [M.PointStruct(id=_point_id(c.chunk_id), vector=v.tolist(),
-                                    payload={"id": c.chunk_id, "text": c.text, "m": m})
-                      for c, v, m in zip(chunks[i:i + self.batch_size], vectors[i:i + self.batch_size],
-                                         metas[i:i + self.batch_size], strict=True)]
+            batch = chunks[i:i + self.batch_size]
+            # a collection from before keyword search has only the dense vector
+            words = term_counts([c.indexed_text for c in batch]) if self._keywords else [None] * len(batch)
+            points = [M.PointStruct(id=_point_id(c.chunk_id), payload={"id": c.chunk_id, "text": c.text, "m": m},
+                                    vector=v.tolist() if w is None else
+                                    {DENSE: v.tolist(), KEYWORDS: document_vector(w, self.keyword_avg_len)})
+                      for c, v, m, w in zip(batch, vectors[i:i + self.batch_size], metas[i:i + self.batch_size], words,
+                                            strict=True)]
             self.client.upsert(self.collection, points=points, wait=True)
 
     def delete(self, doc_ids: Sequence[str]) -> None:
@@ -151,6 +201,22 @@ class QdrantStore(StoreBase):
                                      limit=k, query_filter=to_filter(where), with_payload=["id"])
         return [(p.payload["id"], float(p.score)) for p in r.points]
 
+    def keyword_query(self, query: str, k: int, where: Sequence[Condition] = ()) -> list[tuple[str, float]]:
+        from qdrant_client import models as M
+
+        if not self._exists() or k <= 0:
+            return []
+        if not self._keywords:
+            raise RagtuneError(f"Qdrant collection {self.collection!r} was made before ragtune searched keywords in "
+                               "Qdrant; copy it into a new collection with `ragtune store migrate`")
+        words = term_counts([query])[0]  # a repeated word counts again, as in ragtune's BM25
+        if not words:
+            return []
+        terms = sorted(words)
+        r = self.client.query_points(self.collection, query=M.SparseVector(indices=terms, values=[words[t] for t in terms]),
+                                     using=KEYWORDS, limit=k, query_filter=to_filter(where), with_payload=["id"])
+        return [(p.payload["id"], float(p.score)) for p in r.points if p.score > 0]
+
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         if not chunk_ids or not self._exists():
             return []
@@ -158,7 +224,7 @@ class QdrantStore(StoreBase):
         by_id = {p.payload["id"]: to_chunk(p.payload["id"], p.payload["text"], p.payload["m"]) for p in points}
         return [by_id[i] for i in chunk_ids if i in by_id]
 
-    def _scroll(self, batch_size: int, payload, vectors: bool = False, where: Sequence[Condition] = ()):
+    def _scroll(self, batch_size: int, payload, vectors: bool | list[str] = False, where: Sequence[Condition] = ()):
         if not self._exists():
             return
         offset = None
@@ -181,7 +247,7 @@ class QdrantStore(StoreBase):
             yield [to_chunk(p.payload["id"], p.payload["text"], p.payload["m"]) for p in page]
 
     def export(self, batch_size: int = 2000) -> Iterator[Page]:
-        for page in self._scroll(batch_size, True, vectors=True):
+        for page in self._scroll(batch_size, True, vectors=[DENSE]):
             yield to_page([p.payload["id"] for p in page], [p.payload["text"] for p in page],
                           [p.payload["m"] for p in page], [p.vector for p in page])
 
