@@ -193,7 +193,9 @@ class MilvusStore(StoreBase):
                                "Milvus; copy it into a new collection with `ragtune store migrate`")
         r = self.client.search(self.collection, data=[query], limit=k, filter=to_expr(where), output_fields=["id"],
                                anns_field="keywords", search_params={"metric_type": "BM25"})
-        return [(h["id"], float(h["distance"])) for h in r[0]]
+        # Milvus keeps classic BM25's (k1 + 1) factor, which bm25s leaves out: a constant, taken out so
+        # the scores are ragtune's BM25's on every engine
+        return [(h["id"], float(h["distance"]) / (K1 + 1)) for h in r[0]]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         if not chunk_ids or not self._exists():
