@@ -10,7 +10,7 @@ machine's two shared cores; bench/store_backends.py has MiniLM's dense numbers f
 Reports nDCG@10 of the keyword ranking alone and of the hybrid (RRF) over the 809 judged train
 queries, their difference from the embedded default, and the p50/p95 of one keyword query.
 
-    .venv/bin/python bench/store_keywords.py [--backends pgvector,milvus]
+    .venv/bin/python bench/store_keywords.py [--backends pgvector,milvus,qdrant]
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from store_backends import Servers, target
 
 NAME = "store_keywords"
 SOURCE = WORK / NAME / "source"
-BACKENDS = ["pgvector", "milvus"]
+BACKENDS = ["pgvector", "milvus", "qdrant"]
 ENGINE = {"chroma (embedded default)": "ragtune's BM25 (bm25s) in-process, beside the store",
           "pgvector": "Postgres: BM25 in SQL over a tsvector column (GIN index)",
           "milvus": "Milvus: its BM25 function (sparse vectors, English analyzer)",
-          "qdrant": "ragtune's BM25 (bm25s) in-process, beside the store",
+          "qdrant": "Qdrant: sparse vectors of ragtune's words, its IDF modifier (local mode)",
           "chroma-server": "ragtune's BM25 (bm25s) in-process, beside the store"}
 
 
@@ -79,6 +79,11 @@ def main() -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     servers = Servers(folder)
+    payload = {"queries": len(queries), "source_chunks": source.store.count(),
+               "note": "one process, 2 shared cores; hashing embedder as the dense half (same vectors everywhere), "
+                       "token chunker; pgvector on pgserver's Postgres 16, milvus on Milvus Lite 2.5, "
+                       "qdrant on qdrant-client's local mode",
+               "runs": rows}
     try:
         for backend in args.backends.split(","):
             if backend == "pgvector":
@@ -95,13 +100,9 @@ def main() -> None:
             row["within_0.01"] = abs(row["hybrid_delta"]) <= 0.01
             rows.append(row)
             print("  ", row, flush=True)
+            write_results(NAME, payload)  # after each backend: a slow one later cannot lose the others
     finally:
         servers.stop()
-    payload = {"queries": len(queries), "source_chunks": source.store.count(),
-               "note": "one process, 2 shared cores; hashing embedder as the dense half (same vectors everywhere), "
-                       "token chunker; pgvector on pgserver's Postgres 16, milvus on Milvus Lite 2.5",
-               "runs": rows}
-    write_results(NAME, payload)
     print()
     print(table(payload))
 
