@@ -1,9 +1,9 @@
 """Keyword ranking inside the engine. A store whose engine ranks chunks by keywords itself (Postgres
-full-text search, Qdrant sparse vectors) registers its class here under its store name; hybrid search
-then asks the engine for both halves and ragtune fuses them, instead of holding an in-process BM25
-index beside a remote engine (one that every replica would have to load). Other stores keep
-ragtune's BM25 (``retrieval/bm25.py``). A plugin store declares the capability through the
-``ragtune.keyword_search`` entry-point group."""
+full-text search, Milvus's BM25 function, Qdrant sparse vectors) registers its class here under its
+store name; hybrid search then asks the engine for both halves and ragtune fuses them, instead of
+holding an in-process BM25 index beside a remote engine (one that every replica would have to load).
+Other stores keep ragtune's BM25 (``retrieval/bm25.py``). A plugin store declares the capability
+through the ``ragtune.keyword_search`` entry-point group."""
 
 from __future__ import annotations
 
