@@ -120,8 +120,8 @@ class QdrantStore(StoreBase):
     """Points per upsert request."""
     keyword_avg_len: float = 80.0
     """Words (stop words left out) in an average chunk, which keyword search normalises a chunk's
-    length against: 79 in SciFact's abstracts cut by the ``token`` chunker. Set when a collection is
-    made; chunks keep the value they were written with."""
+    length against: 79 in SciFact's abstracts cut by the ``token`` chunker. Read as chunks are
+    written: a change reaches the chunks written after it."""
     _client: Any = field(default=None, init=False, repr=False)
     _ready: bool = field(default=False, init=False, repr=False)  # the collection exists
     _keywords: bool = field(default=False, init=False, repr=False)  # it has the keyword vector
@@ -216,7 +216,7 @@ class QdrantStore(StoreBase):
         terms = sorted(words)
         r = self.client.query_points(self.collection, query=M.SparseVector(indices=terms, values=[words[t] for t in terms]),
                                      using=KEYWORDS, limit=k, query_filter=to_filter(where), with_payload=["id"])
-        return [(p.payload["id"], float(p.score)) for p in r.points if p.score > 0]
+        return [(p.payload["id"], float(p.score)) for p in r.points]
 
     def get(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         if not chunk_ids or not self._exists():
