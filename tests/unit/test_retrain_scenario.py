@@ -563,6 +563,23 @@ def test_a_second_retraining_keeps_what_the_lineage_taught_that_still_holds(tmp_
     # nothing changed since: retraining that model finds nothing new (the log's answers were read already)
     r = cli(project, "retrain", "--model", f"ft+rag:{second['job']}", "--regression", str(regression), "--json")
     assert r.exit_code == 6, r.output
-    third = json.loads(r.stdout)["data"]
-    assert (third["kept"], third["dropped_stale"], third["feedback"]) == (11, 0, 0)
-    assert [a["job"] for a in third["lineage"]] == [second["job"], first["job"], old]
+    third = json.loads(r.stdout)
+    assert (third["data"]["kept"], third["data"]["dropped_stale"], third["data"]["feedback"]) == (11, 0, 0)
+    r = cli(project, "retrain", "--run", third["id"])
+    assert r.exit_code == 6 and f"lineage (jobs whose data fed it): {second['job']} <- {first['job']} <- {old}" \
+        in r.stdout and "11 examples carried (0 stale dropped)" in r.stdout
+
+
+def test_a_record_of_the_first_schema_still_loads(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
+    run = json.loads(cli(project, "retrain", "--regression", str(upgrade_to_4_0(project, docs, old)),
+                         "--json").stdout)
+    path = project / "retrain" / run["id"] / "state.json"
+    record = json.loads(path.read_text())
+    for field in ("lineage", "log_until"):  # what version 1 did not record
+        del record["data"][field]
+    path.write_text(json.dumps({**record, "schema": "ragtune.retrain/1"}))
+    r = cli(project, "retrain", "--promote", run["id"], "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(path.read_text())["schema"] == "ragtune.retrain/2"
+    assert json.loads(r.stdout)["outcome"] == "promoted" and json.loads(r.stdout)["data"]["lineage"] == []
