@@ -88,25 +88,24 @@ def paired_against(rows_by_variant: dict[str, list[QARow]], baseline: str | None
             for name, rows in rows_by_variant.items() if name != baseline}
 
 
-def _highest_f1(rows_by_variant: dict[str, list[QARow]], names) -> str | None:
-    """Of ``names`` (in their order; a tie goes to the first), the variant of this run with the highest mean F1;
-    None when none of them was run or scored."""
+def _mean_f1(rows_by_variant: dict[str, list[QARow]], names) -> dict[str, float]:
+    """Mean F1 of each of ``names`` (in their order) that was run and scored."""
     f1 = {n: per_question(rows_by_variant[n], METRIC_OF["f1"]) for n in names if n in rows_by_variant}
-    means = {n: float(np.mean(list(v.values()))) for n, v in f1.items() if v}
-    return max(means, key=lambda n: means[n], default=None)
+    return {n: float(np.mean(list(v.values()))) for n, v in f1.items() if v}
 
 
 def best_untrained(rows_by_variant: dict[str, list[QARow]]) -> str | None:
     """The untrained variant of this run with the highest mean F1 (a tie goes to the first in ``UNTRAINED``,
     the simpler one); None when none of them was run or scored."""
-    return _highest_f1(rows_by_variant, UNTRAINED)
+    means = _mean_f1(rows_by_variant, UNTRAINED)
+    return max(means, key=lambda n: means[n], default=None)
 
 
 def best_tuned(rows_by_variant: dict[str, list[QARow]]) -> str | None:
-    """The tuned variant (any but the untrained ones) with the highest mean F1, the one the others are paired
-    with to tell the tuned models apart; None with fewer than two tuned variants (nothing to tell apart)."""
-    tuned = [n for n in rows_by_variant if n not in UNTRAINED]
-    return _highest_f1(rows_by_variant, tuned) if len(tuned) > 1 else None
+    """The tuned variant (any but the untrained ones) with the highest mean F1 (a tie goes to the first run), the
+    one the others are paired with to tell the tuned models apart; None with fewer than two scored."""
+    means = _mean_f1(rows_by_variant, [n for n in rows_by_variant if n not in UNTRAINED])
+    return max(means, key=lambda n: means[n]) if len(means) > 1 else None
 
 
 @dataclass
