@@ -1,6 +1,6 @@
 """A bake-off's results.json, typed: the bake-off writes it, and ``decide``, ``report``, ``cost --bakeoff`` and the
 benchmarks read it only through these models. The file names its schema and version
-(``"schema": "ragtune.bakeoff/1"``); a file of another version, or not a bake-off result, is refused with both
+(``"schema": "ragtune.bakeoff/2"``); a file of another version, or not a bake-off result, is refused with both
 versions named rather than read by guesswork. Version 2 added the comparison of the tuned variants with the
 strongest of them (``best_tuned``, ``paired_vs_best_tuned``), inside the run's Holm family; version 1 files,
 which lack it, are still read (those fields empty)."""
