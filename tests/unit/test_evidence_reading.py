@@ -24,12 +24,12 @@ from ragtune.cost.model import CostInputs, estimate
 from ragtune.cost.prices import load_prices
 from ragtune.decide.evidence import (
     MISSING,
-    apart_text,
-    beats_verdict,
-    comparison_text,
     Ship,
     TunedStanding,
+    apart_text,
+    beats_verdict,
     between_tuned,
+    comparison_text,
     read_evidence,
     rival_fact,
     score,
@@ -317,9 +317,10 @@ def test_the_weighed_tuned_model_against_a_rival_the_run_cannot_tell_from_it(ful
                       "unclear", "+0.01 [-0.10, +0.12], Holm p 1.000"),
         TunedStanding("plain+rag", "ft:b", "0.52 [0.45, 0.60]", "better", f"+0.04 [+0.01, +0.07], Holm p 0.010{detect} 0.05",
                       "unclear", f"-0.03 [-0.08, +0.02], Holm p 0.500{detect} 0.06")]
+    row = ev.tuned[3]
     assert ev.to_dict()["tuned"][3] == {"variant": "plain+rag", "model": "ft:b", "f1": "0.52 [0.45, 0.60]",
-                                        "vs_best_untrained": "better", "vs_best_untrained_text": ev.tuned[3].vs_best_untrained_text,
-                                        "vs_weighed": "unclear", "vs_weighed_text": ev.tuned[3].vs_weighed_text}
+                                        "vs_best_untrained": "better", "vs_best_untrained_text": row.vs_best_untrained_text,
+                                        "vs_weighed": "unclear", "vs_weighed_text": row.vs_weighed_text}
     # measurably worse than the weighed one: no rival left (plain, unclear against it, did not beat fewshot+rag)
     ev = read_evidence(_tuned(full, "raft+rag", **{"plain+rag": _paired(-0.03, -0.05, -0.01, 0.04)}), BOOK, 1000)
     assert ev.facts["tuned_rival"] == "none" and ev.texts["rivals"] == ""
