@@ -240,5 +240,10 @@ def test_judge_correctness_is_compared_only_when_something_was_judged():
     # strongest untrained variant (the same tests, counted once): Holm multiplies the smallest by 3
     assert got.p_value == pytest.approx(2 / 8) and got.p_holm == pytest.approx(3 * 2 / 8)
     assert made.vs_best_untrained["ft"].judge_correct == got
+    # a second tuned variant: judge correctness is compared between the tuned ones too. F1 ties (all 0), so ft,
+    # the first, is the strongest tuned; ft+rag is judged wrong on one question where ft was right
+    second = [_row(str(i), "x", False, 0.0, 0.0, judgment=_judged(c)) for i, c in enumerate([True, False, True, True])]
+    tuned = compare({**judged, "ft+rag": second}).vs_best_tuned["ft+rag"].judge_correct
+    assert tuned is not None and tuned.diff == pytest.approx(-0.25)
     unread = {name: [_row("1", "x", False, 0.0, 0.0, judgment=_judged(None, parsed=False))] for name in ("rag", "ft")}
     assert compare(unread).vs_rag["ft"].judge_correct is None  # judged, but nothing readable to compare

@@ -157,17 +157,15 @@ def between_tuned(results: BakeoffResults, name: str, other: str) -> PairedCompa
 
 
 def rivals(results: BakeoffResults, tuned: str | None) -> list[str]:
-    """The other tuned variants that also beat the strongest untrained variant, when ``tuned`` does: the ones it
-    was chosen over, by the same rule (``strongest_tuned``)."""
-    if tuned is None or beats_verdict(vs_best(results, tuned)) != "better":
-        return []
+    """The tuned variants but ``tuned`` (the weighed one) that beat the strongest untrained variant: the ones it was
+    chosen over by ``strongest_tuned``, which weighs one that beats whenever any does (so none when it does not)."""
     return [n for n in tuned_variants(results) if n != tuned and beats_verdict(vs_best(results, n)) == "better"]
 
 
-def standings(results: BakeoffResults, tuned: str | None) -> list[TunedStanding]:
+def standings(results: BakeoffResults, tuned: str) -> list[TunedStanding]:
     """Every tuned variant of the run, in its order, against the strongest untrained variant and ``tuned``."""
     def row(n: str) -> TunedStanding:
-        d, t = vs_best(results, n), between_tuned(results, n, str(tuned))
+        d, t = vs_best(results, n), between_tuned(results, n, tuned)
         same = n == tuned
         return TunedStanding(n, results.variants[n].model, score(results.variants[n].metrics.f1), beats_verdict(d),
                              comparison_text(d), "same" if same else beats_verdict(t),
@@ -282,8 +280,9 @@ def read_evidence(bakeoff_dir: Path, book: PriceBook, queries_per_month: float,
         texts |= {"tuned": tuned, "tuned_model": variants[tuned].model,
                   "tuned_vs_best": comparison_text(vs_best(results, tuned)),
                   "tuned_apart": apart_text(vs_best(results, tuned), tuned, best, results.questions.answerable)}
-    standing = standings(results, tuned)
-    close = [t for t in standing if t.variant in rivals(results, tuned) and t.vs_weighed != "worse"]
+    standing = standings(results, tuned) if tuned else []
+    beat = rivals(results, tuned)
+    close = [t for t in standing if t.variant in beat and t.vs_weighed != "worse"]
     facts["tuned_rival"] = rival_fact(close)
     texts["rivals"] = "; ".join(f"{t.variant} ({t.model}, F1 {t.f1}) against {tuned}: "
                                 + ("not paired in this bake-off" if t.vs_weighed == MISSING
