@@ -321,7 +321,15 @@ def test_the_weighed_tuned_model_against_a_rival_the_run_cannot_tell_from_it(ful
     assert ev.to_dict()["tuned"][3] == {"variant": "plain+rag", "model": "ft:b", "f1": "0.52 [0.45, 0.60]",
                                         "vs_best_untrained": "better", "vs_best_untrained_text": row.vs_best_untrained_text,
                                         "vs_weighed": "unclear", "vs_weighed_text": row.vs_weighed_text}
+    # plain beats fewshot+rag too (by less than raft+rag): two rivals the run cannot tell from raft+rag
+    ev = read_evidence(_vs(full, plain=_paired(0.06, 0.02, 0.10, 0.01)), BOOK, 1000)
+    assert ev.texts["tuned"] == "raft+rag" and ev.facts["tuned_rival"] == "unclear"
+    assert ev.texts["rivals"] == ("plain (ft:b, F1 0.56 [0.46, 0.66]) against raft+rag: F1 difference +0.01 [-0.10, "
+                                  "+0.12], Holm p 1.000; plain+rag (ft:b, F1 0.52 [0.45, 0.60]) against raft+rag: F1 "
+                                  "difference -0.03 [-0.08, +0.02], Holm p 0.500, smallest difference this run could "
+                                  "detect 0.06")
     # measurably worse than the weighed one: no rival left (plain, unclear against it, did not beat fewshot+rag)
+    _vs(full, plain=_paired(0.08, 0.02, 0.14, 0.3))
     ev = read_evidence(_tuned(full, "raft+rag", **{"plain+rag": _paired(-0.03, -0.05, -0.01, 0.04)}), BOOK, 1000)
     assert ev.facts["tuned_rival"] == "none" and ev.texts["rivals"] == ""
     assert [t.vs_weighed for t in ev.tuned] == [MISSING, "same", MISSING, "worse"]

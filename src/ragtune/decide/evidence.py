@@ -144,7 +144,7 @@ def strongest_tuned(results: BakeoffResults) -> str | None:
     return max(tuned, key=rank)
 
 
-def between_tuned(results: BakeoffResults, name: str, other: str) -> PairedComparison | None:
+def between_tuned(results: BakeoffResults, name: str, other: str | None) -> PairedComparison | None:
     """``name`` against ``other`` on F1, both tuned, as the bake-off paired them: each tuned variant with the
     strongest tuned one (``best_tuned``); the pair the other way round when ``name`` is that one. None when
     neither is (results before schema version 2 pair no tuned variants)."""
@@ -162,7 +162,7 @@ def rivals(results: BakeoffResults, tuned: str | None) -> list[str]:
     return [n for n in tuned_variants(results) if n != tuned and beats_verdict(vs_best(results, n)) == "better"]
 
 
-def standings(results: BakeoffResults, tuned: str) -> list[TunedStanding]:
+def standings(results: BakeoffResults, tuned: str | None) -> list[TunedStanding]:
     """Every tuned variant of the run, in its order, against the strongest untrained variant and ``tuned``."""
     def row(n: str) -> TunedStanding:
         d, t = vs_best(results, n), between_tuned(results, n, tuned)
@@ -280,7 +280,7 @@ def read_evidence(bakeoff_dir: Path, book: PriceBook, queries_per_month: float,
         texts |= {"tuned": tuned, "tuned_model": variants[tuned].model,
                   "tuned_vs_best": comparison_text(vs_best(results, tuned)),
                   "tuned_apart": apart_text(vs_best(results, tuned), tuned, best, results.questions.answerable)}
-    standing = standings(results, tuned) if tuned else []
+    standing = standings(results, tuned)
     beat = rivals(results, tuned)
     close = [t for t in standing if t.variant in beat and t.vs_weighed != "worse"]
     facts["tuned_rival"] = rival_fact(close)

@@ -42,7 +42,7 @@ def _tuned_lines(ev: Evidence) -> list[str]:
     weighed, best = ev.texts.get("tuned"), ev.results.best_untrained
     if weighed is None or len(ev.tuned) < 2:
         return []
-    paired = ev.results.best_tuned is not None
+    paired = ev.results.schema_version >= 2  # version 1 pairs no tuned variants
     lines = ["", f"Tuned variants, paired on the same questions with {best} and with **{weighed}**, the one weighed "
                  f"(of those that beat {best}, the largest F1 gain over it; if none does, the closest):", ""]
     for t in ev.tuned:
