@@ -5,7 +5,7 @@ file is damaged or from another version."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -16,6 +16,9 @@ class Versioned(BaseModel):
     """A record with its schema version; a subclass gives ``schema_`` its version as the default."""
 
     schema_: str = Field(alias="schema")
+    older: ClassVar[tuple[str, ...]] = ()
+    """Earlier versions still read: their records lack only fields that have defaults. Read, they are the
+    current version (saved again, they say so)."""
 
 
 R = TypeVar("R", bound=Versioned)
@@ -35,6 +38,6 @@ def load(path: Path, kind: type[R], what: str) -> R:
     except ValidationError as e:
         raise RagtuneError(f"{path} is not {what}: {e}") from None
     expected = kind.model_fields["schema_"].default
-    if record.schema_ != expected:
-        raise RagtuneError(f"{path} is {record.schema_}; this version reads {expected}")
-    return record
+    if record.schema_ not in (expected, *kind.older):
+        raise RagtuneError(f"{path} is {record.schema_}; this version reads {', '.join((expected, *kind.older))}")
+    return record.model_copy(update={"schema_": expected})

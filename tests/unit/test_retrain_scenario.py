@@ -34,8 +34,7 @@ from ragtune.generation.protocol import Completion, GeneratorBase, Message
 from ragtune.project import Project
 from ragtune.raft.build import RaftConfig, read_config
 from ragtune.raft.format import ANSWER
-from ragtune.rag.prompts import BEGIN_QUOTE
-from ragtune.rag.prompts import REFUSAL
+from ragtune.rag.prompts import BEGIN_QUOTE, REFUSAL
 from ragtune.serve.interactions import Interaction
 from ragtune.serve.state import open_state
 
@@ -498,3 +497,89 @@ def test_retraining_builds_its_data_the_way_the_served_model_was_built(tmp_path,
     targets = [json.loads(line)["messages"][-1]["content"] for line in rebuilt.read_text().splitlines()]
     assert len(targets) == 4 and not any(BEGIN_QUOTE in t or ANSWER in t for t in targets)  # short cited answers
     assert read_config(rebuilt) == read_config(train) == built
+
+
+def _taught(train: Path) -> dict[str, list[str]]:
+    """Each trained question's target answers (the final answer, without its citation)."""
+    taught: dict[str, list[str]] = {}
+    for line in train.read_text().splitlines():
+        messages = json.loads(line)["messages"]
+        answer = re.sub(r"\s*\[\d+\]$", "", messages[-1]["content"].rpartition(ANSWER)[2].strip())
+        taught.setdefault(_question(messages[-2]["content"]), []).append(answer)
+    return taught
+
+
+def _correct(project: Path, variant: str, corrections: list[tuple[str, str]], at: float) -> None:
+    """Users correct the answers to ``corrections`` (question, answer), asked in the millisecond before ``at``."""
+    log = open_state(Project(project))
+    for i, (q, answer) in enumerate(corrections):
+        log.record(Interaction(f"{variant}-{at}-{i}", variant, True, 10.0, request=[{"role": "user", "content": q}],
+                               prompt=[{"role": "user", "content": f"Passages...\n\nQuestion: {q}"}],
+                               answer="stale", created=at - i / 1000))
+        log.feedback(f"{variant}-{at}-{i}", "down", corrected=f"{ANSWER} {answer}")
+
+
+def test_a_second_retraining_keeps_what_the_lineage_taught_that_still_holds(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
+    regression = upgrade_to_4_0(project, docs, old)
+    signature = ("Which header carries the webhook signature?", "X-Quillstack-Signature")  # one passage says so
+    _correct(project, f"ft+rag:{old}", [signature], time.time() - DAY / 2)
+    first = json.loads(cli(project, "retrain", "--regression", str(regression), "--json").stdout)
+    assert first["data"]["feedback"] == 8 and first["canary"]
+    assert cli(project, "retrain", "--promote", first["id"]).exit_code == 0
+    # 4.1 refunds removed seats and renames the signature header: the passages of that steady example and of
+    # that correction now say something else
+    for page, was, now in (("billing/refund-policy.txt", "are not refunded;", "are refunded pro rata;"),
+                           ("api/webhooks.md", "`X-Quillstack-Signature`", "`X-Quillstack-Signature-256`")):
+        (docs / page).write_text((docs / page).read_text().replace(was, now))
+    assert cli(project, "ingest", str(docs)).exit_code == 0
+    # the retrained model's users correct it: the removed seats, the webhook retries again (a later correction
+    # of a question the first run was corrected on), a question never trained on, and a held-out question
+    corrections = [(STEADY[2][0], "Seats removed during an annual term are refunded pro rata"),
+                   (FACTS[1][0], "5 times, with exponential backoff"),
+                   ("How old may a webhook's timestamp be?", "at most 5 minutes"), (REGRESSION[2][0], REGRESSION[2][1])]
+    _correct(project, f"ft+rag:{first['job']}", corrections, time.time())
+    # the held-out set has grown by a steady question the lineage trained on: it must leave the data
+    held = [*REGRESSION, (STEADY[3][0], STEADY[3][1])]
+    regression = write_jsonl(tmp_path / "regression2.jsonl", [{"_id": f"h{i}", "question": q, "answer": a}
+                                                              for i, (q, a) in enumerate(held)])
+
+    r = cli(project, "retrain", "--regression", str(regression), "--json")
+    assert r.exit_code in (0, 5), r.output
+    second = json.loads(r.stdout)
+    assert second["inputs"]["previous_job"] == first["job"]
+    assert [a["job"] for a in second["data"]["lineage"]] == [first["job"], old]
+    # the original still-valid examples (rebuilt from their unchanged passages), the first run's corrections,
+    # the later correction in place of the earlier one, the new corrections; no held-out question, no stale one
+    assert _taught(Path(second["data"]["train"])) == {
+        STEADY[0][0]: [STEADY[0][1]], STEADY[1][0]: [STEADY[1][1]],
+        **{q: [new] for q, _, _, new in FACTS if q != FACTS[1][0]},
+        STEADY[2][0]: [corrections[0][1]], FACTS[1][0]: [corrections[1][1]], corrections[2][0]: [corrections[2][1]]}
+    d = second["data"]
+    # carried: 2 steady + 6 corrections; stale: the removed seats' example and the signature's correction; new
+    # feedback: 3 (1 held out); superseded: the first run's webhook correction; held out: a steady and a
+    # regression question
+    assert (d["kept"], d["dropped_stale"], d["feedback"], d["superseded"], d["held_out"]) == (8, 2, 3, 1, 2)
+    # nothing changed since: retraining that model finds nothing new (the log's answers were read already)
+    r = cli(project, "retrain", "--model", f"ft+rag:{second['job']}", "--regression", str(regression), "--json")
+    assert r.exit_code == 6, r.output
+    third = json.loads(r.stdout)
+    assert (third["data"]["kept"], third["data"]["dropped_stale"], third["data"]["feedback"]) == (11, 0, 0)
+    r = cli(project, "retrain", "--run", third["id"])
+    assert r.exit_code == 6 and f"lineage (jobs whose data fed it): {second['job']} <- {first['job']} <- {old}" \
+        in r.stdout and "11 examples carried (0 stale dropped)" in r.stdout
+
+
+def test_a_record_of_the_first_schema_still_loads(tmp_path, memorising):
+    project, docs, old = tuned_on_3x(tmp_path)
+    run = json.loads(cli(project, "retrain", "--regression", str(upgrade_to_4_0(project, docs, old)),
+                         "--json").stdout)
+    path = project / "retrain" / run["id"] / "state.json"
+    record = json.loads(path.read_text())
+    for field in ("lineage", "log_until"):  # what version 1 did not record
+        del record["data"][field]
+    path.write_text(json.dumps({**record, "schema": "ragtune.retrain/1"}))
+    r = cli(project, "retrain", "--promote", run["id"], "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(path.read_text())["schema"] == "ragtune.retrain/2"
+    assert json.loads(r.stdout)["outcome"] == "promoted" and json.loads(r.stdout)["data"]["lineage"] == []

@@ -77,9 +77,11 @@ def _print(s: RetrainState) -> None:
     out.print(f"retraining run {s.id}: {s.inputs.served} (job {s.inputs.previous_job})", highlight=False)
     if s.data:
         d = s.data
-        out.print(f"  data: {d.train}: {d.kept} questions rebuilt ({d.dropped_stale} stale dropped), {d.new} new, "
-                  f"{d.feedback} from feedback ({d.superseded} superseded); {d.held_out} held out as evaluation "
-                  "questions", highlight=False)
+        out.print(f"  data: {d.train}: {d.kept} examples carried ({d.dropped_stale} stale dropped), {d.new} new "
+                  f"questions, {d.feedback} from new feedback ({d.superseded} superseded); {d.held_out} held out as "
+                  "evaluation questions", highlight=False)
+        if d.lineage:
+            out.print(f"  lineage (jobs whose data fed it): {' <- '.join(a.job for a in d.lineage)}", highlight=False)
     if s.idle:
         out.print(f"  {s.idle}", highlight=False)
     if s.job:

@@ -167,6 +167,11 @@ class RaftBuilder:
                 "context": [h.chunk.chunk_id for h in context]}
         return {"messages": messages}, meta
 
+    def oracle(self, qa: QA) -> str | None:
+        """The chunk an example of ``qa`` would be built from (see locate_oracle), None when nothing is found."""
+        found = locate_oracle(qa, self.search(qa.question, self.cfg.candidates))
+        return found.chunk.chunk_id if found else None
+
     def _distractors(self, qa: QA, oracle: Hit, hits: list[Hit], n: int, rng: random.Random) -> list[Hit]:
         def usable(c: Chunk) -> bool:  # another chunk holding the answer is not a distractor
             return c.chunk_id != oracle.chunk.chunk_id and not _contains_answer(c, qa.answer)
@@ -200,6 +205,9 @@ class Provenance:
     oracle: str | None
     """The oracle chunk's id; None when the question was skipped (no oracle found)."""
     with_oracle: bool
+    logged: bool = False
+    """A logged answer (approved or corrected) taken as written: its example is the data's line ``index``,
+    copied rather than built again; ``oracle`` is then the passage it was checked against."""
 
 
 def meta_path(out: Path) -> Path:
@@ -213,8 +221,13 @@ def read_provenance(out: Path) -> list[Provenance] | None:
     path = meta_path(out)
     if not path.is_file():
         return None
-    return [Provenance(r["index"], r["question"], r["answer"], r.get("oracle"), bool(r.get("with_oracle")))
-            for r in read_jsonl(path, ("index", "question", "answer"))]
+    return [Provenance(r["index"], r["question"], r["answer"], r.get("oracle"), bool(r.get("with_oracle")),
+                       bool(r.get("logged"))) for r in read_jsonl(path, ("index", "question", "answer"))]
+
+
+def write_provenance(out: Path, rows: list[Provenance]) -> None:
+    """Provenance for data assembled from several sources (a retraining's), one row per line of ``out``."""
+    write_jsonl(meta_path(out), [asdict(r) for r in rows])
 
 
 def config_path(out: Path) -> Path:

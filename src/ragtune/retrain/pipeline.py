@@ -8,26 +8,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ragtune.app import corpus_snapshot
 from ragtune.app.jobs import Jobs
 from ragtune.app.variants import check_weights, resolve, tuned_job
-from ragtune.bakeoff.leakage import check_leakage, overlapping, trained_questions
+from ragtune.bakeoff.leakage import check_leakage
 from ragtune.bakeoff.results import Leakage, write_results
 from ragtune.bakeoff.run import read_answers, run_bakeoff
 from ragtune.bakeoff.scoring import paired_against
 from ragtune.cost.prices import load_prices
 from ragtune.errors import RagtuneError
-from ragtune.evaluation.answer_metrics import normalize
 from ragtune.evaluation.datasets import read_jsonl
 from ragtune.evaluation.qa import QARow, Question, read_questions
 from ragtune.finetune.trainer import TuneConfig
-from ragtune.jsonl import read_lines
 from ragtune.project import Project
-from ragtune.raft.build import QA, RaftConfig, build, raft_builder, read_config, read_provenance, read_qa, write_config
 from ragtune.retrain import state as records
-from ragtune.retrain.drift import interaction_log
+from ragtune.retrain.data import build_data
 from ragtune.retrain.state import Canary, DataStep, Decision, Inputs, RetrainState
-from ragtune.serve.export import export_finetune
 
 Progress = Callable[..., None]
 Notify = Callable[[str], None]
@@ -81,57 +76,13 @@ def evaluation_questions(inputs: Inputs) -> list[Question]:
     return out
 
 
-def build_data(project: Project, state: RetrainState, progress: Progress) -> DataStep:
-    """RAFT examples from the previous job's questions whose oracle passage is unchanged (the stale ones' answers
-    may be wrong now) and from the new questions, over the current index; then the approved and corrected logged
-    answers, the latest per question (an answer approved before the documents changed is superseded by a later
-    correction). Anything that is (nearly) an evaluation question is left out."""
-    inputs, folder = state.inputs, records.run_dir(project.root, state.id)
-    previous = Jobs(project.root).get(inputs.previous_job)
-    snap = corpus_snapshot.read(project.root, previous.id)
-    chunk = corpus_snapshot.chunk_states(snap, project) if snap else {}
-    made = [p for p in read_provenance(Path(previous.train_file)) or [] if p.oracle]
-    kept = [QA(p.question, p.answer, chunk_id=str(p.oracle)) for p in made
-            if chunk.get(str(p.oracle), "current") == "current"]
-    new = read_qa(Path(inputs.questions)) if inputs.questions else []
-    evaluated = [q.question for q in evaluation_questions(inputs)]
-    leaked = set(overlapping([q.question for q in kept + new], evaluated))
-    items = [q for q in kept + new if q.question not in leaked]
-    raft = folder / "raft.jsonl"
-    settings = read_config(Path(previous.train_file)) or RaftConfig()  # the served model's answer format
-    if not raft.exists():  # a build appears only when whole (its journal resumes otherwise)
-        build(raft_builder(project, settings), items, raft, progress=lambda n: progress("RAFT", n))
-    examples = [line for line in read_lines(raft) if line.strip()]
-    feedback: list[str] = []
-    superseded = 0
-    if inputs.feedback and (log := interaction_log(project)) is not None:
-        exported = folder / "feedback.jsonl"
-        export_finetune(log, exported, "up", force=True)
-        asked = trained_questions(exported)
-        held = set(overlapping(asked, evaluated))
-        usable = [(line, q) for line, q in zip(read_lines(exported), asked, strict=True) if q not in held]
-        feedback = list({normalize(q): line for line, q in usable}.values())  # oldest first: the latest stays
-        superseded = len(usable) - len(feedback)
-        leaked |= held
-    if not examples and not feedback:
-        raise RagtuneError("nothing to train on: no current training question, no --questions and no approved "
-                           "or corrected logged answer")
-    train = folder / "train.jsonl"
-    tmp = train.with_name("train.jsonl.tmp")
-    tmp.write_text("".join(line + "\n" for line in examples + feedback), encoding="utf-8")
-    tmp.replace(train)
-    write_config(train, settings)  # the next retraining of this model builds its data the same way
-    return DataStep(train=str(train), kept=len(kept), dropped_stale=len(made) - len(kept), new=len(new),
-                    feedback=len(feedback), superseded=superseded, held_out=len(leaked))
-
-
 def nothing_new(data: DataStep) -> str | None:
     """Why retraining would teach nothing new (None when it would): every example is one the served model was
-    trained on, its passage unchanged, and there is no new question and no feedback."""
+    trained on, its passage unchanged, and there is no new question and no new feedback."""
     if data.dropped_stale or data.new or data.feedback:
         return None
     return (f"nothing new to learn: all {data.kept} training questions' passages are unchanged, and there are no "
-            "new questions (--questions) and no approved or corrected logged answers; the served model stays")
+            "new questions (--questions) and no approved or corrected answers newly logged; the served model stays")
 
 
 def tune(project: Project, state: RetrainState) -> str:
@@ -240,7 +191,9 @@ def run(project: Project, inputs: Inputs | None, run_id: str | None = None,
             notify(f"continuing unfinished run {state.id}")
     if state.data is None:
         notify("building the training data from the current corpus and the approved feedback")
-        state.data = build_data(project, state, progress)
+        evaluated = [q.question for q in evaluation_questions(state.inputs)]
+        state.data = build_data(project, state.inputs, records.run_dir(project.root, state.id), evaluated,
+                                lambda n: progress("RAFT", n))
         state.idle = nothing_new(state.data)
         records.save(project.root, state)
     if state.idle is not None:

@@ -16,7 +16,7 @@ from ragtune import versioned_file
 from ragtune.errors import RagtuneError
 from ragtune.versioned_file import Versioned
 
-SCHEMA = "ragtune.retrain/1"
+SCHEMA = "ragtune.retrain/2"  # 2: the data step records its lineage and when it read the log
 FOLDER = "retrain"  # in the project
 
 
@@ -34,19 +34,32 @@ class Inputs(BaseModel):
                                    "training a fresh one on the base")
 
 
+class Ancestor(BaseModel):
+    job: str
+    train: str
+    """The data it was tuned on."""
+    run: str | None
+    """The retraining run that made it; None for the model the lineage began with."""
+
+
 class DataStep(BaseModel):
     train: str
     kept: int
-    """Examples rebuilt from the previous job's questions whose passage is still current."""
+    """Examples carried from the previous job's data (itself carrying its lineage's) whose passage is current."""
     dropped_stale: int
     new: int
-    """Examples from the new training questions."""
+    """The new training questions (--questions)."""
     feedback: int
-    """Approved or corrected logged answers, the latest per question."""
+    """Approved or corrected answers logged since the lineage last read the log, the latest per question."""
     superseded: int
-    """Logged answers to a question that later feedback answered again (only the latest is trained on)."""
+    """Examples of a question a later one answers again (only the latest is trained on)."""
     held_out: int
     """Training inputs left out because they are (nearly) evaluation questions."""
+    lineage: list[Ancestor] = []
+    """The jobs whose data fed this one, newest first: the previous job, the one it was retrained from, ..."""
+    log_until: float | None = None
+    """When the interaction log was read (or, with --no-feedback, the lineage's last reading): retraining the
+    model this run makes takes only interactions logged after it."""
 
 
 class Decision(BaseModel):
@@ -70,6 +83,7 @@ class Canary(BaseModel):
 class RetrainState(Versioned):
     model_config = ConfigDict(populate_by_name=True)
     schema_: str = Field(SCHEMA, alias="schema")
+    older = ("ragtune.retrain/1",)
     id: str
     created: str
     inputs: Inputs
@@ -115,6 +129,11 @@ def load(project_root: Path, run_id: str) -> RetrainState:
         known = ", ".join(s.id for s in runs(project_root)) or "none yet"
         raise RagtuneError(f"no retraining run {run_id!r} in {project_root} (runs: {known})")
     return versioned_file.load(path, RetrainState, "a retraining record")
+
+
+def made(project_root: Path, job_id: str) -> RetrainState | None:
+    """The run that tuned job ``job_id``; None for a job tuned otherwise."""
+    return next((s for s in runs(project_root) if s.job == job_id), None)
 
 
 def runs(project_root: Path) -> list[RetrainState]:
