@@ -9,6 +9,7 @@ answer (0), or the refusal, so every score below is hand-computable:
     ft        better: q0..q15 (0.80, paired +0.30)  worse: q0..q3 (0.20, -0.30)
               unclear: q1..q10 (0.50, paired 0: one loss, one gain)   all: q0..q19 (1.00, +0.50)
     ft+rag    the same three outcomes
+    more tuned variants (``tuned``): the same outcomes, and most: q0..q18 (0.95, +0.45)
     fewshot   low: q0, q1 (0.10)   close: q0..q13 (0.70, its interval overlaps a better ft's)
     fewshot+rag (only when ``names`` asks for it)   all: q0..q19 (1.00)   rag: as rag (0.50)
     base      q0 (0.05)
@@ -45,7 +46,8 @@ QUESTIONS = ([Question(f"q{i}", f"What does the handbook say about {t}?", f"answ
              + [Question(f"u{i}", f"What colour is meeting room {i}?", "") for i in range(4)])
 ANSWERABLE = len(TOPICS)
 RAG_RIGHT = range(0, 10)
-TUNED = {"better": range(0, 16), "worse": range(0, 4), "unclear": range(1, 11), "all": range(0, 20)}
+TUNED = {"better": range(0, 16), "worse": range(0, 4), "unclear": range(1, 11), "all": range(0, 20),
+         "most": range(0, 19)}
 FEWSHOT = {"low": range(0, 2), "close": range(0, 14)}
 FEWSHOT_RAG = {"all": range(0, 20), "rag": RAG_RIGHT}
 BASE_MODEL, FT_MODEL = "local-lm", "ft:job-1"
@@ -63,7 +65,8 @@ def scripted(script: list[str]) -> ComponentSpec:
 
 
 def variants(ft: str = "better", ftrag: str = "unclear", fewshot: str = "low", fewshotrag: str = "all",
-             names: tuple[str, ...] = VARIANTS) -> list[Variant]:
+             names: tuple[str, ...] = VARIANTS, tuned: tuple[tuple[str, str], ...] = ()) -> list[Variant]:
+    """``tuned``: more tuned variants, as (name, flavour of ``TUNED``): LABEL+rag retrieves; the model is ft:LABEL."""
     made = {"base": Variant("base", scripted(replies(range(0, 1), False)), False, "Answer briefly.", BASE_MODEL),
             "fewshot": Variant("fewshot", scripted(replies(FEWSHOT[fewshot])), False, "Answer briefly.", BASE_MODEL,
                                (("When are invoices emailed?", "on the first day of each month"),)),
@@ -72,7 +75,9 @@ def variants(ft: str = "better", ftrag: str = "unclear", fewshot: str = "low", f
                                    "Answer from the passages.", BASE_MODEL),
             "ft": Variant("ft", scripted(replies(TUNED[ft])), False, "Answer as trained.", FT_MODEL),
             "ft+rag": Variant("ft+rag", scripted(replies(TUNED[ftrag])), True, "Answer as trained.", FT_MODEL)}
-    return [made[n] for n in names]
+    more = [Variant(n, scripted(replies(TUNED[f])), n.endswith("+rag"), "Answer as trained.",
+                    f"ft:{n.removesuffix('+rag')}") for n, f in tuned]
+    return [made[n] for n in names] + more
 
 
 def token_prices(base_per_m: float = 0.4, ft_per_m: float = 0.4) -> PriceBook:

@@ -121,7 +121,7 @@ def test_bakeoff_end_to_end_on_the_fakes(kb, tmp_path):
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
-    assert res["schema"] == "ragtune.bakeoff/1" and set(res["variants"]) == {"base", "fewshot", "rag"}
+    assert res["schema"] == "ragtune.bakeoff/2" and set(res["variants"]) == {"base", "fewshot", "rag"}
     assert res["questions"] == {"path": str(q), "n": 5, "answerable": 3, "unanswerable": 2}
     rag = res["variants"]["rag"]
     # the scripted generator answers extractively from the passages and cites them

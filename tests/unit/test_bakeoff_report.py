@@ -3,6 +3,8 @@ bake-off on the fakes (tests/unit/bakeoff_fixture.py), with every number worked 
 
 from html import unescape
 
+import pytest
+
 from ragtune.bakeoff.report import html, markdown
 from ragtune.bakeoff.results import read_results
 
@@ -38,7 +40,14 @@ def test_report_shows_recall_containment_and_what_the_run_can_tell_apart(bakeoff
     # against the strongest untrained repeats the one against rag
     assert results.best_untrained == "rag" and "Against rag (the strongest untrained variant):" in md
     assert "Strongest untrained variant: **rag** (0.50 [0.30, 0.70] F1" in md
-    assert md.count("Against ") == 1 and "| (baseline) | (strongest untrained) |" in md
+    assert md.count("Against rag") == 1 and "| (baseline) | (strongest untrained) |" in md
+    # the two tuned variants, ft (right on q0..q15, 0.80) and ft+rag (q1..q10, 0.50), paired with each other:
+    # ft+rag is -1 on q0 and q11..q15, 0 elsewhere: mean -6 / 20
+    assert results.best_tuned == "ft" and set(results.paired_vs_best_tuned) == {"ft+rag"}
+    tuned = results.paired_vs_best_tuned["ft+rag"].f1
+    assert tuned.diff == pytest.approx(-0.3) and tuned.n == 20
+    assert md.count("Against ") == 2 and "Against ft (the strongest tuned variant):" in md
+    assert f"- ft+rag: F1 {tuned.text()}," in md[md.index("Against ft (the strongest tuned variant):"):]
 
 
 def test_report_pairs_every_variant_with_the_strongest_untrained_one(bakeoff_results):

@@ -234,11 +234,11 @@ def test_bad_bakeoff_folders_are_named(bakeoff_results, tmp_path, monkeypatch, c
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"schema": "other"}))
     code, _, err = decide_on(tmp_path)
-    assert code == 2 and f"{path}: not a bake-off result" in err and "ragtune.bakeoff/1" in err
+    assert code == 2 and f"{path}: not a bake-off result" in err and "ragtune.bakeoff/2" in err
     good = json.loads((bakeoff_results() / "results.json").read_text())
-    path.write_text(json.dumps({**good, "schema": "ragtune.bakeoff/2"}))
+    path.write_text(json.dumps({**good, "schema": "ragtune.bakeoff/3"}))
     code, _, err = decide_on(tmp_path)
-    assert code == 2 and f"{path}: bake-off results of schema version 2; this ragtune reads version 1" in err
+    assert code == 2 and f"{path}: bake-off results of schema version 3; this ragtune reads versions 1, 2" in err
     code, _, err = decide_on(bakeoff_results(names=("base", "ft")))
     assert code == 2 and "no 'rag' variant" in err
     del good["variants"]["ft"]["seconds_per_query"]

@@ -24,12 +24,17 @@ from ragtune.cost.model import CostInputs, estimate
 from ragtune.cost.prices import load_prices
 from ragtune.decide.evidence import (
     MISSING,
+    Ship,
+    TunedStanding,
     apart_text,
     beats_verdict,
+    between_tuned,
     comparison_text,
     read_evidence,
+    rival_fact,
     score,
     strongest_tuned,
+    to_ship,
 )
 from ragtune.errors import RagtuneError
 
@@ -52,12 +57,14 @@ def _paired(diff, low, high, p_holm=None, mdd=None) -> Paired:
 
 
 def _write(tmp_path, variants: dict[str, VariantResult], paired: dict[str, Paired], best: str | None = None,
-           vs_best: dict[str, Paired] | None = None, tuned_models: dict[str, str] | None = None):
+           vs_best: dict[str, Paired] | None = None, tuned_models: dict[str, str] | None = None,
+           best_tuned: str | None = None, vs_tuned: dict[str, Paired] | None = None):
     results = BakeoffResults(created="2026-11-30T10:00:00Z", questions=QuestionSet(path="q.jsonl", n=24, answerable=20,
                                                                                    unanswerable=4),
                              prices=PricesUsed(as_of="2026-11", self_hosted_per_hour=3.6), variants=variants,
                              paired_vs_rag=paired, best_untrained=best, paired_vs_best_untrained=vs_best or {},
-                             tuned_models=tuned_models or {})
+                             tuned_models=tuned_models or {}, best_tuned=best_tuned,
+                             paired_vs_best_tuned=vs_tuned or {})
     write_results(results, tmp_path)
     return tmp_path
 
@@ -92,7 +99,7 @@ def test_facts_and_words_of_a_full_bakeoff(full):
     assert ev.facts == {"bakeoff": True, "best_untrained": "fewshot+rag", "tuned_vs_best": "better",
                         "ft_vs_best": "unclear", "ftrag_vs_best": "better", "fewshot_vs_best": "unclear",
                         "rag_vs_best": "unclear", "fewshot_measured": True, "ft_cheaper": True, "ft_faster": True,
-                        "unclear": True, "above_break_even": True}
+                        "unclear": True, "above_break_even": True, "tuned_rival": MISSING}
     detect = ", smallest difference this run could detect"
     assert ev.texts == {
         "rag_per_1k": "$0.9000", "rag_p50": "1,234 ms",
@@ -109,7 +116,9 @@ def test_facts_and_words_of_a_full_bakeoff(full):
         "fewshot_vs_best": f"-0.18 [-0.26, +0.01], Holm p 0.200{detect} 0.12",
         "tuned": "raft+rag", "tuned_model": "ft:a", "tuned_vs_best": f"+0.07 [+0.01, +0.13], Holm p 0.049{detect} 0.06",
         "tuned_apart": "raft+rag is measurably better than fewshot+rag",
-        "ft_p50": "300 ms", "ft_per_1k": "$0.3000", "break_even": ev.break_even.threshold_text()}
+        "ft_p50": "300 ms", "ft_per_1k": "$0.3000", "break_even": ev.break_even.threshold_text(),
+        # plain+rag beats fewshot+rag too, but these results pair no tuned variants with each other
+        "rivals": "plain+rag (ft:b, F1 0.52 [0.45, 0.60]) against raft+rag: not paired in this bake-off"}
     assert (ev.source, ev.created, ev.questions) == (str(full), "2026-11-30T10:00:00Z", 24)
     assert ev.results.variants["raft"].latency_ms.p50 == 300
     assert ev.results.tuned_models == {"raft": "ft:a", "plain": "ft:b"}
@@ -173,7 +182,7 @@ def test_results_before_the_strongest_untrained_comparison(tmp_path):
     assert ev.facts == {"bakeoff": True, "best_untrained": MISSING, "tuned_vs_best": MISSING, "ft_vs_best": MISSING,
                         "ftrag_vs_best": MISSING, "fewshot_vs_best": MISSING, "rag_vs_best": MISSING,
                         "fewshot_measured": False, "ft_cheaper": True, "ft_faster": True, "unclear": True,
-                        "above_break_even": ev.facts["above_break_even"]}
+                        "above_break_even": ev.facts["above_break_even"], "tuned_rival": "none"}
     assert ev.approaches == {"rag": "rag", "ft": "ft", "ft+rag": "ft+rag"}
     assert "best_untrained" not in ev.texts and "tuned" not in ev.texts
     assert strongest_tuned(ev.results) == "ft"
@@ -261,7 +270,7 @@ def test_without_a_tuned_variant_its_facts_are_missing(tmp_path):
     assert ev.facts == {"bakeoff": True, "best_untrained": "rag", "tuned_vs_best": MISSING, "ft_vs_best": MISSING,
                         "ftrag_vs_best": MISSING, "fewshot_vs_best": MISSING, "rag_vs_best": "same",
                         "fewshot_measured": False, "ft_cheaper": MISSING, "ft_faster": MISSING, "unclear": True,
-                        "above_break_even": MISSING}
+                        "above_break_even": MISSING, "tuned_rival": "none"}
     assert ev.break_even is None and ev.to_dict()["break_even"] is None
     assert "ft_p50" not in ev.texts and "break_even" not in ev.texts and "tuned" not in ev.texts
     assert ev.texts["ft_vs_best"] == "not measured" and ev.texts["best_f1"] == "0.40 [0.33, 0.47]"
@@ -279,3 +288,92 @@ def test_a_bakeoff_without_rag_is_refused(tmp_path):
 def test_words_for_unmeasured_values():
     assert score(None) == "not measured" and score(NONE) == "not measured"
     assert score(MetricInterval(mean=0.5, low=0.25, high=0.75, n=4)) == "0.50 [0.25, 0.75]"
+
+
+def _tuned(results_dir, best_tuned: str, **vs_tuned):
+    """The full bake-off with its tuned variants paired with ``best_tuned``."""
+    from ragtune.bakeoff.results import read_results
+
+    r = read_results(results_dir)
+    write_results(r.model_copy(update={"best_tuned": best_tuned, "paired_vs_best_tuned": vs_tuned}), results_dir)
+    return results_dir
+
+
+def test_the_weighed_tuned_model_against_a_rival_the_run_cannot_tell_from_it(full):
+    # raft+rag (+0.07 over fewshot+rag) is weighed over plain+rag (+0.04), which also beats fewshot+rag; paired
+    # with each other, plain+rag against raft+rag spans 0
+    ev = read_evidence(_tuned(full, "raft+rag", raft=_paired(-0.1, -0.2, -0.05, 0.01), plain=_paired(0.01, -0.1, 0.12, 1.0),
+                              **{"plain+rag": _paired(-0.03, -0.08, 0.02, 0.5, 0.06)}), BOOK, 1000)
+    assert ev.texts["tuned"] == "raft+rag" and ev.facts["tuned_rival"] == "unclear"
+    assert ev.texts["rivals"] == ("plain+rag (ft:b, F1 0.52 [0.45, 0.60]) against raft+rag: F1 difference "
+                                  "-0.03 [-0.08, +0.02], Holm p 0.500, smallest difference this run could detect 0.06")
+    detect = ", smallest difference this run could detect"
+    assert ev.tuned == [
+        TunedStanding("raft", "ft:a", "0.45 [0.40, 0.50]", "unclear", f"-0.03 [-0.08, +0.02], Holm p 1.000{detect} 0.09",
+                      "worse", "-0.10 [-0.20, -0.05], Holm p 0.010"),
+        TunedStanding("raft+rag", "ft:a", "0.55 [0.47, 0.62]", "better", f"+0.07 [+0.01, +0.13], Holm p 0.049{detect} 0.06",
+                      "same", "(itself)"),
+        TunedStanding("plain", "ft:b", "0.56 [0.46, 0.66]", "unclear", f"+0.08 [+0.02, +0.14], Holm p 0.300{detect} 0.11",
+                      "unclear", "+0.01 [-0.10, +0.12], Holm p 1.000"),
+        TunedStanding("plain+rag", "ft:b", "0.52 [0.45, 0.60]", "better", f"+0.04 [+0.01, +0.07], Holm p 0.010{detect} 0.05",
+                      "unclear", f"-0.03 [-0.08, +0.02], Holm p 0.500{detect} 0.06")]
+    row = ev.tuned[3]
+    assert ev.to_dict()["tuned"][3] == {"variant": "plain+rag", "model": "ft:b", "f1": "0.52 [0.45, 0.60]",
+                                        "vs_best_untrained": "better", "vs_best_untrained_text": row.vs_best_untrained_text,
+                                        "vs_weighed": "unclear", "vs_weighed_text": row.vs_weighed_text}
+    # plain beats fewshot+rag too (by less than raft+rag): two rivals the run cannot tell from raft+rag
+    ev = read_evidence(_vs(full, plain=_paired(0.06, 0.02, 0.10, 0.01)), BOOK, 1000)
+    assert ev.texts["tuned"] == "raft+rag" and ev.facts["tuned_rival"] == "unclear"
+    assert ev.texts["rivals"] == ("plain (ft:b, F1 0.56 [0.46, 0.66]) against raft+rag: F1 difference +0.01 [-0.10, "
+                                  "+0.12], Holm p 1.000; plain+rag (ft:b, F1 0.52 [0.45, 0.60]) against raft+rag: F1 "
+                                  "difference -0.03 [-0.08, +0.02], Holm p 0.500, smallest difference this run could "
+                                  "detect 0.06")
+    # measurably worse than the weighed one: no rival left (plain, unclear against it, did not beat fewshot+rag)
+    _vs(full, plain=_paired(0.08, 0.02, 0.14, 0.3))
+    ev = read_evidence(_tuned(full, "raft+rag", **{"plain+rag": _paired(-0.03, -0.05, -0.01, 0.04)}), BOOK, 1000)
+    assert ev.facts["tuned_rival"] == "none" and ev.texts["rivals"] == ""
+    assert [t.vs_weighed for t in ev.tuned] == [MISSING, "same", MISSING, "worse"]
+
+
+def test_a_pair_is_read_either_way_round(full):
+    # the bake-off paired raft+rag with plain+rag (the strongest tuned one there): read from raft+rag's side,
+    # the difference and its interval change sign
+    r = read_evidence(_tuned(full, "plain+rag", **{"raft+rag": _paired(0.03, -0.02, 0.08, 0.5)}), BOOK, 1000).results
+    assert between_tuned(r, "raft+rag", "plain+rag").text() == "+0.03 [-0.02, +0.08]"
+    turned = between_tuned(r, "plain+rag", "raft+rag")
+    assert (turned.diff, turned.low, turned.high, turned.p_holm) == (-0.03, -0.08, 0.02, 0.5)
+    assert between_tuned(r, "raft", "plain+rag") is None and between_tuned(r, "raft", "raft+rag") is None
+    assert between_tuned(r, "plain+rag", "raft") is None  # the strongest, but raft was not paired with it
+    r = read_evidence(_tuned(full, "plain+rag", **{"raft+rag": _paired(None, None, None)}), BOOK, 1000).results
+    assert between_tuned(r, "plain+rag", "raft+rag") is None and between_tuned(r, "raft+rag", "plain+rag").diff is None
+    ev = read_evidence(full, BOOK, 1000)
+    assert ev.facts["tuned_rival"] == MISSING  # before schema version 2: plain+rag beats too, unpaired
+
+
+def test_rival_fact_prefers_unclear_to_missing():
+    def standing(verdict):
+        return TunedStanding("x", "ft:x", "0.5", "better", "", verdict, "")
+    assert rival_fact([]) == "none" and rival_fact([standing("better")]) == "none"
+    assert rival_fact([standing(MISSING), standing("unclear")]) == "unclear"
+    assert rival_fact([standing("better"), standing(MISSING)]) == MISSING
+
+
+def test_what_to_ship(full, tmp_path):
+    ev = read_evidence(full, BOOK, 1000)
+    assert to_ship(ev, "ft+rag") == Ship("raft+rag", "ft:a", "the tuned model raft with retrieval, F1 0.55 [0.47, 0.62]")
+    assert to_ship(ev, "ft") == Ship("raft", "ft:a", "the tuned model raft without retrieval, F1 0.45 [0.40, 0.50]")
+    assert to_ship(ev, "fewshot+rag") == Ship(
+        "fewshot+rag", "self-hosted", "the worked-examples prompt with retrieval: each example a question, its "
+        "retrieved passages and a short cited answer, before the grounded prompt; no training, F1 0.48 [0.40, 0.55]")
+    assert to_ship(ev, "rag").text() == ("`rag`, model `self-hosted`: the grounded prompt over retrieved passages, "
+                                         "answering with citations; no training, F1 0.40 [0.33, 0.47]")
+    assert to_ship(None, "ft") is None
+    only = {"rag": _variant((0.4, 0.3, 0.5)), "tuned": _variant((0.5, 0.4, 0.6), retrieval=False, model="ft:t")}
+    ev = read_evidence(_write(tmp_path, only, {}, "rag", {"tuned": _paired(0.1, 0.05, 0.15, 0.01)}), BOOK, 1000)
+    assert to_ship(ev, "fewshot") == Ship(None, None, "fewshot: not measured in this bake-off")
+    assert to_ship(ev, "fewshot").text() == "fewshot: not measured in this bake-off"
+    assert to_ship(ev, "ft+rag") == Ship(None, "ft:t", "the tuned model of tuned (ft:t) with retrieval, a form this "
+                                                       "bake-off did not measure")
+    ev = read_evidence(_write(tmp_path, {"rag": _variant((0.4, 0.3, 0.5))}, {}, "rag"), BOOK, 1000)
+    assert to_ship(ev, "ft") == Ship(None, None, "no tuned model was measured: tune one and re-run the bake-off "
+                                                 "with --ft-model")

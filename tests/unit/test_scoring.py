@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragtune.bakeoff.scoring import UNTRAINED, best_untrained, compare, paired_against, score_variant
+from ragtune.bakeoff.scoring import UNTRAINED, best_tuned, best_untrained, compare, paired_against, score_variant
 from ragtune.cost.prices import load_prices
 from ragtune.documents.types import Chunk, Hit
 from ragtune.evaluation.judge import Judgment
@@ -180,6 +180,28 @@ def test_comparisons_against_the_strongest_untrained_variant_with_holm_adjusted_
     assert all(c.p_value <= c.p_holm <= 1.0 for c in every)
 
 
+def test_the_strongest_tuned_variant_is_the_best_mean_f1_of_two_or_more_tuned_ones():
+    assert best_tuned({"rag": _scored([1.0, 1.0]), "plain+rag": _scored([0.5, 0.5])}) is None  # nothing to tell apart
+    rows = {"rag": _scored([1.0, 1.0]), "a": _scored([0.0, 0.5]), "b": _scored([0.5, 0.5]), "c": _scored([1.0, 0.0])}
+    assert best_tuned(rows) == "b"  # 0.5 against a's 0.25; c ties at 0.5 and comes later; rag is untrained
+    assert best_tuned({"a": _scored([0.0, 0.5]), "b": [_row("u", "", True)]}) is None  # b scored nothing
+
+
+def test_tuned_variants_are_paired_with_the_strongest_tuned_one_inside_the_holm_family():
+    rows = {"rag": _scored([0.0] * 8), "a+rag": _scored([1.0] * 8), "b+rag": _scored([1, 1, 1, 1, 1, 1, 0, 0])}
+    made = compare(rows)
+    assert made.best_untrained == "rag" and made.best_tuned == "a+rag" and set(made.vs_best_tuned) == {"b+rag"}
+    tuned = made.vs_best_tuned["b+rag"]
+    assert tuned.f1.diff == pytest.approx(-0.25) and tuned.f1.high <= 0
+    # exact sign-flip p-values: a+rag against rag 2 / 2^8, b+rag against rag 2 / 2^6, b+rag against a+rag 2 / 2^2;
+    # 6 distinct tests (3 pairs, 2 metrics; against rag and against the strongest untrained are the same), so
+    # Holm multiplies them by 6 (and 5), 4 (and 3), 2 (and 1)
+    assert tuned.f1.p_value == pytest.approx(0.5) and tuned.f1.p_holm == pytest.approx(1.0)
+    assert made.vs_rag["a+rag"].f1.p_holm == pytest.approx(6 * 2 / 256)
+    assert made.vs_rag["b+rag"].exact_match.p_holm == pytest.approx(4 * 2 / 64)
+    assert made.vs_best_untrained["b+rag"].f1.p_holm == made.vs_rag["b+rag"].f1.p_holm
+
+
 def test_no_untrained_variant_no_comparison_against_it():
     made = compare({"ft": _scored([1.0, 0.0]), "ft+rag": _scored([0.0, 1.0])})
     assert (made.vs_rag, made.best_untrained, made.vs_best_untrained) == ({}, None, {})
@@ -218,5 +240,10 @@ def test_judge_correctness_is_compared_only_when_something_was_judged():
     # strongest untrained variant (the same tests, counted once): Holm multiplies the smallest by 3
     assert got.p_value == pytest.approx(2 / 8) and got.p_holm == pytest.approx(3 * 2 / 8)
     assert made.vs_best_untrained["ft"].judge_correct == got
+    # a second tuned variant: judge correctness is compared between the tuned ones too. F1 ties (all 0), so ft,
+    # the first, is the strongest tuned; ft+rag is judged wrong on one question where ft was right
+    second = [_row(str(i), "x", False, 0.0, 0.0, judgment=_judged(c)) for i, c in enumerate([True, False, True, True])]
+    tuned = compare({**judged, "ft+rag": second}).vs_best_tuned["ft+rag"].judge_correct
+    assert tuned is not None and tuned.diff == pytest.approx(-0.25)
     unread = {name: [_row("1", "x", False, 0.0, 0.0, judgment=_judged(None, parsed=False))] for name in ("rag", "ft")}
     assert compare(unread).vs_rag["ft"].judge_correct is None  # judged, but nothing readable to compare

@@ -23,16 +23,18 @@ def _verdict(d: PairedComparison, baseline: str) -> str:
 
 
 def _power_lines(results: BakeoffResults) -> list[str]:
-    """Per comparison, with RAG and with the strongest untrained variant: what the run could have detected, and
-    whether the two can be told apart."""
-    groups = [("rag", results.paired_vs_rag)]
+    """Per comparison, with RAG, the strongest untrained variant and the strongest tuned one: what the run could
+    have detected, and whether the two can be told apart."""
+    untrained = " (the strongest untrained variant)"
+    groups = [("rag", untrained if results.best_untrained == "rag" else "", results.paired_vs_rag)]
     if results.best_untrained not in (None, "rag"):
-        groups.append((str(results.best_untrained), results.paired_vs_best_untrained))
+        groups.append((str(results.best_untrained), untrained, results.paired_vs_best_untrained))
+    if results.best_tuned is not None:
+        groups.append((results.best_tuned, " (the strongest tuned variant)", results.paired_vs_best_tuned))
     lines = []
-    for baseline, comparisons in groups:
+    for baseline, strongest, comparisons in groups:
         found = [(name, paired.f1) for name, paired in comparisons.items() if paired.f1.diff is not None]
         if found:
-            strongest = " (the strongest untrained variant)" if baseline == results.best_untrained else ""
             lines += ["", f"Against {baseline}{strongest}:", ""]
         for name, d in found:
             detectable = ("too few questions to estimate the smallest detectable difference" if d.mdd is None else

@@ -1,7 +1,9 @@
 """A bake-off's results.json, typed: the bake-off writes it, and ``decide``, ``report``, ``cost --bakeoff`` and the
 benchmarks read it only through these models. The file names its schema and version
-(``"schema": "ragtune.bakeoff/1"``); a file of another version, or not a bake-off result, is refused with both
-versions named rather than read by guesswork."""
+(``"schema": "ragtune.bakeoff/2"``); a file of another version, or not a bake-off result, is refused with both
+versions named rather than read by guesswork. Version 2 added the comparison of the tuned variants with the
+strongest of them (``best_tuned``, ``paired_vs_best_tuned``), inside the run's Holm family; version 1 files,
+which lack it, are still read (those fields empty)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from ragtune.bakeoff.judge_summary import JudgeSummary
 from ragtune.errors import RagtuneError, validation_problems
 
 SCHEMA_NAME = "ragtune.bakeoff"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
+READS = (1, SCHEMA_VERSION)
+"""The versions this ragtune reads: version 1 lacks only the comparisons between tuned variants."""
 RESULTS_FILE = "results.json"
 QUALITY = ("exact_match", "f1", "reference_recall", "containment", "faithfulness", "citation_correctness",
            "refusal_precision", "refusal_recall", "judge_correct", "judge_supported")
@@ -158,6 +162,11 @@ class BakeoffResults(BaseModel):
     """The variant without training (base, fewshot, rag, fewshot+rag) with the highest mean F1 in this run."""
     paired_vs_best_untrained: dict[str, Paired] = {}
     """Every other variant against ``best_untrained``."""
+    best_tuned: str | None = None
+    """The tuned variant (any but base, fewshot, rag, fewshot+rag) with the highest mean F1 in this run; None with
+    fewer than two tuned variants, or in results of schema version 1."""
+    paired_vs_best_tuned: dict[str, Paired] = {}
+    """Every other tuned variant against ``best_tuned``: whether the tuned models can be told apart."""
     tuned_models: dict[str, str] = {}
     """The tuned models of the run by label (--ft-model LABEL=ft:<job-id>): the label's variants are ``<label>``
     (without retrieval) and ``<label>+rag``; every variant not among base, fewshot, rag, fewshot+rag is one."""
@@ -184,9 +193,9 @@ def parse_results(data: object, source: str) -> BakeoffResults:
     if not isinstance(schema, str) or not schema.startswith(SCHEMA_NAME + "/"):
         raise RagtuneError(f"{source}: not a bake-off result (expected \"schema\": {SCHEMA!r}, found {schema!r})")
     found = schema.removeprefix(SCHEMA_NAME + "/")
-    if found != str(SCHEMA_VERSION):
-        raise RagtuneError(f"{source}: bake-off results of schema version {found}; this ragtune reads version "
-                           f"{SCHEMA_VERSION} ({SCHEMA}): re-run 'ragtune bakeoff' with this version")
+    if found not in {str(v) for v in READS}:
+        raise RagtuneError(f"{source}: bake-off results of schema version {found}; this ragtune reads versions "
+                           f"{', '.join(map(str, READS))} ({SCHEMA}): re-run 'ragtune bakeoff' with this version")
     try:
         return BakeoffResults.model_validate(data)
     except ValidationError as e:

@@ -111,7 +111,8 @@ def run_bakeoff(project, questions: list[Question], variants: list[Variant], out
         prices=PricesUsed(as_of=prices.as_of, self_hosted_per_hour=prices.self_hosted_per_hour,
                           models={m: p.model_dump(exclude_none=True) for m, p in prices.models.items() if m in used}),
         variants=scores, paired_vs_rag=paired.vs_rag, best_untrained=paired.best_untrained,
-        paired_vs_best_untrained=paired.vs_best_untrained, tuned_models=tuned_models or {},
+        paired_vs_best_untrained=paired.vs_best_untrained, best_tuned=paired.best_tuned,
+        paired_vs_best_tuned=paired.vs_best_tuned, tuned_models=tuned_models or {},
         leakage=leakage or Leakage(), judge=summary, stages_seconds=stages or {})
 
 

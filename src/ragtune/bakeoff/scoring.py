@@ -1,12 +1,13 @@
 """A bake-off's scores from its answer rows: each variant's metrics with bootstrap intervals, refusal
 precision and recall, latency, tokens and cost, and every variant paired against RAG and against the strongest
-untrained variant on the same questions, with Holm-adjusted p-values. Per-question values average a question's
+untrained variant on the same questions, every tuned variant against the strongest tuned one, with
+Holm-adjusted p-values. Per-question values average a question's
 repeats first, so repeats add precision, not weight."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -87,12 +88,24 @@ def paired_against(rows_by_variant: dict[str, list[QARow]], baseline: str | None
             for name, rows in rows_by_variant.items() if name != baseline}
 
 
+def _mean_f1(rows_by_variant: dict[str, list[QARow]], names) -> dict[str, float]:
+    """Mean F1 of each of ``names`` (in their order) that was run and scored."""
+    f1 = {n: per_question(rows_by_variant[n], METRIC_OF["f1"]) for n in names if n in rows_by_variant}
+    return {n: float(np.mean(list(v.values()))) for n, v in f1.items() if v}
+
+
 def best_untrained(rows_by_variant: dict[str, list[QARow]]) -> str | None:
     """The untrained variant of this run with the highest mean F1 (a tie goes to the first in ``UNTRAINED``,
     the simpler one); None when none of them was run or scored."""
-    f1 = {n: per_question(rows_by_variant[n], METRIC_OF["f1"]) for n in UNTRAINED if n in rows_by_variant}
-    means = {n: float(np.mean(list(v.values()))) for n, v in f1.items() if v}
+    means = _mean_f1(rows_by_variant, UNTRAINED)
     return max(means, key=lambda n: means[n], default=None)
+
+
+def best_tuned(rows_by_variant: dict[str, list[QARow]]) -> str | None:
+    """The tuned variant (any but the untrained ones) with the highest mean F1 (a tie goes to the first run), the
+    one the others are paired with to tell the tuned models apart; None with fewer than two scored."""
+    means = _mean_f1(rows_by_variant, [n for n in rows_by_variant if n not in UNTRAINED])
+    return max(means, key=lambda n: means[n]) if len(means) > 1 else None
 
 
 @dataclass
@@ -100,17 +113,21 @@ class Comparisons:
     vs_rag: dict[str, Paired]
     best_untrained: str | None
     vs_best_untrained: dict[str, Paired]
+    best_tuned: str | None = None
+    vs_best_tuned: dict[str, Paired] = field(default_factory=dict)
 
 
 def compare(rows_by_variant: dict[str, list[QARow]]) -> Comparisons:
-    """Every variant against RAG and against the strongest untrained variant. p-values are Holm-adjusted over
-    the distinct comparisons: one stored twice (RAG is the strongest) or mirrored (RAG against base, base
-    against RAG) is one test, counted once."""
+    """Every variant against RAG and against the strongest untrained variant, and every tuned variant against the
+    strongest tuned one. p-values are Holm-adjusted over the distinct comparisons: one stored twice (RAG is the
+    strongest) or mirrored (RAG against base, base against RAG) is one test, counted once."""
     best, metrics = best_untrained(rows_by_variant), paired_metrics(rows_by_variant)
+    tuned = best_tuned(rows_by_variant)
     made = Comparisons(paired_against(rows_by_variant, "rag", metrics), best,
-                       paired_against(rows_by_variant, best, metrics))
+                       paired_against(rows_by_variant, best, metrics), tuned,
+                       paired_against({n: r for n, r in rows_by_variant.items() if n not in UNTRAINED}, tuned, metrics))
     family: dict[tuple[frozenset[str], str], list[PairedComparison]] = {}
-    for baseline, group in (("rag", made.vs_rag), (best, made.vs_best_untrained)):
+    for baseline, group in (("rag", made.vs_rag), (best, made.vs_best_untrained), (tuned, made.vs_best_tuned)):
         for name, p in group.items():
             for m in metrics:
                 family.setdefault((frozenset((name, str(baseline))), m), []).append(getattr(p, m))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ragtune.decide.answers import Answers
-from ragtune.decide.evidence import MISSING, Evidence
+from ragtune.decide.evidence import MISSING, Evidence, Ship, to_ship
 from ragtune.decide.rules import EVIDENCE_FACTS, PROMPT, RuleBook, load_rules, matches
 
 
@@ -32,6 +32,8 @@ class Decision:
     evidence_because: str | None = None
     facts: dict = field(default_factory=dict)
     evidence: Evidence | None = None
+    ship: Ship | None = None
+    """The measured variant and model to deploy for the recommendation; None without a bake-off."""
 
     @property
     def overridden(self) -> bool:
@@ -71,7 +73,7 @@ def decide(answers: Answers, evidence: Evidence | None = None, rules: RuleBook |
     rule = next(r for r in rules.rules if matches(r.when, facts))  # the last row matches everything
     facts |= {"recommendation": rule.recommend, "decided_by": rule.id}
     facts |= evidence.facts if evidence else {**dict.fromkeys(EVIDENCE_FACTS, MISSING), "bakeoff": False,
-                                              "unclear": False, "fewshot_measured": False}
+                                              "unclear": False, "fewshot_measured": False, "tuned_rival": "none"}
     text["months"] = evidence.break_even.months if evidence and evidence.break_even else 12
     found = next((e for e in rules.evidence if matches(e.when, facts)), None) if evidence else None
     final = rule.recommend if found is None or found.then == "keep" else found.then
@@ -83,4 +85,5 @@ def decide(answers: Answers, evidence: Evidence | None = None, rules: RuleBook |
         caveats=[c.text.format_map(text) for c in rules.caveats if matches(c.when, facts)],
         measure_next=[n.text.format_map(text) for n in rules.measure_next if matches(n.when, facts)],
         rules_recommendation=rule.recommend, evidence_rule=found.id if found else None,
-        evidence_because=found.because.format_map(text) if found else None, facts=facts, evidence=evidence)
+        evidence_because=found.because.format_map(text) if found else None, facts=facts, evidence=evidence,
+        ship=to_ship(evidence, final))

@@ -3,7 +3,7 @@ latency, and cost per query re-priced with the price book."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ragtune.app.variants import UNTRAINED
@@ -37,11 +37,43 @@ class Evidence:
     break_even: BreakEven | None = None
     approaches: dict[str, str] = field(default_factory=dict)
     """The variant each approach of ``per_query`` was measured as (ft: the strongest tuned model's label)."""
+    tuned: list[TunedStanding] = field(default_factory=list)
+    """Every tuned variant of the run, against the strongest untrained variant and the one decide weighs."""
 
     def to_dict(self) -> dict:
         return {"source": self.source, "created": self.created, "questions": self.questions,
                 "per_query": self.per_query, "approaches": self.approaches, "facts": self.facts, "texts": self.texts,
-                "break_even": self.break_even.to_dict() if self.break_even else None}
+                "break_even": self.break_even.to_dict() if self.break_even else None,
+                "tuned": [asdict(t) for t in self.tuned]}
+
+
+@dataclass(frozen=True)
+class TunedStanding:
+    """One tuned variant: its model, F1, and verdicts (better, worse, unclear, missing) against the strongest
+    untrained variant and against the tuned variant decide weighs (``same`` for that one itself)."""
+
+    variant: str
+    model: str
+    f1: str
+    vs_best_untrained: str
+    vs_best_untrained_text: str
+    vs_weighed: str
+    vs_weighed_text: str
+
+
+@dataclass(frozen=True)
+class Ship:
+    """What to deploy for a recommendation: the bake-off variant measured as it and its model (a packaged or
+    endpoint model, or ft:<job-id> for a tuned one); None where the bake-off did not measure it."""
+
+    variant: str | None
+    model: str | None
+    what: str
+
+    def text(self) -> str:
+        if self.variant is None:
+            return self.what
+        return f"`{self.variant}`, model `{self.model}`: {self.what}"
 
 
 def read_results(bakeoff_dir: Path) -> BakeoffResults:
@@ -110,6 +142,69 @@ def strongest_tuned(results: BakeoffResults) -> str | None:
         return beats_verdict(d) == "better", True, d.diff
 
     return max(tuned, key=rank)
+
+
+def between_tuned(results: BakeoffResults, name: str, other: str | None) -> PairedComparison | None:
+    """``name`` against ``other`` on F1, both tuned, as the bake-off paired them: each tuned variant with the
+    strongest tuned one (``best_tuned``); the pair the other way round when ``name`` is that one. None when
+    neither is (results before schema version 2 pair no tuned variants)."""
+    if results.best_tuned == other and name in results.paired_vs_best_tuned:
+        return results.paired_vs_best_tuned[name].f1
+    if results.best_tuned == name and other in results.paired_vs_best_tuned:
+        d = results.paired_vs_best_tuned[other].f1
+        return None if d.diff is None else d.model_copy(update={"diff": -d.diff, "low": -d.high, "high": -d.low})  # type: ignore[operator]  # set with diff
+    return None
+
+
+def rivals(results: BakeoffResults, tuned: str | None) -> list[str]:
+    """The tuned variants but ``tuned`` (the weighed one) that beat the strongest untrained variant: the ones it was
+    chosen over by ``strongest_tuned``, which weighs one that beats whenever any does (so none when it does not)."""
+    return [n for n in tuned_variants(results) if n != tuned and beats_verdict(vs_best(results, n)) == "better"]
+
+
+def standings(results: BakeoffResults, tuned: str | None) -> list[TunedStanding]:
+    """Every tuned variant of the run, in its order, against the strongest untrained variant and ``tuned``."""
+    def row(n: str) -> TunedStanding:
+        d, t = vs_best(results, n), between_tuned(results, n, tuned)
+        same = n == tuned
+        return TunedStanding(n, results.variants[n].model, score(results.variants[n].metrics.f1), beats_verdict(d),
+                             comparison_text(d), "same" if same else beats_verdict(t),
+                             "(itself)" if same else comparison_text(t))
+    return [row(n) for n in tuned_variants(results)]
+
+
+def rival_fact(close: list[TunedStanding]) -> str:
+    """How the weighed tuned model stands against ``close``, the others that also beat the strongest untrained
+    variant and are not measurably worse than it: unclear when the run cannot tell one from it, missing when one
+    was not paired with it, none when there is no such rival."""
+    verdicts = {t.vs_weighed for t in close}
+    return next((v for v in ("unclear", MISSING) if v in verdicts), "none")
+
+
+def to_ship(ev: Evidence | None, recommendation: str) -> Ship | None:
+    """The variant and model to deploy for ``recommendation``: the weighed tuned model in the recommended form
+    (LABEL or LABEL+rag), or the untrained variant recommended; None without a bake-off."""
+    if ev is None:
+        return None
+    results = ev.results
+    if recommendation in ("ft", "ft+rag"):
+        tuned = strongest_tuned(results)
+        if tuned is None:
+            return Ship(None, None, "no tuned model was measured: tune one and re-run the bake-off with --ft-model")
+        variant = forms(results, tuned).get(recommendation)
+        retrieval = "with retrieval" if recommendation == "ft+rag" else "without retrieval"
+        if variant is None:
+            return Ship(None, results.variants[tuned].model,
+                        f"the tuned model of {tuned} ({results.variants[tuned].model}) {retrieval}, a form this "
+                        "bake-off did not measure")
+        v = results.variants[variant]
+        return Ship(variant, v.model, f"the tuned model {variant.removesuffix('+rag')} {retrieval}, "
+                                      f"F1 {score(v.metrics.f1)}")
+    if recommendation not in results.variants:
+        return Ship(None, None, f"{recommendation}: not measured in this bake-off")
+    v = results.variants[recommendation]
+    return Ship(recommendation, v.model, f"{PROMPTS[recommendation]}; no training, "
+                                         f"F1 {score(v.metrics.f1)}")
 
 
 def forms(results: BakeoffResults, tuned: str | None) -> dict[str, str]:
@@ -185,6 +280,13 @@ def read_evidence(bakeoff_dir: Path, book: PriceBook, queries_per_month: float,
         texts |= {"tuned": tuned, "tuned_model": variants[tuned].model,
                   "tuned_vs_best": comparison_text(vs_best(results, tuned)),
                   "tuned_apart": apart_text(vs_best(results, tuned), tuned, best, results.questions.answerable)}
+    standing = standings(results, tuned)
+    beat = rivals(results, tuned)
+    close = [t for t in standing if t.variant in beat and t.vs_weighed != "worse"]
+    facts["tuned_rival"] = rival_fact(close)
+    texts["rivals"] = "; ".join(f"{t.variant} ({t.model}, F1 {t.f1}) against {tuned}: "
+                                + ("not paired in this bake-off" if t.vs_weighed == MISSING
+                                   else f"F1 difference {t.vs_weighed_text}") for t in close)
     if "ft" in per_query:  # otherwise the explanations read "not measured" (engine._Text)
         texts |= {"ft_p50": f"{p50[approach['ft']]:,.0f} ms", "ft_per_1k": f"${1000 * per_query['ft']:.4f}"}
     be = None
@@ -198,4 +300,4 @@ def read_evidence(bakeoff_dir: Path, book: PriceBook, queries_per_month: float,
     else:
         facts["above_break_even"] = MISSING
     return Evidence(str(bakeoff_dir), results.created, results.questions.n, results, per_query, facts, texts, be,
-                    approach)
+                    approach, standing)

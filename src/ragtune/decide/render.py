@@ -33,7 +33,34 @@ def measurements(ev: Evidence, heading: str = "###") -> str:
         cost = next((ev.per_query[a] for a, n in ev.approaches.items() if n == name), v.cost_per_1k_queries / 1000)
         lines.append(f"| {_cell(name)} | {_cell(v.model)} | {score(v.metrics.f1)} | {vs_rag} | {vs_strongest} | "
                      f"{v.latency_ms.p50:,.0f} ms | ${1000 * cost:.4f} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _tuned_lines(ev)) + "\n"
+
+
+def _tuned_lines(ev: Evidence) -> list[str]:
+    """With several tuned variants: each against the strongest untrained variant and against the one decide
+    weighs (of those that beat the strongest untrained variant, the largest F1 gain over it)."""
+    weighed, best = ev.texts.get("tuned"), ev.results.best_untrained
+    if weighed is None or len(ev.tuned) < 2:
+        return []
+    paired = ev.results.schema_version >= 2  # version 1 pairs no tuned variants
+    lines = ["", f"Tuned variants, paired on the same questions with {best} and with **{weighed}**, the one weighed "
+                 f"(of those that beat {best}, the largest F1 gain over it; if none does, the closest):", ""]
+    for t in ev.tuned:
+        line = f"- {t.variant} ({_cell(t.model)}, F1 {t.f1}): {_apart(t.vs_best_untrained, best)}"
+        if t.vs_weighed == "same":
+            line += " (weighed)"
+        elif paired:
+            line += f"; against {weighed} F1 {t.vs_weighed_text}, {_apart(t.vs_weighed, weighed)}"
+        lines.append(line + ".")
+    if not paired:
+        lines += ["", "These results (schema version 1) do not pair the tuned variants with each other: re-run the "
+                      "bake-off to tell them apart."]
+    return lines
+
+
+def _apart(verdict: str, other: str | None) -> str:
+    return {"better": f"measurably better than {other}", "worse": f"measurably worse than {other}",
+            "unclear": f"cannot be told apart from {other}"}.get(verdict, f"not paired with {other}")
 
 
 def quality_figure(ev: Evidence) -> dict[str, str]:
@@ -49,6 +76,8 @@ def decision_markdown(d: Decision, heading: str = "##", figures: bool = False) -
     """``figures``: leave a ``[figure: ...]`` placeholder where the quality chart belongs (HTML reports)."""
     sub = heading + "#"
     lines = [f"{heading} Recommendation: {d.label}", ""]
+    if d.ship:
+        lines += [f"**Ship:** {d.ship.text()}.", ""]
     if d.overridden:
         said = load_rules().recommendations[d.rules_recommendation]
         lines += [f"**Measured, and followed:** {d.evidence_because}", "",

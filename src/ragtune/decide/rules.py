@@ -14,7 +14,7 @@ from ragtune.decide.answers import Answers
 
 ANSWER_FACTS = ("dynamic", "citations", "behaviour", "ready", "scale", "pressure", "iterating", "both")
 EVIDENCE_FACTS = ("best_untrained", "tuned_vs_best", "ft_vs_best", "ftrag_vs_best", "fewshot_vs_best", "rag_vs_best",
-                  "fewshot_measured", "ft_cheaper", "ft_faster", "above_break_even", "bakeoff", "unclear")
+                  "fewshot_measured", "ft_cheaper", "ft_faster", "above_break_even", "bakeoff", "unclear", "tuned_rival")
 PROMPT = "prompt"
 """An evidence row's ``then`` that means the strongest untrained variant the bake-off measured."""
 
