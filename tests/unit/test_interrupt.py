@@ -26,20 +26,26 @@ DRIVER = textwrap.dedent("""
 
     real = common.progress_bars
 
+    stop_stage = sys.argv[1]
+    reports = []
+
     @contextmanager
     def reporting(enabled=True):
         with real(enabled) as advance:
             def both(stage, n, total=None):
-                print(stage.split()[0], n, flush=True)
-                # on a loaded machine the parent may read a report only after the ingest has finished: a pause
-                # per report keeps the signal inside the stage it is meant for
-                time.sleep(0.02)
+                name = stage.split()[0]
+                reports.append(name)
+                print(name, n, flush=True)
+                if reports.count(stop_stage) == 3:
+                    # on a loaded machine the parent may read this report late: waiting for its signal here keeps
+                    # the interrupt inside the stage it is meant for (the sleep only bounds a test that fails)
+                    time.sleep(120)
                 advance(stage, n, total)
             yield both
 
     common.progress_bars = reporting
     from ragtune.cli.app import main
-    sys.argv = ["ragtune", "ingest", *sys.argv[1:]]
+    sys.argv = ["ragtune", "ingest", *sys.argv[2:]]
     main()
 """)
 
@@ -67,7 +73,7 @@ def test_ctrl_c_stops_ingest_and_a_rerun_equals_a_clean_ingest(setup, stage):
     tmp, docs, expected = setup
     proj = tmp / f"interrupted-{stage}"
     make_project(proj, chunker=CHUNKER)
-    code, _, err = run_child([str(tmp / "driver.py"), str(docs), "-p", str(proj)],
+    code, _, err = run_child([str(tmp / "driver.py"), stage, str(docs), "-p", str(proj)],
                              # well into this stage of the big file
                              lambda lines: [line.split()[0] for line in lines].count(stage) == 3,
                              lambda proc: proc.send_signal(signal.SIGINT))
