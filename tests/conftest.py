@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -62,8 +63,11 @@ def run_child(args: Sequence[str], stop_when: Callable[[list[str]], bool],
               stop: Callable[[subprocess.Popen], None]) -> tuple[int, list[str], str]:
     """A Python child that reports progress on stdout, one line a report: once ``stop_when(lines so far)``
     holds, ``stop(proc)`` signals it. Returns its exit code, its report lines and its stderr."""
+    # a test run started in the background by a non-interactive shell ignores SIGINT, and a child inherits
+    # that: give it the default disposition, as a terminal's Ctrl-C would find it
     proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: list[str] = []
     try:
         for line in proc.stdout:

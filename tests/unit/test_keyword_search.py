@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from store_backends import postgres  # noqa: F401  (fixture)
+from backend_fixtures import postgres  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
 from conftest import CORPUS, write_files

@@ -5,8 +5,8 @@ import pytest
 
 from ragtune.testing import VectorStoreConformance
 
-from store_backends import chroma_server, postgres  # noqa: F401  (fixtures)
-from store_backends import store_spec as spec_for
+from backend_fixtures import chroma_server, postgres  # noqa: F401  (fixtures)
+from backend_fixtures import store_spec as spec_for
 
 
 class TestChroma(VectorStoreConformance):

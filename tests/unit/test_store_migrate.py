@@ -16,7 +16,7 @@ from ragtune.stores.migrate import fingerprint, migrate
 from ragtune.stores.url import parse_store_url, store_from_url
 
 from conftest import CORPUS, make_project, write_files
-from store_backends import backend, chroma_server, postgres  # noqa: F401  (fixtures)
+from backend_fixtures import backend, chroma_server, postgres  # noqa: F401  (fixtures)
 
 runner = CliRunner()
 
