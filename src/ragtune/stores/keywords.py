@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, cast
 
+from ragtune.errors import RagtuneError
 from ragtune.registry import Registry
 from ragtune.stores.filters import Condition
 from ragtune.stores.protocol import VectorStore
@@ -34,3 +35,10 @@ def keyword_search(store: VectorStore) -> KeywordSearch | None:
     """The store as its own keyword ranker when its class is registered as one; None when ragtune's
     BM25 ranks keywords beside it."""
     return cast(KeywordSearch, store) if type(store) in KEYWORD_SEARCH.classes().values() else None
+
+
+def made_before_keywords(engine: str, collection: str) -> RagtuneError:
+    """The error for a collection an engine holds from before ragtune searched keywords in that engine: its chunks
+    have no keyword field, and only a copy (``store migrate``) gives them one."""
+    return RagtuneError(f"{engine} collection {collection!r} was made before ragtune searched keywords in {engine}; "
+                        "copy it into a new collection with `ragtune store migrate`")

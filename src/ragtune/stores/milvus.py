@@ -20,7 +20,7 @@ import numpy as np
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
 from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.keywords import K1, KEYWORD_SEARCH, B
+from ragtune.stores.keywords import K1, KEYWORD_SEARCH, B, made_before_keywords
 from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 
@@ -189,8 +189,7 @@ class MilvusStore(StoreBase):
         if not self._exists() or k <= 0:
             return []
         if not self._keywords:
-            raise RagtuneError(f"Milvus collection {self.collection!r} was made before ragtune searched keywords in "
-                               "Milvus; copy it into a new collection with `ragtune store migrate`")
+            raise made_before_keywords("Milvus", self.collection)
         r = self.client.search(self.collection, data=[query], limit=k, filter=to_expr(where), output_fields=["id"],
                                anns_field="keywords", search_params={"metric_type": "BM25"})
         # Milvus keeps classic BM25's (k1 + 1) factor, which bm25s leaves out: a constant, taken out so

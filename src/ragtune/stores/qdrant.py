@@ -24,9 +24,8 @@ from typing import Any, Self
 import numpy as np
 
 from ragtune.documents.types import RESERVED_SUFFIX, Chunk
-from ragtune.errors import RagtuneError
 from ragtune.stores.filters import RANGE_OPS, Condition, date_ordinal, is_date
-from ragtune.stores.keywords import K1, KEYWORD_SEARCH, B
+from ragtune.stores.keywords import K1, KEYWORD_SEARCH, B, made_before_keywords
 from ragtune.stores.protocol import STORES, DocState, Page, StoreBase
 from ragtune.stores.records import doc_states, to_chunk, to_metadata, to_page
 from ragtune.stores.tokenizer import tokenize
@@ -208,8 +207,7 @@ class QdrantStore(StoreBase):
         if not self._exists() or k <= 0:
             return []
         if not self._keywords:
-            raise RagtuneError(f"Qdrant collection {self.collection!r} was made before ragtune searched keywords in "
-                               "Qdrant; copy it into a new collection with `ragtune store migrate`")
+            raise made_before_keywords("Qdrant", self.collection)
         words = term_counts([query])[0]  # a repeated word counts again, as in ragtune's BM25
         if not words:
             return []
