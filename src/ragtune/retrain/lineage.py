@@ -18,7 +18,7 @@ from ragtune.jsonl import read_lines
 from ragtune.project import Project
 from ragtune.raft.build import QA, read_provenance
 from ragtune.retrain import state as records
-from ragtune.retrain.state import Ancestor
+from ragtune.retrain.state import Ancestor, RetrainState
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,12 @@ class Inheritance:
     """Interactions logged before this were read by an earlier retraining of the lineage."""
 
 
-def ancestors(project_root: Path, job: Job) -> list[Ancestor]:
-    """``job``, the job it was retrained from, and so on back to the one tuned otherwise."""
+def ancestors(project_root: Path, job: Job, made_by: dict[str, RetrainState]) -> list[Ancestor]:
+    """``job``, the job it was retrained from, and so on back to the one tuned otherwise (``made_by``: each job a
+    retraining run tuned, with that run)."""
     jobs, out = Jobs(project_root), []
     while True:
-        run = records.made(project_root, job.id)
+        run = made_by.get(job.id)
         out.append(Ancestor(job=job.id, train=job.train_file, run=run.id if run else None))
         if run is None:
             return out
@@ -66,6 +67,7 @@ def inherit(project: Project, previous: Job) -> Inheritance:
     lines = [line for line in read_lines(train) if line.strip()] if any(p.logged for p in current) else []
     examples: list[Example] = [Logged(p.question, p.answer, lines[p.index], p.oracle) if p.logged
                                else QA(p.question, p.answer, chunk_id=str(p.oracle)) for p in current]
-    run = records.made(project.root, previous.id)
-    return Inheritance(examples, len(made) - len(current), ancestors(project.root, previous),
+    made_by = records.by_job(project.root)  # every run's record, read once for the whole lineage
+    run = made_by.get(previous.id)
+    return Inheritance(examples, len(made) - len(current), ancestors(project.root, previous, made_by),
                        run.data.log_until if run and run.data else None)

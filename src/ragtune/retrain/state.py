@@ -131,9 +131,9 @@ def load(project_root: Path, run_id: str) -> RetrainState:
     return versioned_file.load(path, RetrainState, "a retraining record")
 
 
-def made(project_root: Path, job_id: str) -> RetrainState | None:
-    """The run that tuned job ``job_id``; None for a job tuned otherwise."""
-    return next((s for s in runs(project_root) if s.job == job_id), None)
+def by_job(project_root: Path) -> dict[str, RetrainState]:
+    """Each job a run of the project tuned, with that run (a job tuned otherwise is absent)."""
+    return {s.job: s for s in runs(project_root) if s.job}
 
 
 def runs(project_root: Path) -> list[RetrainState]:
