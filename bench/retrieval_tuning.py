@@ -49,7 +49,12 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=0, help="index only this many documents: every document the "
                     "queries judge, then a seeded sample of the rest (0: the whole corpus)")
     ap.add_argument("--negatives", type=int, default=4, help="hard negatives per pair")
+    ap.add_argument("--margin", type=float, default=None, help="skip candidates within this cosine of the positive "
+                    "as likely unjudged positives (default: the product's; negative: keep every unjudged candidate)")
     ap.add_argument("--max-steps", type=int, default=-1, help="stop training after this many steps (-1: the epochs)")
+    ap.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the job config's, per kind)")
+    ap.add_argument("--label", default="", help="record the run under this label too, so runs of the same kind and "
+                    "training queries with other settings are kept side by side")
     args = ap.parse_args()
 
     from ragtune.app.retriever import Mining, build_training_data, compare, start_jobs
@@ -65,7 +70,8 @@ def main() -> None:
     stages = {"ingest_s": round(time.perf_counter() - t0, 1)}
 
     t = time.perf_counter()
-    mining = Mining(negatives=args.negatives, max_queries=args.max_queries)
+    mining = Mining(negatives=args.negatives, max_queries=args.max_queries,
+                    **({"margin": args.margin} if args.margin is not None else {}))
     judged = build_training_data(project, project.root / "judged", queries, qrels, mining=mining)
     data = judged
     if args.synthetic:  # trained on the corpus's own queries, compared on the judged held-out queries
@@ -74,7 +80,7 @@ def main() -> None:
     print(f"{data.train_queries} training queries ({data.sources}), {judged.heldout_queries} held out", flush=True)
 
     kinds = KINDS if args.kind == "both" else (args.kind,)
-    cfg = RetrieverTuneConfig(epochs=args.epochs, max_steps=args.max_steps)
+    cfg = RetrieverTuneConfig(epochs=args.epochs, max_steps=args.max_steps, **({"lr": args.lr} if args.lr else {}))
     for kind in kinds:
         machine = machine_info()
         load, cpu = _load(), _cpu_s()
@@ -85,7 +91,8 @@ def main() -> None:
         result = compare(project, job.id, judged.queries, judged.qrels)
         run = {"model": kind, "training_queries": mode, "train_queries": data.train_queries,
                "heldout_queries": judged.heldout_queries, "pair_sources": data.sources, "epochs": args.epochs,
-               "max_steps": args.max_steps, "negatives": args.negatives, "mini_batch_size": cfg.mini_batch_size,
+               "lr": job.config["lr"], "label": args.label,
+               "max_steps": args.max_steps, "negatives": args.negatives, "margin": mining.margin, "mini_batch_size": cfg.mini_batch_size,
                "max_queries": args.max_queries,
                "corpus_docs": len(project.store.documents()), "job": job.id, "stages": stages,
                "train_s": round((job.finished or 0) - (job.started or 0), 1), "train_cpu_s": round(train_cpu_s, 1),
@@ -103,7 +110,7 @@ def main() -> None:
         print({k: v for k, v in run.items() if k != "machine"}, flush=True)
         runs = project.root / "bench-runs"  # this sample's runs: the results file gathers them
         runs.mkdir(exist_ok=True)
-        (runs / f"{mode}-{kind}.json").write_text(json.dumps(run, indent=2) + "\n")
+        (runs / f"{mode}-{kind}{'-' + args.label if args.label else ''}.json").write_text(json.dumps(run, indent=2) + "\n")
     write_results(NAME, {"rerank_top": RERANK_TOP, "mode": project.config.retrieval.mode, "sample": corpus.parent.name,
                          "runs": [json.loads(p.read_text()) for p in sorted((project.root / "bench-runs").glob("*.json"))]})
 
@@ -177,7 +184,8 @@ def rerank_latency(project, job, queries: Path) -> dict:
 
 def table(p: dict) -> str:
     rows = [[r["model"], r["training_queries"], r["corpus_docs"], r["train_queries"],
-             "epochs " + fmt(r["epochs"]) if r["max_steps"] < 0 else f"{r['max_steps']} steps", r["negatives"], r["queries"],
+             ("epochs " + fmt(r["epochs"]) if r["max_steps"] < 0 else f"{r['max_steps']} steps")
+             + (f", lr {r['lr']:g}" if "lr" in r else ""), r["negatives"], r["queries"],
              *(f"{r['base'][m]:.4f} → {r['tuned'][m]:.4f}" for m in METRICS),
              f"{r['ndcg@10_gain']:+.4f}", f"≥ +{r['goal_ndcg@10_gain']}: {'yes' if r['goal_met'] else 'no'}",
              f"{r['train_s']:.0f} ({r['train_cpu_s']:.0f} CPU s)", r["load_train_end"][0],
