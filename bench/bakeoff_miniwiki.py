@@ -22,6 +22,7 @@ import time
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
 
+from ragtune.bakeoff.judge_summary import JudgeSanity
 from ragtune.bakeoff.run import read_answers
 from ragtune.bakeoff.scoring import METRIC_OF, PAIRED
 from ragtune.evaluation.qa import per_question
@@ -213,6 +214,18 @@ def table(result: dict) -> str:
     return "\n\n".join(parts)
 
 
+def _unrelated(sanity: dict) -> str:
+    """The third sanity check's clause, and the report's warning when it fails; empty for runs recorded before it
+    was measured (so they render as they did)."""
+    u = sanity.get("unrelated")
+    if u is None:
+        return ""
+    warning = (" The judge passes answers that share no word with the reference: its verdicts should not be used "
+               "to rank the variants." if JudgeSanity.model_validate(sanity).lenient else "")
+    return (f"; answers sharing no word with the reference judged not correct {u['agree']}/{u['n']} (nearly all "
+            f"should be).{warning}")
+
+
 def judged_table(judged: dict) -> str:
     """The judged sample: each variant's F1 and the judge's verdicts on the same questions, the judge's sanity
     check against exact match, and how its ranking of the variants agrees with F1's."""
@@ -229,7 +242,8 @@ def judged_table(judged: dict) -> str:
             + md_table(["variant", "F1 [95% CI]", "judge correct", "judge supported",
                         f"judge correct vs {b['best_untrained']}"], rows)
             + f"\n\nSanity: exact match 1 judged correct {sanity['exact']['agree']}/{sanity['exact']['n']}; empty "
-              f"answers and refusals judged not correct {sanity['empty']['agree']}/{sanity['empty']['n']}. "
+              f"answers and refusals judged not correct {sanity['empty']['agree']}/{sanity['empty']['n']}"
+              + (_unrelated(sanity) or ".") + " "
               f"By F1: {', '.join(ranking['by_f1'])}. By the judge: {', '.join(ranking['by_judge'])}. Kendall "
               f"tau-b {'–' if tau is None else f'{tau:.2f}'}; F1 ranks higher where the judge ranks lower: {disagree}.")
 

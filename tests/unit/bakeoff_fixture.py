@@ -109,11 +109,21 @@ def keep_checker() -> ComponentSpec:
     return ComponentSpec(type="keep")
 
 
-def produce(project, out: Path, names: tuple[str, ...] = VARIANTS, **flavour) -> Path:
-    """Run the bake-off on ``project`` (ingested, fake components) and write its results.json to ``out``."""
-    from ragtune.bakeoff.results import write_results
+JUDGES = {"by-rule": [], "lenient": ['{"correct": true, "supported": true}']}
+"""Scripted judges' replies: ``by-rule`` calls an answer correct when it holds the reference, ``lenient`` calls
+every answer correct (a wrong one too)."""
 
+
+def produce(project, out: Path, names: tuple[str, ...] = VARIANTS, judge: str | None = None, **flavour) -> Path:
+    """Run the bake-off on ``project`` (ingested, fake components) and write its results.json to ``out``;
+    ``judge``: one of ``JUDGES`` grades the answers (none by default)."""
+    from ragtune.bakeoff.judge_summary import JudgeSetup
+    from ragtune.bakeoff.llm_judge import JudgeRun
+    from ragtune.bakeoff.results import write_results
+    from ragtune.evaluation.judge_fake import ScriptedJudge
+
+    run = None if judge is None else JudgeRun(ScriptedJudge(script=JUDGES[judge]), JudgeSetup(model=judge))
     results = run_bakeoff(project, QUESTIONS, variants(names=names, **flavour), out, load_prices(),
-                          questions_path="scripted")
+                          questions_path="scripted", judge=run)
     write_results(results, out)
     return out

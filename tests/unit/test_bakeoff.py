@@ -480,6 +480,9 @@ def test_bakeoff_with_an_llm_judge_stores_its_setup_verdicts_and_sanity_and_cach
     assert "sk-secret-judge" not in (out / "results.json").read_text()
     exact = [a for a in judged if a["exact_match"] == 1.0]
     assert judge["sanity"]["exact"] == {"n": len(exact), "agree": len(exact)} and judge["sanity"]["unparsed"] == 0
+    # base refuses every question and rag's answers hold their reference: no answer shares no word with it
+    # (a bake-off with such answers: test_bakeoff_report.py)
+    assert judge["sanity"]["unrelated"] == {"n": 0, "agree": 0}
     assert sorted(judge["ranking"]["by_f1"]) == ["base", "rag"]
     assert "## LLM judge: judge-m at " + srv.url + f"/v1 (prompt version {JUDGE_PROMPT_VERSION})" in md and "Kendall's tau" in md
     assert "No LLM judge" not in md

@@ -76,9 +76,10 @@ def test_report_pairs_every_variant_with_the_strongest_untrained_one(bakeoff_res
 F1 = {"base": 0.05, "fewshot": 0.1, "rag": 0.5, "ft": 0.8, "ft+rag": 0.5}
 
 
-def _with_judge(results, judged: dict[str, float]):
+def _with_judge(results, judged: dict[str, float], unrelated=(10, 9)):
     """``results`` with the F1 means ``F1`` and as if a judge had found each variant's answers correct at the rate
-    ``judged``."""
+    ``judged``, and called ``unrelated`` = (n, agree) of the answers sharing no word with the reference not
+    correct."""
     from ragtune.bakeoff.judge_summary import Agreement, JudgeSanity, JudgeSetup, JudgeSummary, rank_agreement
     from ragtune.bakeoff.results import MetricInterval
 
@@ -86,7 +87,8 @@ def _with_judge(results, judged: dict[str, float]):
         v.metrics.f1 = MetricInterval(mean=F1[name], low=max(F1[name] - 0.1, 0.0), high=F1[name] + 0.1, n=20)
         v.metrics.judge_correct = MetricInterval(mean=judged[name], low=judged[name] - 0.1, high=judged[name], n=20)
     ranking = rank_agreement({n: v.metrics.f1.mean for n, v in results.variants.items()}, judged)
-    sanity = JudgeSanity(exact=Agreement(n=40, agree=38), empty=Agreement(n=4, agree=4), judged=60, unparsed=3)
+    sanity = JudgeSanity(exact=Agreement(n=40, agree=38), empty=Agreement(n=4, agree=4),
+                         unrelated=Agreement(n=unrelated[0], agree=unrelated[1]), judged=60, unparsed=3)
     results.judge = JudgeSummary(setup=JudgeSetup(model="qwen-judge", base_url="http://127.0.0.1:8080/v1",
                                                          prompt_version="7"),
                                  sanity=sanity, ranking=ranking)
@@ -108,8 +110,10 @@ def test_report_shows_the_judge_its_sanity_check_and_where_it_ranks_unlike_f1(ba
     assert "| base | 0.90 [0.80, 0.90] | – | 0.05 [0.00, 0.15] |" in md
     assert "> correct: true when the answer gives the same fact as the reference answer" in md
     assert ("of the answers with exact match 1 the judge called 38/40 (95%) correct (should be all); of the empty "
-            "answers and refusals it called 4/4 (100%) not correct (should be all). 3 of 60 judgments could not be "
-            "read and are left out.") in md
+            "answers and refusals it called 4/4 (100%) not correct (should be all); of the other answers sharing no "
+            "word with the reference it called 9/10 (90%) not correct (should be nearly all: a right paraphrase can "
+            "share none). 3 of 60 judgments could not be read and are left out.") in md
+    assert "Warning" not in md
     # 10 pairs: the 4 with base disagree, the rag / ft+rag tie (0.5 both ways) is no disagreement: (5 - 4) / 9.49
     assert "Ranking by F1: ft, rag, ft+rag, fewshot, base; by the judge: base, ft, rag, ft+rag, fewshot" in md
     assert results.judge and results.judge.ranking.kendall_tau is not None
@@ -132,3 +136,50 @@ def test_results_written_before_the_judge_still_read(bakeoff_results):
     old = parse_results(data, "old.json")
     assert old.judge is None and old.variants["rag"].metrics.judge_correct.n == 0
     assert old.paired_vs_rag["ft"].judge_correct is None and "No LLM judge" in markdown(old)
+
+
+@pytest.mark.parametrize("unrelated, warned", [((5, 3), True), ((10, 7), True), ((5, 4), False), ((4, 0), False)])
+def test_report_warns_when_the_judge_passes_answers_sharing_no_word_with_the_reference(bakeoff_results, unrelated,
+                                                                                         warned):
+    # below 80% of at least 5 such answers called not correct: 3/5, 7/10 warn; 4/5 (80%) and 4 answers do not
+    results = _with_judge(read_results(bakeoff_results(ft="better", ftrag="unclear")),
+                          {"base": 0.9, "fewshot": 0.1, "rag": 0.5, "ft": 0.8, "ft+rag": 0.5}, unrelated=unrelated)
+    md = markdown(results)
+    n, agree = unrelated
+    warning = (f"**Warning: the judge passes answers that share no word with the reference** (it called only "
+               f"{agree}/{n} ({agree / n:.0%}) of them not correct): its verdicts should not be used to rank the "
+               "variants; rank them by the lexical metrics.")
+    assert (warning in md) is warned
+    assert ("Warning" in md) is warned
+
+
+@pytest.mark.parametrize("schema", ["ragtune.bakeoff/1", "ragtune.bakeoff/2"])
+def test_results_judged_before_the_unrelated_answers_were_counted_still_read(bakeoff_results, schema):
+    from ragtune.bakeoff.judge_summary import Agreement
+    from ragtune.bakeoff.results import parse_results
+
+    results = _with_judge(read_results(bakeoff_results(ft="better", ftrag="unclear")),
+                          {"base": 0.9, "fewshot": 0.1, "rag": 0.5, "ft": 0.8, "ft+rag": 0.5})
+    data = {**results.to_dict(), "schema": schema}
+    del data["judge"]["sanity"]["unrelated"]
+    old = parse_results(data, "old.json")
+    assert old.judge and old.judge.sanity.unrelated == Agreement(n=0, agree=0) and not old.judge.sanity.lenient
+    assert old.judge.sanity.exact == Agreement(n=40, agree=38)
+    md = markdown(old)
+    assert "of the other answers sharing no word with the reference it called 0/0 not correct" in md
+    assert "Warning" not in md
+
+
+@pytest.mark.parametrize("judge, agree, warned", [("lenient", 0, True), ("by-rule", 61, False)])
+def test_a_bakeoff_whose_judge_passes_wrong_answers_says_not_to_rank_by_it(bakeoff_results, judge, agree, warned):
+    from ragtune.bakeoff.judge_summary import Agreement
+
+    results = read_results(bakeoff_results(ft="better", ftrag="unclear", judge=judge))
+    # the wrong replies ("forty two purple llamas") share no word with any reference ("answer <topic> <i>"):
+    # base 19 (right on q0), fewshot 18 (q0, q1), rag 10 (q0..q9), ft 4 (q0..q15), ft+rag 10 (q1..q10); the
+    # refusals of the unanswerable questions are not judged
+    assert results.judge and results.judge.sanity.unrelated == Agreement(n=61, agree=agree)
+    assert results.judge.sanity.empty == Agreement(n=0, agree=0)
+    md = markdown(results)
+    assert f"of the other answers sharing no word with the reference it called {agree}/61" in md
+    assert ("**Warning: the judge passes answers that share no word with the reference**" in md) is warned

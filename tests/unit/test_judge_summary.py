@@ -1,4 +1,5 @@
-"""The judge's sanity check against exact match and its ranking against F1's, on hand-made rows."""
+"""The judge's sanity check against exact match, empty answers and answers sharing no word with the reference, and
+its ranking against F1's, on hand-made rows."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import warnings
 
 import pytest
 
-from ragtune.bakeoff.judge_summary import Agreement, rank_agreement, sanity
+from ragtune.bakeoff.judge_summary import Agreement, JudgeSanity, rank_agreement, sanity
 from ragtune.evaluation.judge import Judgment
 from ragtune.evaluation.qa import QARow
 
 
-def _row(em, final, correct, refused=False, parsed=True, judged=True) -> QARow:
+def _row(em, final, correct, refused=False, parsed=True, judged=True, reference="r") -> QARow:
     judgment = Judgment(correct=correct, supported=None, parsed=parsed) if judged else None
-    return QARow(id="1", question="q", reference="r", answerable=True, answer=final or "I don't know",
+    return QARow(id="1", question="q", reference=reference, answerable=bool(reference), answer=final or "I don't know",
                  final=final, refused=refused, exact_match=em, f1=em, judgment=judgment)
 
 
@@ -27,9 +28,45 @@ def test_sanity_counts_agreement_with_exact_match_and_with_empty_answers():
             _row(1.0, "r", None, judged=False)]  # not judged at all
     s = sanity(rows)
     assert s.exact == Agreement(n=3, agree=2) and s.empty == Agreement(n=4, agree=3)
+    assert s.unrelated == Agreement(n=1, agree=1)  # "wrong" shares no token with "r"; "r r" does
     assert (s.judged, s.unparsed) == (11, 2)
     assert s.exact.rate == pytest.approx(2 / 3) and s.exact.text() == "2/3 (67%)"
     assert Agreement().rate is None and Agreement().text() == "0/0"
+
+
+def test_sanity_counts_the_judge_rejecting_answers_that_share_no_word_with_the_reference():
+    def row(final, correct, **kw):
+        return _row(0.0, final, correct, reference="The Eiffel Tower", **kw)
+
+    rows = [row("Big Ben", False), row("London", True), row("Paris, France.", False),  # tokens eiffel, tower: none
+            row("Eiffel's", False),  # normalised "eiffels", not "eiffel": shares none
+            row("The", True),  # an answer of only an article has no token at all: shares none
+            row("a TOWER in Paris", True), row("Eiffel!", True), row("It is the tower", False),  # one token each: out
+            row("I cannot say", False, refused=True), row("", False), row("  ", True),  # refusal, empty: out
+            row("Rome", None, parsed=False), row("Rome", None, judged=False),  # unread, not judged: out
+            _row(None, "Rome", False, reference="")]  # an unanswerable question has no reference to share a word with
+    s = sanity(rows)
+    # unrelated: Big Ben (not correct), London (correct), Paris, France (not), Eiffel's (not), The (correct)
+    assert s.unrelated == Agreement(n=5, agree=3)
+    assert s.empty == Agreement(n=3, agree=2) and s.exact == Agreement(n=0, agree=0)
+    assert (s.judged, s.unparsed) == (13, 1)
+    assert s.lenient  # 3 of 5 = 60%, below 80%, on 5 answers
+
+
+@pytest.mark.parametrize("n, agree, lenient", [
+    (5, 3, True), (10, 7, True), (5, 0, True),  # below 80% on at least 5 answers
+    (5, 4, False), (10, 8, False), (10, 10, False),  # 80% and above
+    (4, 0, False), (4, 3, False), (0, 0, False),  # fewer than 5 say little either way
+])
+def test_the_judge_is_lenient_below_80_percent_on_at_least_5_unrelated_answers(n, agree, lenient):
+    s = JudgeSanity(exact=Agreement(), empty=Agreement(), unrelated=Agreement(n=n, agree=agree), judged=n, unparsed=0)
+    assert s.lenient is lenient
+
+
+def test_a_sanity_check_recorded_before_the_unrelated_answers_were_counted_reads_as_0_of_0():
+    old = JudgeSanity.model_validate({"exact": {"n": 3, "agree": 3}, "empty": {"n": 2, "agree": 1}, "judged": 9,
+                                      "unparsed": 0})
+    assert old.unrelated == Agreement(n=0, agree=0) and not old.lenient
 
 
 def test_ranking_agreement_kendall_tau_and_the_pairs_ordered_oppositely():

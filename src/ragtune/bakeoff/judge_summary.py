@@ -1,6 +1,7 @@
 """What a bake-off says about its LLM judge: which judge with which rubric and prompt, a sanity check against
 exact match (an answer equal to the reference should be judged correct; an empty answer or a refusal should
-not), and whether the judge ranks the variants as F1 does."""
+not, nor, nearly always, an answer sharing no word with the reference), and whether the judge ranks the variants
+as F1 does."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from itertools import combinations
 from pydantic import BaseModel
 from scipy import stats
 
+from ragtune.evaluation.answer_metrics import reference_recall
 from ragtune.evaluation.judge_prompt import JUDGE_PROMPT_VERSION, RUBRIC
 from ragtune.evaluation.qa import QARow
 
@@ -39,14 +41,33 @@ class Agreement(BaseModel):
         return f"{self.agree}/{self.n}" + ("" if self.rate is None else f" ({self.rate:.0%})")
 
 
+LENIENT_BELOW = 0.8
+"""A judge that calls fewer of the unrelated answers not correct than this passes wrong answers too often for its
+verdicts to rank variants..."""
+LENIENT_MIN = 5
+"""...once there are at least this many of them (fewer say little either way)."""
+
+
 class JudgeSanity(BaseModel):
     exact: Agreement
     """Answers with exact match 1, judged correct."""
     empty: Agreement
     """Empty answers and refusals to answerable questions, judged not correct."""
+    unrelated: Agreement = Agreement()
+    """Answers to answerable questions, neither empty nor refusals, sharing none of the reference's tokens
+    (reference recall 0, on the answer metrics' normalisation), judged not correct. Such answers are almost
+    always wrong, but a correct paraphrase ("Lisbon" for "the capital of Portugal") can land here: a signal of a
+    judge lenient on wrong answers, not a proof. 0/0 in results written before it was measured."""
     judged: int
     unparsed: int
     """Judgments whose reply could not be read within the retries (left out of every figure)."""
+
+    @property
+    def lenient(self) -> bool:
+        """Whether the judge passes answers sharing no word with the reference too often (agreement below
+        LENIENT_BELOW on at least LENIENT_MIN of them) for its verdicts to rank the variants."""
+        rate = self.unrelated.rate
+        return self.unrelated.n >= LENIENT_MIN and rate is not None and rate < LENIENT_BELOW
 
 
 class RankAgreement(BaseModel):
@@ -66,14 +87,22 @@ class JudgeSummary(BaseModel):
     ranking: RankAgreement
 
 
+def _agreement(rows: list[QARow], correct: bool) -> Agreement:
+    """Of ``rows``, how many the judge gave the verdict ``correct``."""
+    return Agreement(n=len(rows), agree=sum(bool(r.judgment and r.judgment.correct is correct) for r in rows))
+
+
+def _empty(r: QARow) -> bool:
+    return r.refused or not r.final.strip()
+
+
 def sanity(rows: Iterable[QARow]) -> JudgeSanity:
     judged = [r for r in rows if r.judgment is not None]
     read = [r for r in judged if r.judgment and r.judgment.parsed]
-    exact = [r for r in read if r.exact_match == 1.0]
-    empty = [r for r in read if r.refused or not r.final.strip()]
-    return JudgeSanity(exact=Agreement(n=len(exact), agree=sum(bool(r.judgment and r.judgment.correct) for r in exact)),
-                       empty=Agreement(n=len(empty), agree=sum(bool(r.judgment and r.judgment.correct is False)
-                                                               for r in empty)),
+    unrelated = [r for r in read if r.answerable and not _empty(r) and reference_recall(r.final, r.reference) == 0]
+    return JudgeSanity(exact=_agreement([r for r in read if r.exact_match == 1.0], correct=True),
+                       empty=_agreement([r for r in read if _empty(r)], correct=False),
+                       unrelated=_agreement(unrelated, correct=False),
                        judged=len(judged), unparsed=len(judged) - len(read))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ragtune.bakeoff.judge_summary import JudgeSanity
 from ragtune.bakeoff.results import QUALITY, BakeoffResults, PairedComparison
 
 
@@ -67,6 +68,14 @@ NO_JUDGE = ("No LLM judge in this run: lexical metrics only (add one with --judg
             "to grade answers by meaning).")
 
 
+def _lenient_line(s: JudgeSanity) -> list[str]:
+    if not s.lenient:
+        return []
+    return ["", f"**Warning: the judge passes answers that share no word with the reference** (it called only "
+                f"{s.unrelated.text()} of them not correct): its verdicts should not be used to rank the variants; "
+                "rank them by the lexical metrics."]
+
+
 def _judge_lines(results: BakeoffResults) -> list[str]:
     """The judge's verdicts per variant, how it was asked, its sanity check and its ranking against F1's."""
     j = results.judge
@@ -86,8 +95,11 @@ def _judge_lines(results: BakeoffResults) -> list[str]:
     judged = {n: v.metrics.judge_correct.mean for n, v in results.variants.items()}
     lines += ["", "Rubric (the judge answers with JSON verdicts):", "", *(f"> {line}" for line in j.setup.rubric.splitlines()),
               "", f"Sanity: of the answers with exact match 1 the judge called {s.exact.text()} correct (should be "
-                  f"all); of the empty answers and refusals it called {s.empty.text()} not correct (should be all). "
+                  f"all); of the empty answers and refusals it called {s.empty.text()} not correct (should be all); "
+                  f"of the other answers sharing no word with the reference it called {s.unrelated.text()} not "
+                  f"correct (should be nearly all: a right paraphrase can share none). "
                   f"{s.unparsed} of {s.judged} judgments could not be read and are left out.",
+              *_lenient_line(s),
               "", f"Ranking by F1: {', '.join(rank.by_f1)}; by the judge: {', '.join(rank.by_judge)} "
                   f"(Kendall's tau {tau})."]
     if rank.disagreements:
