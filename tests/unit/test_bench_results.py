@@ -132,3 +132,19 @@ def test_the_judged_sample_ranks_and_counts_as_its_variants_scores_say():
     # every answer to every sampled question was judged once per variant (the judge grades answerable ones only)
     assert sanity.judged == sum(v.n for v in judged.variants.values()) == len(names) * judged.questions.n
     assert sanity.exact.agree <= sanity.exact.n and sanity.empty.agree <= sanity.empty.n
+
+
+def test_the_judged_sample_shows_the_unrelated_answers_check_and_warns_on_a_lenient_judge():
+    judged = json.loads((BENCH / "results" / "bakeoff_miniwiki.json").read_text())["runs"][0]["judged"]
+    table = _bench_report()._module("bakeoff_miniwiki").judged_table
+    sanity = judged["bakeoff"]["judge"]["sanity"]
+    assert "unrelated" not in sanity  # recorded before the check: rendered as it was
+    assert "judged not correct 0/33. By F1:" in table(judged) and "sharing no word" not in table(judged)
+    for (n, agree), warned in (((20, 15), True), ((20, 16), False)):  # 75% warns, 80% does not
+        sanity["unrelated"] = {"n": n, "agree": agree}
+        text = table(judged)
+        assert (f"judged not correct 0/33; answers sharing no word with the reference judged not correct "
+                f"{agree}/{n} (nearly all should be).") in text
+        assert ("The judge passes answers that share no word with the reference: its verdicts should not be used "
+                "to rank the variants. By F1:" in text) is warned
+        assert ("should be). By F1:" in text) is not warned
