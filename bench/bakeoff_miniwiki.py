@@ -21,7 +21,6 @@ import sqlite3
 import time
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
-
 from ragtune.bakeoff.run import read_answers
 from ragtune.bakeoff.scoring import METRIC_OF, PAIRED
 from ragtune.evaluation.qa import per_question

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import md_table, write_results  # noqa: E402
-from embed_throughput import load_passages  # noqa: E402
+from _common import md_table, write_results
+from embed_throughput import load_passages
 
 NAME = "embed_scaling"
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, WORK, emit_result, md_table, open_project, run_child, write_results  # noqa: E402
+from _common import REPO, WORK, emit_result, md_table, open_project, run_child, write_results
 
 NAME = "ingest_bigfile"
 HERE = Path(__file__).resolve()

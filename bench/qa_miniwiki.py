@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import MINIWIKI, REPO, WORK, Progress, ensure_ingested, md_table, write_results  # noqa: E402
+from _common import MINIWIKI, REPO, WORK, Progress, ensure_ingested, md_table, write_results
 
 NAME = "qa_miniwiki"
 ROOT = WORK / NAME

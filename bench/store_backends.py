@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SCIFACT, WORK, md_table, write_results  # noqa: E402
+from _common import SCIFACT, WORK, md_table, write_results
 
 NAME = "store_backends"
 SOURCE = WORK / "ingest_scifact" / "full"

@@ -499,12 +499,11 @@ def test_bakeoff_without_a_judge_says_lexical_metrics_only(kb, tmp_path, monkeyp
 def test_the_rag_variants_can_retrieve_with_a_tuned_retriever_job(kb, tmp_path, monkeypatch, capsys):
     """``--retriever-job``: the retrieval variants use the job's embedder over a temporary index (the hashing
     embedder at another dimension plays the tuned model); each variant records what it retrieved with."""
-    from test_retriever_tuning import finished_job
-
     from ragtune.app import retriever
     from ragtune.config import ComponentSpec
     from ragtune.finetune.jobs import job_store
     from ragtune.project import Project
+    from test_retriever_tuning import finished_job
 
     project, q, _ = kb
     job = finished_job(Project(project), "embedder", tmp_path)

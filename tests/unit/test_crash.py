@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_project, run_child, write_files
+from conftest import store_snapshot as snapshot
 from ragtune.config import ComponentSpec
 from ragtune.project import Project
 from ragtune.rag.ingest import ingest
-
-from conftest import make_project, run_child, write_files
-from conftest import store_snapshot as snapshot
 
 N_FILES = 400
 # fast whitespace token windows: the chunker is not what is under test here

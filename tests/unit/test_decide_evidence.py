@@ -9,8 +9,15 @@ from typer.testing import CliRunner
 
 from bakeoff_fixture import FT_MODEL, token_prices
 from conftest import run_main
-from ragtune.bakeoff.results import (Latency, MetricInterval, PairedComparison, QualityMetrics, Tokens,
-                                     VariantResult, read_results, write_results)
+from ragtune.bakeoff.results import (
+    Latency,
+    MetricInterval,
+    QualityMetrics,
+    Tokens,
+    VariantResult,
+    read_results,
+    write_results,
+)
 from ragtune.cli.app import app
 from ragtune.cost.prices import load_prices
 from ragtune.decide.engine import decide
@@ -117,7 +124,7 @@ def test_ship_fewshot_rag_names_the_prompt(bakeoff_results):
     md = decision_markdown(d)
     assert "Strongest untrained variant: **fewshot+rag**, the worked-examples prompt with retrieval" in md
     vs = d.evidence.results.paired_vs_best_untrained["ft+rag"].f1
-    assert f"| ft+rag | ft:job-1 | " in md and comparison_text(vs) in md and "| (itself) |" in md
+    assert "| ft+rag | ft:job-1 | " in md and comparison_text(vs) in md and "| (itself) |" in md
 
 
 def test_explanations_quote_the_measurements(bakeoff_results):

@@ -7,8 +7,8 @@ import threading
 
 import numpy as np
 import pytest
-from fake_http import FakeServer
 
+from fake_http import FakeServer
 from ragtune.embedding.openai_compat import OpenAIEmbedder
 from ragtune.errors import RagtuneError
 from ragtune.generation.openai_compat import OpenAIChatGenerator

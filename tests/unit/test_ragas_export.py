@@ -75,8 +75,9 @@ def ragas_python() -> str:
     """An interpreter with Ragas: this one, or RAGTUNE_RAGAS_PYTHON (Ragas 0.4 pins openai<2 through
     instructor, which conflicts with ragtune's openai, so it may live in a venv of its own)."""
     try:
-        import ragas  # noqa: F401
         import sys
+
+        import ragas  # noqa: F401
 
         return sys.executable
     except ImportError:

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import make_project, write_files
 from ragtune.config import ComponentSpec, RetrievalConfig
 from ragtune.embedding.fake import HashingEmbedder
 from ragtune.errors import RagtuneError
@@ -10,8 +11,6 @@ from ragtune.rag.ingest import ingest
 from ragtune.retrieval.rerank import OverlapReranker
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import parse_filters
-
-from conftest import make_project, write_files
 
 MODES = ["dense", "bm25", "hybrid"]
 

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from backend_fixtures import backend, chroma_server, postgres  # noqa: F401  (fixtures)
+from conftest import CORPUS, make_project, write_files
 from ragtune.cli.app import app
 from ragtune.config import ComponentSpec
 from ragtune.errors import RagtuneError
@@ -14,9 +16,6 @@ from ragtune.project import Project
 from ragtune.rag.ingest import ingest
 from ragtune.stores.migrate import fingerprint, migrate
 from ragtune.stores.url import parse_store_url, store_from_url
-
-from conftest import CORPUS, make_project, write_files
-from backend_fixtures import backend, chroma_server, postgres  # noqa: F401  (fixtures)
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from ragtune.errors import RagtuneError
 from ragtune.stores.filters import parse_filters
 
 pytest.importorskip("pinecone")
-from ragtune.stores.pinecone import PineconeStore, to_filter  # noqa: E402
+from ragtune.stores.pinecone import PineconeStore, to_filter
 
 
 def test_filter_translation():

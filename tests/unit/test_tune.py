@@ -87,8 +87,9 @@ def test_bad_data_is_rejected_before_any_job_exists(tmp_path, tiny_base):
     bad = tmp_path / "bad.jsonl"
     lines = chat_file(tmp_path / "ok.jsonl").read_text().splitlines()
     bad.write_text("\n".join(lines + ["{oops", json.dumps({"messages": [{"role": "user", "content": "q"}]})]) + "\n")
-    from ragtune.cli.app import main
     import sys
+
+    from ragtune.cli.app import main
 
     argv = ["ragtune", "tune", "start", "--train", str(bad), "--base", str(tiny_base), "-p", str(tmp_path / "p")]
     old, sys.argv = sys.argv, argv

@@ -10,9 +10,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fake_http import FakeServer, Request
 from typer.testing import CliRunner
 
+from fake_http import FakeServer, Request
 from ragtune.cli.app import app
 from ragtune.errors import RagtuneError
 from ragtune.finetune.backends import TUNE_BACKENDS
@@ -284,7 +284,6 @@ def test_together_error_state_takes_its_message_from_the_last_error_event(tmp_pa
 
 def test_a_tuned_model_on_llama_cpp_runs_with_the_engines_settings(tmp_path):
     from conftest import make_project
-
     from ragtune.app.variants import resolve
     from ragtune.config import ComponentSpec
     from ragtune.finetune.jobs import job_dir, job_store
