@@ -92,7 +92,7 @@ class CachedEmbedder:
 
     def __init__(self, inner, texts):
         self.dimension = inner.dimension
-        self.vectors = dict(zip(texts, inner.embed(list(texts))))
+        self.vectors = dict(zip(texts, inner.embed(list(texts)), strict=True))
 
     def embed(self, texts):
         return np.stack([self.vectors[t] for t in texts])
