@@ -71,7 +71,7 @@ def test_interval_matches_a_hand_rolled_percentile_bootstrap():
 def test_ratio_and_paired_difference():
     # refused: q1 q2 q3; unanswerable: q2 q3 q4 -> precision 2/3, recall 2/3
     refused, unans = [1, 1, 1, 0], [0, 1, 1, 1]
-    both = [r * u for r, u in zip(refused, unans)]
+    both = [r * u for r, u in zip(refused, unans, strict=True)]
     assert ratio(both, refused)["mean"] == pytest.approx(2 / 3)
     assert ratio(both, unans)["mean"] == pytest.approx(2 / 3)
     assert ratio([0, 0], [0, 0])["mean"] is None
@@ -388,7 +388,7 @@ def test_an_interrupted_bakeoff_keeps_its_cache_and_resumes_to_the_same_numbers(
 
     from ragtune.generation.fake import ScriptedGenerator
 
-    project, q, shots = kb
+    project, q, _ = kb
     args = ["--questions", str(q), "--variants", "base,rag", "--unanswerable", "1", "-p", str(project), "--json"]
     whole = runner.invoke(app, ["bakeoff", *args, "--out", str(tmp_path / "whole")])
     assert whole.exit_code == 0, whole.output

@@ -3,6 +3,7 @@ results are produced by running the bake-off on the fakes (bakeoff_fixture.py sa
 scripted flavour makes)."""
 
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -294,8 +295,9 @@ def test_decide_asks_what_was_not_given():
 
 
 def test_decide_without_an_answer_says_which(monkeypatch, capsys):
-    monkeypatch.setattr("sys.stdin", open("/dev/null"))
-    code, out, err = run_main(monkeypatch, capsys, "decide", *FLAGS[:-1])
+    with open(os.devnull) as nothing:
+        monkeypatch.setattr("sys.stdin", nothing)
+        code, _, err = run_main(monkeypatch, capsys, "decide", *FLAGS[:-1])
     assert code == 2 and "Do you need both domain behaviour and current knowledge?" in err and "--needs-both" in err
 
 

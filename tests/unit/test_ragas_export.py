@@ -43,7 +43,7 @@ def test_rag_answers_become_ragas_samples_with_the_retrieved_texts(bakeoff, tmp_
     answers = {a["id"]: a for a in map(json.loads, (bo / "answers.jsonl").read_text().splitlines())
                if a["variant"] == "rag"}
     assert [r["user_input"] for r in rows] == [q["question"] for q in QUESTIONS]
-    for row, q in zip(rows, QUESTIONS):
+    for row, q in zip(rows, QUESTIONS, strict=True):
         a = answers[q["_id"]]
         chunks = {c.chunk_id: c for c in project.store.get(a["contexts"])}
         assert row["retrieved_context_ids"] == a["contexts"] and len(a["contexts"]) > 0
