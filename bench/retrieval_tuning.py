@@ -26,6 +26,8 @@ METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 RERANK_TOP = 30
 GOALS = {"judged": 0.04, "synthetic": 0.02}
 LATENCY_QUERIES = 100
+FUSION_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+"""retrieval.rerank_fusion weights measured for a re-ranker (0: its order alone)."""
 
 
 def _load() -> list[float]:
@@ -93,8 +95,7 @@ def main() -> None:
                "heldout_queries": judged.heldout_queries, "pair_sources": data.sources, "epochs": args.epochs,
                "lr": job.config["lr"], "label": args.label,
                "max_steps": args.max_steps, "negatives": args.negatives, "margin": mining.margin,
-               "mini_batch_size": cfg.mini_batch_size,
-               "max_queries": args.max_queries,
+               "mini_batch_size": cfg.mini_batch_size, "max_queries": args.max_queries,
                "corpus_docs": len(project.store.documents()), "job": job.id, "stages": stages,
                "train_s": round((job.finished or 0) - (job.started or 0), 1), "train_cpu_s": round(train_cpu_s, 1),
                "load_train_start": load, "load_train_end": load_after_train,
@@ -107,6 +108,7 @@ def main() -> None:
                "machine": machine}
         run["goal_met"] = run["ndcg@10_gain"] >= GOALS[mode]
         if kind == "reranker":
+            run["fused_ndcg@10"] = fusion_sweep(project, job, judged.queries, judged.qrels)
             run.update(rerank_latency(project, job, judged.queries))
         print({k: v for k, v in run.items() if k != "machine"}, flush=True)
         runs = project.root / "bench-runs"  # this sample's runs: the results file gathers them
@@ -154,6 +156,42 @@ def sample(n_queries: int, n_docs: int) -> tuple[Path, Path, Path]:
     return out / "corpus.jsonl", out / "queries.jsonl", out / "qrels.tsv"
 
 
+class MemoReranker:
+    """The cross-encoder's score of each (query, chunk) computed once, however many fusion weights read it."""
+
+    def __init__(self, inner):
+        self.inner, self.scores = inner, {}
+
+    def rerank(self, query, hits):
+        if new := [h for h in hits if (query, h.chunk.chunk_id) not in self.scores]:
+            self.scores.update({(query, h.chunk.chunk_id): h.score for h in self.inner.rerank(query, new)})
+        for h in hits:
+            h.score = h.scores["rerank"] = self.scores[(query, h.chunk.chunk_id)]
+        return sorted(hits, key=lambda h: -h.score)
+
+    def warm_up(self):
+        self.inner.warm_up()
+
+    def to_dict(self):
+        return self.inner.to_dict()
+
+
+def fusion_sweep(project, job, queries: Path, qrels: Path) -> dict[str, float]:
+    """Held-out nDCG@10 with the re-ranker's order fused with the hybrid's (retrieval.rerank_fusion), by weight."""
+    import dataclasses
+
+    from ragtune.app.retriever import tuned_retriever
+    from ragtune.evaluation.datasets import read_jsonl, read_qrels
+    from ragtune.evaluation.retrieval import evaluate_retrieval
+
+    asked = {str(r["_id"]): r["text"] for r in read_jsonl(queries, ("_id", "text"))}
+    with tuned_retriever(project, job.id) as (_, tuned):
+        memo = dataclasses.replace(tuned, reranker=MemoReranker(tuned.reranker))
+        return {f"{w:g}": round(evaluate_retrieval(dataclasses.replace(memo, rerank_fusion=w), asked,
+                                                   read_qrels(qrels), project.config.retrieval.mode)["ndcg@10"], 4)
+                for w in FUSION_WEIGHTS}
+
+
 def rerank_latency(project, job, queries: Path) -> dict:
     """Milliseconds per held-out query: the hybrid search for the top 30 (the baseline), and re-ranking those
     30 with the tuned cross-encoder, measured alternately query by query so both see the same load."""
@@ -191,12 +229,14 @@ def table(p: dict) -> str:
              f"{r['ndcg@10_gain']:+.4f}", f"≥ +{r['goal_ndcg@10_gain']}: {'yes' if r['goal_met'] else 'no'}",
              f"{r['train_s']:.0f} ({r['train_cpu_s']:.0f} CPU s)", r["load_train_end"][0],
              (f"{r['rerank_top30_p95_ms']} ({r['rerank_top30_p95_cpu_ms']} CPU ms); search {r['search_top30_p95_ms']}"
-              if "rerank_top30_p95_ms" in r else "")]
+              if "rerank_top30_p95_ms" in r else ""),
+             ", ".join(f"{w}: {v:.4f}" for w, v in r.get("fused_ndcg@10", {}).items())]
             for r in p["runs"]]
     return md_table(["tuned", "training queries", "documents", "train queries", "trained", "negatives",
                      "held-out queries", "nDCG@10 (hybrid → tuned)", "recall@10", "recall@100", "MRR@10",
                      "nDCG@10 gain", "goal met", "train s (CPU s)",
-                     "load at end of training", "re-rank top 30 p95 ms (CPU ms); hybrid search p95 ms"], rows)
+                     "load at end of training", "re-rank top 30 p95 ms (CPU ms); hybrid search p95 ms",
+                     "re-ranker fused with the hybrid, nDCG@10 by weight"], rows)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ class RetrievalConfig(BaseModel):
     k: int = Field(5, ge=1, description="number of chunks returned")
     candidates: int = Field(50, ge=1, description="chunks each retriever proposes before fusion")
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+    rerank_fusion: float = Field(0.0, ge=0, description="weight of the retriever's own order beside the re-ranker's "
+                                 "(weight 1) in a reciprocal rank fusion of the two; 0: the re-ranker's order alone")
 
 
 class AnswerConfig(BaseModel):

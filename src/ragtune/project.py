@@ -124,7 +124,8 @@ class Project:
         r = self.config.retrieval
         reranker = build(RERANKERS, self.config.reranker) if self.config.reranker else None
         return Retriever(self.store, self.bm25, self.embedder, candidates=r.candidates, rrf_k=r.rrf_k,
-                         reranker=reranker, write_lock=self.lock, keywords=keyword_search(self.store))
+                         reranker=reranker, rerank_fusion=r.rerank_fusion, write_lock=self.lock,
+                         keywords=keyword_search(self.store))
 
     def generator(self, spec: ComponentSpec | None = None):
         from ragtune.generation import GENERATORS

@@ -132,6 +132,56 @@ def test_hybrid_with_a_reranker(shelves):
     assert all(h.chunk.metadata["shelf"] == "B" for h in hits)
 
 
+class ReversingReranker:
+    """Scripted: puts the first stage's order upside down, dropping the last ``drop`` candidates first."""
+
+    def __init__(self, drop: int = 0):
+        self.drop = drop
+
+    def rerank(self, query, hits):
+        hits = hits[:len(hits) - self.drop]
+        for i, h in enumerate(reversed(hits)):
+            h.score = h.scores["rerank"] = float(len(hits) - i)
+        return hits[::-1]
+
+    def warm_up(self):
+        pass
+
+    def to_dict(self):
+        return {"type": "reversing"}
+
+
+@pytest.mark.parametrize(("weight", "order"), [(0.0, ["d02", "d01", "d00"]), (0.5, ["d02", "d01", "d00"]),
+                                               (2.0, ["d00", "d01", "d02"])])
+def test_rerank_fusion_weighs_the_first_stage_order(shelves, weight, order):
+    p, _ = shelves
+    retriever = Retriever(p.store, p.bm25, p.embedder, candidates=3, reranker=ReversingReranker(),
+                          rerank_fusion=weight)
+    hits = retriever.search("apple", k=3, mode="bm25")  # first stage: the more apples, the higher (d00, d01, d02)
+    assert [h.chunk.doc_id for h in hits] == order
+    if weight:  # reciprocal rank fusion by hand: re-ranker rank r (weight 1), first-stage rank f (weight w), k = 60
+        expected = {"d00": 1 / 63 + weight / 61, "d01": 1 / 62 + weight / 62, "d02": 1 / 61 + weight / 63}
+        assert [h.score for h in hits] == pytest.approx([expected[h.chunk.doc_id] for h in hits])
+        assert all(h.scores["rerank_fused"] == h.score for h in hits)
+    else:
+        assert [h.score for h in hits] == [3.0, 2.0, 1.0] and all("rerank_fused" not in h.scores for h in hits)
+
+
+def test_rerank_fusion_keeps_what_the_reranker_dropped_out(shelves):
+    p, _ = shelves
+    retriever = Retriever(p.store, p.bm25, p.embedder, candidates=3, reranker=ReversingReranker(drop=1),
+                          rerank_fusion=2.0)
+    assert [h.chunk.doc_id for h in retriever.search("apple", k=3, mode="bm25")] == ["d00", "d01"]
+
+
+def test_rerank_fusion_from_the_project_config(tmp_path, corpus_dir):
+    p = make_project(tmp_path / "proj", reranker=ComponentSpec(type="overlap"),
+                     retrieval=RetrievalConfig(rerank_fusion=0.5))
+    assert p.retriever.rerank_fusion == 0.5
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        RetrievalConfig(rerank_fusion=-1)
+
+
 def test_reranker_from_saved_config(tmp_path, corpus_dir):
     p = make_project(tmp_path / "proj", reranker=ComponentSpec(type="overlap"))
     ingest(p, [corpus_dir / "kb"])

@@ -257,6 +257,20 @@ def test_an_unknown_kind_is_refused(tmp_path, tune, kind):
     assert code == 2 and "not 'sideways'" in output
 
 
+@pytest.mark.parametrize(("flags", "rates"), [((), {"embedder": 2e-5, "reranker": 1e-4}),
+                                               (("--lr", "3e-5"), {"embedder": 3e-5, "reranker": 3e-5})])
+def test_each_job_records_the_learning_rate_it_trains_with(tmp_path, tune, monkeypatch, flags, rates):
+    # none given: each kind its own (the re-ranker's head starts untrained and needs a higher one); given: both
+    from ragtune.finetune.backends.retriever import RetrieverBackend
+
+    monkeypatch.setattr(RetrieverBackend, "submit", lambda *a, **k: None)  # created, not trained
+    p, queries, qrels = indexed_beir(tmp_path)
+    code, output = tune(p.root, "retriever", "--queries", str(queries), "--qrels", str(qrels), *flags)
+    assert code == 0, output
+    jobs = job_store(p.root).list()
+    assert {j.config["kind"]: j.config["lr"] for j in jobs} == rates
+
+
 def test_a_mini_batch_below_one_is_refused_before_anything_is_mined(tmp_path, tune):
     p, queries, qrels = indexed_beir(tmp_path)
     code, output = tune(p.root, "retriever", "--queries", str(queries), "--qrels", str(qrels), "--mini-batch-size", "0")

@@ -159,7 +159,7 @@ def start_jobs(project_root: Path, data: TrainingData, kinds: tuple[str, ...], c
         raise RagtuneError(f"train one or both of {', '.join(KINDS)}, not {', '.join(unknown) or 'nothing'}")
     jobs = Jobs(project_root)
     created = [jobs.store.create(BASE, str(data.train.resolve()), sha256_file(data.train), str(data.heldout.resolve()),
-                                 sha256_file(data.heldout), dataclasses.asdict(dataclasses.replace(cfg, kind=k)),
+                                 sha256_file(data.heldout), dataclasses.asdict(cfg.for_kind(k)),
                                  BACKEND) for k in kinds]
     return [jobs.launch(job, launch) for job in created]
 

@@ -98,7 +98,7 @@ def retriever_cmd(
     heldout: Annotated[float, typer.Option(help=_MDOCS["heldout"])] = _M.heldout,
     max_queries: Annotated[int, typer.Option(help=_MDOCS["max_queries"])] = _M.max_queries,
     epochs: Annotated[float, typer.Option(help=_RDOCS["epochs"])] = _R.epochs,
-    lr: Annotated[float, typer.Option(help=_RDOCS["lr"])] = _R.lr,
+    lr: Annotated[float | None, typer.Option(help=_RDOCS["lr"])] = _R.lr,
     batch_size: Annotated[int, typer.Option(help=_RDOCS["batch_size"])] = _R.batch_size,
     mini_batch_size: Annotated[int, typer.Option(help=_RDOCS["mini_batch_size"])] = _R.mini_batch_size,
     max_steps: Annotated[int, typer.Option(help=_RDOCS["max_steps"])] = _R.max_steps,

@@ -29,6 +29,10 @@ class Retriever:
     candidates: int = 50
     rrf_k: int = 60
     reranker: Reranker | None = None
+    rerank_fusion: float = 0.0
+    """Weight of the first-stage order beside the re-ranker's (1) when the two are fused by reciprocal rank
+    fusion; 0 keeps the re-ranker's order. A re-ranker trained on a few hundred queries can know less than the
+    hybrid it reorders: fusing keeps what both know."""
     write_lock: Callable[[], AbstractContextManager] = nullcontext
     """The project's writer lock: a stale BM25 index is rebuilt only while holding it."""
     keywords: KeywordSearch | None = None
@@ -84,5 +88,16 @@ class Retriever:
         chunks = {c.chunk_id: c for c in self.store.get([cid for cid, _, _ in keep])}
         hits = [Hit(chunks[cid], score, scores) for cid, score, scores in keep if cid in chunks]
         if self.reranker is not None:
+            first_stage = [h.chunk.chunk_id for h in hits]  # before rerank(), which may reorder in place
             hits = self.reranker.rerank(query, hits)
+            if self.rerank_fusion > 0:
+                hits = self._fuse(first_stage, hits)
         return hits[:k]
+
+    def _fuse(self, first_stage: list[str], reranked: list[Hit]) -> list[Hit]:
+        by_id = {h.chunk.chunk_id: h for h in reranked}  # a re-ranker may also drop candidates: they stay dropped
+        fused = reciprocal_rank_fusion([list(by_id), [c for c in first_stage if c in by_id]], k=self.rrf_k,
+                                       weights=[1.0, self.rerank_fusion])
+        for cid, score in fused:
+            by_id[cid].scores["rerank_fused"] = by_id[cid].score = score
+        return [by_id[cid] for cid, _ in fused]

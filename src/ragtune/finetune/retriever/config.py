@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ragtune.errors import RagtuneError
@@ -9,6 +10,10 @@ from ragtune.errors import RagtuneError
 KINDS = ("embedder", "reranker")
 BACKEND = "retriever"
 """The job store's backend name for retriever jobs (finetune.backends.retriever)."""
+LEARNING_RATES = {"embedder": 2e-5, "reranker": 1e-4}
+"""Each kind's peak learning rate when none is given. The embedder's is sentence-transformers' default for
+fine-tuning. The re-ranker's scoring head starts untrained: at 2e-5 its loss stayed at a constant guess's for
+a whole epoch of SciFact's train pairs (bench/retrieval_tuning), at 1e-4 it learns (bench/README.md)."""
 BASE = "all-MiniLM-L6-v2"
 """What both models start from: the packaged sentence-transformers folder (ragtune.packaged.minilm_dir)."""
 
@@ -19,8 +24,8 @@ class RetrieverTuneConfig:
     """embedder: the bi-encoder the index is searched with; reranker: a cross-encoder over the top candidates."""
     epochs: float = 1.0
     """Passes over the training pairs."""
-    lr: float = 2e-5
-    """Peak learning rate (sentence-transformers' own default for fine-tuning)."""
+    lr: float | None = None
+    """Peak learning rate (none given: the kind's own, 2e-5 for the embedder, 1e-4 for the re-ranker)."""
     batch_size: int = 32
     """Pairs per step. The embedder's loss also uses every other pair of the batch as a negative, so larger helps."""
     mini_batch_size: int = 16
@@ -45,3 +50,7 @@ class RetrieverTuneConfig:
             raise RagtuneError("mini_batch_size must be at least 1")
         if self.batch_size < 2:
             raise RagtuneError("batch_size must be at least 2 (the embedder's loss contrasts the pairs of a batch)")
+
+    def for_kind(self, kind: str) -> RetrieverTuneConfig:
+        """This config for one kind's job, its learning rate settled, so the job records what it trains with."""
+        return dataclasses.replace(self, kind=kind, lr=self.lr if self.lr is not None else LEARNING_RATES[kind])

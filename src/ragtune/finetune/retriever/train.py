@@ -94,7 +94,8 @@ def run(project_root: Path, store: JobStore, job_id: str, base: Path | None = No
     from ragtune.packaged import minilm_dir
 
     job = store.get(job_id)
-    cfg = RetrieverTuneConfig(**job.config)
+    config = RetrieverTuneConfig(**job.config)
+    cfg = config.for_kind(config.kind)
     out = job_dir(project_root, job.id)
     checkpoint = last_checkpoint(out / "checkpoints")
     store.update(job.id, status="running", started=job.started or time.time(), error=None, cancel_requested=0,
