@@ -11,9 +11,9 @@ test: setup
 test-unit: setup
 	HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -m "not integration"
 
-# Static checks over src/ (ruff and mypy, pinned in the dev extra; configured in pyproject.toml)
+# Static checks: ruff over src/, bench/, tests/ and scripts/, mypy over src/ (both pinned in the dev extra; configured in pyproject.toml)
 lint: setup
-	.venv/bin/ruff check src
+	.venv/bin/ruff check src bench tests scripts
 	.venv/bin/mypy
 
 # Mutation testing of the modules the bake-off's and decide's numbers rest on (docs/mutation-testing.md);

@@ -78,7 +78,7 @@ def machine_info() -> dict:
     except AttributeError:
         affinity = None
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(),
         "cpu_affinity": affinity,
         "cpu_model": _cpu_model(),

@@ -21,7 +21,6 @@ import sqlite3
 import time
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
-
 from ragtune.bakeoff.judge_summary import JudgeSanity
 from ragtune.bakeoff.run import read_answers
 from ragtune.bakeoff.scoring import METRIC_OF, PAIRED
@@ -194,10 +193,13 @@ def table(result: dict) -> str:
             m = v["metrics"]
             vs_best = "strongest untrained" if name == best else _vs(
                 b.get("paired_vs_best_untrained", {}).get(name, {}).get("f1"))
+            vs_tuned = "strongest tuned" if name == b.get("best_tuned") else _vs(
+                b.get("paired_vs_best_tuned", {}).get(name, {}).get("f1"))  # schema 1 results lack it: "–"
             rows.append([name, _ci(m["f1"]), _ci(m["exact_match"]), _ci(m.get("reference_recall")),
                          _ci(m.get("containment")), _ci(m["faithfulness"]), _ci(m["refusal_recall"]),
                          *(_ci(m.get(k)) for k, _ in judged), v["latency_ms"]["p50"], v["latency_ms"]["p95"],
-                         "baseline" if name == "rag" else _vs(b["paired_vs_rag"].get(name, {}).get("f1")), vs_best])
+                         "baseline" if name == "rag" else _vs(b["paired_vs_rag"].get(name, {}).get("f1")), vs_best,
+                         vs_tuned])
         stages = ", ".join(f"{k} {s:.0f} s" for k, s in run["stages_seconds"].items())
         data = run.get("data") or {"raft": run["raft"]}  # results before the plain fine-tuning comparison
         built = ", ".join(f"{n['examples']} {recipe} examples" for recipe, n in data.items())
@@ -208,7 +210,7 @@ def table(result: dict) -> str:
                      f"Stages: {stages}.\n\n" +
                      md_table(["variant", "F1 [95% CI]", "EM", "reference recall", "containment", "faithfulness",
                                "refusal recall", *(label for _, label in judged), "p50 ms", "p95 ms", "F1 vs rag",
-                               "F1 vs best untrained"], rows))
+                               "F1 vs best untrained", "F1 vs best tuned"], rows))
         if run.get("judged"):
             parts.append(judged_table(run["judged"]))
     return "\n\n".join(parts)

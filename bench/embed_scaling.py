@@ -11,11 +11,12 @@ import argparse
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import md_table, write_results  # noqa: E402
-from embed_throughput import load_passages  # noqa: E402
+from _common import md_table, write_results
+from embed_throughput import load_passages
 
 NAME = "embed_scaling"
 
@@ -56,7 +57,7 @@ def main() -> None:
     same = {}
     for workers in (1, 2):
         vectors = timed(f"ray data, {workers} worker{'s' * (workers > 1)}",
-                        lambda: embed_distributed(texts, one_thread, workers=workers, batch_size=128), workers)
+                        partial(embed_distributed, texts, one_thread, workers=workers, batch_size=128), workers)
         same[workers] = float(np.abs(vectors - base).max())
     ray.shutdown()
     r1, r2 = runs["ray data, 1 worker"]["seconds"], runs["ray data, 2 workers"]["seconds"]

@@ -28,14 +28,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, WORK, emit_result, md_table, open_project, run_child, write_results  # noqa: E402
+from _common import REPO, WORK, emit_result, md_table, open_project, run_child, write_results
 
 NAME = "ingest_bigfile"
 HERE = Path(__file__).resolve()
 ROOT = WORK / NAME
-WORDS = ("ragtune indexes documents and answers questions with cited passages from the index while the "
-         "embedder turns every chunk into a vector and the store keeps them with their metadata so that a "
-         "re-run finds what changed").split()
+SENTENCE = ("ragtune indexes documents and answers questions with cited passages from the index while the "
+            "embedder turns every chunk into a vector and the store keeps them with their metadata so that a "
+            "re-run finds what changed")
+WORDS = SENTENCE.split()
 
 
 def config():

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import MINIWIKI, REPO, WORK, Progress, ensure_ingested, md_table, write_results  # noqa: E402
+from _common import MINIWIKI, REPO, WORK, Progress, ensure_ingested, md_table, write_results
 
 NAME = "qa_miniwiki"
 ROOT = WORK / NAME
@@ -127,8 +127,8 @@ def table(p: dict) -> str:
              round(r["completion_tokens_mean"], 1)]
             for r in p["runs"]]
     return (md_table(["model (llama.cpp)", "questions", "EM", "F1", "refusal rate", "s/question p50",
-                      "s/question p95", "answer contains reference", "answer starts with reference", "answers that are only a [n] marker",
-                      "prompt tokens (mean)", "answer tokens (mean)"], rows)
+                      "s/question p95", "answer contains reference", "answer starts with reference",
+                      "answers that are only a [n] marker", "prompt tokens (mean)", "answer tokens (mean)"], rows)
             + f"\n\nRetrieval mode {p['mode']}, k = {p['answer_config']['k']} context chunks, min relevance "
               f"{p['answer_config']['min_relevance']}, greedy; system prompt sha256 {p['system_prompt_sha256']}.")
 

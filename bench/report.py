@@ -55,7 +55,7 @@ def render(text: str) -> str:
         if not pattern.search(text):
             raise SystemExit(f"README.md has no markers for {name}")
         body = section(name)
-        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
     return text
 
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SCIFACT, WORK, Progress, ensure_ingested, md_table, write_results  # noqa: E402
+from _common import SCIFACT, WORK, Progress, ensure_ingested, md_table, write_results
 
 NAME = "retrieval_scifact"
 INT8_PROJECT = WORK / "ingest_scifact" / "full"

@@ -25,8 +25,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (REPO, SCIFACT, WORK, Progress, dir_size_mib, emit_result, md_table, open_project,  # noqa: E402
-                     peak_rss_mib, run_child, write_results)
+from _common import (
+    REPO,
+    SCIFACT,
+    WORK,
+    Progress,
+    dir_size_mib,
+    emit_result,
+    md_table,
+    open_project,
+    peak_rss_mib,
+    run_child,
+    write_results,
+)
 
 NAME = "search_latency"
 HERE = Path(__file__).resolve()

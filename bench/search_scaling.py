@@ -28,8 +28,20 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (REPO, SCIFACT, WORK, Progress, dir_size_mib, emit_result, machine_info,  # noqa: E402
-                     md_table, open_project, peak_rss_mib, run_child, write_results)
+from _common import (
+    REPO,
+    SCIFACT,
+    WORK,
+    Progress,
+    dir_size_mib,
+    emit_result,
+    machine_info,
+    md_table,
+    open_project,
+    peak_rss_mib,
+    run_child,
+    write_results,
+)
 
 NAME = "search_scaling"
 HERE = Path(__file__).resolve()

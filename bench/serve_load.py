@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, RESULTS, WORK, machine_info, md_table, write_results  # noqa: E402
+from _common import REPO, RESULTS, WORK, machine_info, md_table, write_results
 
 NAME = "serve_load"
 ROOT = WORK / NAME

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SCIFACT, WORK, md_table, write_results  # noqa: E402
+from _common import SCIFACT, WORK, md_table, write_results
 
 NAME = "store_backends"
 SOURCE = WORK / "ingest_scifact" / "full"
@@ -92,7 +92,7 @@ class CachedEmbedder:
 
     def __init__(self, inner, texts):
         self.dimension = inner.dimension
-        self.vectors = dict(zip(texts, inner.embed(list(texts))))
+        self.vectors = dict(zip(texts, inner.embed(list(texts)), strict=True))
 
     def embed(self, texts):
         return np.stack([self.vectors[t] for t in texts])

@@ -54,7 +54,7 @@ def main() -> None:
               "forgetting": ev["forgetting"], "tune_seconds": tune_seconds, "eval_seconds": eval_seconds,
               "examples": [{"reference": r, "base": a, "tuned": c} for r, a, c in
                            zip([json.loads(x)["messages"][-1]["content"] for x in val.read_text().splitlines()][:3],
-                               b["answers"], tu["answers"])]}
+                               b["answers"], tu["answers"], strict=False)]}
     write_results("tune_quality", result)
     print(table(result))
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from _common import md_table, write_results
 
 SUPPORT = Path(str(files("ragtune") / "demo" / "finetune" / "support.jsonl"))
-CONFIG = dict(batch_size=4, grad_accum=1, max_seq_len=192, lr=2e-4, lora_r=16, lora_alpha=32, lora_dropout=0.05)
+CONFIG = {"batch_size": 4, "grad_accum": 1, "max_seq_len": 192, "lr": 2e-4, "lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.05}
 
 
 def child(kind: str, steps: int) -> dict:

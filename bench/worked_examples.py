@@ -97,8 +97,9 @@ def main() -> None:
                       f"{block['right']}/{len(questions)} refusals {block['refusal_rate']:.2f} "
                       f"{block['seconds_mean']:.2f} s/answer ({time.perf_counter() - t:.0f} s)", flush=True)
                 runs.append({"model": model, "set": name, "condition": cond, "order": order.index(cond), **block})
-    write_results(NAME, {"threads": args.threads, "miniwiki_questions": "dev split shuffled with random.Random(0), items 100.. (training "
-                                               "part), first " + str(args.miniwiki), "runs": runs})
+    write_results(NAME, {"threads": args.threads,
+                         "miniwiki_questions": "dev split shuffled with random.Random(0), items 100.. (training part), first "
+                                               + str(args.miniwiki), "runs": runs})
     print(table(json.loads((WORK.parent / "results" / f"{NAME}.json").read_text())))
 
 

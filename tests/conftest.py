@@ -10,19 +10,21 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ["COLUMNS"] = "200"  # rich wraps CLI messages at the console width; keep test output on one line
 
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from ragtune.config import ComponentSpec, ProjectConfig  # noqa: E402
-from ragtune.project import Project  # noqa: E402
+from ragtune.config import ComponentSpec, ProjectConfig
+from ragtune.project import Project
+
 # A small corpus with one clearly best document per topic word, for retrieval and answer tests: the
 # conformance suite's, so the two cannot drift apart.
-from ragtune.testing.store_conformance import CORPUS  # noqa: E402, F401
+from ragtune.testing.store_conformance import CORPUS
+
 
 def run_main(monkeypatch, capsys, *args) -> tuple[int, str, str]:
     """The installed entry point, in-process: RagtuneError becomes exit 2 only here. Returns the exit
@@ -166,7 +168,6 @@ def bakeoff_results(tmp_path_factory):
     """``produce(**flavour) -> folder``: a bake-off run on the fakes with scripted outcomes
     (tests/unit/bakeoff_fixture.py), run once per flavour in the session and shared."""
     from bakeoff_fixture import fake_answer_config, keep_checker, produce
-
     from ragtune.rag.ingest import ingest
 
     root = tmp_path_factory.mktemp("bakeoffs")

@@ -3,6 +3,8 @@ xllamacpp in-process on a loopback port) serving the packaged SmolLM2."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ragtune.embedding.openai_compat import OpenAIEmbedder
@@ -72,5 +74,5 @@ def test_embeddings_through_the_official_client(embedding_url):
 
 def test_unreachable_endpoint_is_a_clear_error():
     gen = OpenAIChatGenerator(model="x", base_url="http://127.0.0.1:9/v1", timeout=2, max_retries=0)
-    with pytest.raises(RagtuneError, match="chat endpoint http://127.0.0.1:9/v1 could not be reached"):
+    with pytest.raises(RagtuneError, match=re.escape("chat endpoint http://127.0.0.1:9/v1 could not be reached")):
         gen.generate([{"role": "user", "content": "hi"}], max_tokens=4)

@@ -16,11 +16,10 @@ import numpy as np
 import openai
 import pytest
 
+from conftest import CORPUS, make_project, write_files
 from ragtune.config import ComponentSpec
 from ragtune.serve.keys import Scope
 from ragtune.serve.state import key_store
-
-from conftest import CORPUS, make_project, write_files
 
 QUESTION = "How many times do webhooks retry failed deliveries?"
 

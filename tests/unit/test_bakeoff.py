@@ -71,7 +71,7 @@ def test_interval_matches_a_hand_rolled_percentile_bootstrap():
 def test_ratio_and_paired_difference():
     # refused: q1 q2 q3; unanswerable: q2 q3 q4 -> precision 2/3, recall 2/3
     refused, unans = [1, 1, 1, 0], [0, 1, 1, 1]
-    both = [r * u for r, u in zip(refused, unans)]
+    both = [r * u for r, u in zip(refused, unans, strict=True)]
     assert ratio(both, refused)["mean"] == pytest.approx(2 / 3)
     assert ratio(both, unans)["mean"] == pytest.approx(2 / 3)
     assert ratio([0, 0], [0, 0])["mean"] is None
@@ -388,7 +388,7 @@ def test_an_interrupted_bakeoff_keeps_its_cache_and_resumes_to_the_same_numbers(
 
     from ragtune.generation.fake import ScriptedGenerator
 
-    project, q, shots = kb
+    project, q, _ = kb
     args = ["--questions", str(q), "--variants", "base,rag", "--unanswerable", "1", "-p", str(project), "--json"]
     whole = runner.invoke(app, ["bakeoff", *args, "--out", str(tmp_path / "whole")])
     assert whole.exit_code == 0, whole.output
@@ -502,12 +502,11 @@ def test_bakeoff_without_a_judge_says_lexical_metrics_only(kb, tmp_path, monkeyp
 def test_the_rag_variants_can_retrieve_with_a_tuned_retriever_job(kb, tmp_path, monkeypatch, capsys):
     """``--retriever-job``: the retrieval variants use the job's embedder over a temporary index (the hashing
     embedder at another dimension plays the tuned model); each variant records what it retrieved with."""
-    from test_retriever_tuning import finished_job
-
     from ragtune.app import retriever
     from ragtune.config import ComponentSpec
     from ragtune.finetune.jobs import job_store
     from ragtune.project import Project
+    from test_retriever_tuning import finished_job
 
     project, q, _ = kb
     job = finished_job(Project(project), "embedder", tmp_path)

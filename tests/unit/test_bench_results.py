@@ -34,12 +34,11 @@ def recorded() -> tuple[dict, BakeoffResults, dict[str, dict[str, dict[str, floa
 
 def test_the_recorded_bakeoff_reads_through_the_models_and_the_readme_is_current(recorded):
     raw, results, _ = recorded
-    assert results.schema_version == 1
+    assert results.schema_version == 2
     assert list(results.variants)[:4] == list(UNTRAINED)  # every untrained variant, then the tuned ones
     tuned = list(results.variants)[4:]
     assert tuned and {t.removesuffix("+rag") for t in tuned} == set(results.tuned_models)
-    # nothing lost or renamed in a round trip; schema version 1 lacks only the comparisons between tuned variants
-    assert results.to_dict() == {**raw, "best_tuned": None, "paired_vs_best_tuned": {}}
+    assert results.to_dict() == raw  # nothing lost or renamed in a round trip
     readme = (BENCH / "README.md").read_text(encoding="utf-8")
     assert _bench_report().render(readme) == readme
 
@@ -63,6 +62,28 @@ def test_the_strongest_untrained_variant_is_the_untrained_one_with_the_highest_m
     assert set(results.paired_vs_rag) == set(results.variants) - {"rag"}
 
 
+def test_the_strongest_tuned_variant_is_the_tuned_one_with_the_highest_mean_f1(recorded):
+    _, results, scores = recorded
+    tuned = [n for n in results.variants if n not in UNTRAINED]
+    means = {n: mean(scores[n]["f1"].values()) for n in tuned}
+    assert results.best_tuned == max(means, key=means.get)
+    assert set(results.paired_vs_best_tuned) == set(tuned) - {results.best_tuned}
+
+
+def test_a_version_1_result_reads_without_the_comparisons_between_tuned_variants(recorded):
+    raw, _, _ = recorded
+    older = {k: v for k, v in raw.items() if k not in ("best_tuned", "paired_vs_best_tuned")}
+    results = parse_results({**older, "schema": "ragtune.bakeoff/1"}, "v1.json")
+    assert results.schema_version == 1 and results.best_tuned is None and results.paired_vs_best_tuned == {}
+    assert results.paired_vs_best_untrained == parse_results(raw, "v2.json").paired_vs_best_untrained
+
+
+def _groups(results: BakeoffResults) -> list[tuple[str | None, dict]]:
+    """Every (baseline, comparisons against it) the run made: RAG, the strongest untrained and tuned variants."""
+    return [("rag", results.paired_vs_rag), (results.best_untrained, results.paired_vs_best_untrained),
+            (results.best_tuned, results.paired_vs_best_tuned)]
+
+
 def _check_paired(got: PairedComparison, variant: dict[str, float], baseline: dict[str, float]) -> None:
     common = [q for q in variant if q in baseline]
     diffs = [variant[q] - baseline[q] for q in common]
@@ -74,7 +95,7 @@ def _check_paired(got: PairedComparison, variant: dict[str, float], baseline: di
 
 def test_every_comparison_is_the_paired_difference_of_the_per_question_scores(recorded):
     _, results, scores = recorded
-    for baseline, group in (("rag", results.paired_vs_rag), (results.best_untrained, results.paired_vs_best_untrained)):
+    for baseline, group in _groups(results):
         for name, paired in group.items():
             for metric in ("f1", "exact_match"):
                 _check_paired(getattr(paired, metric), scores[name][metric], scores[baseline][metric])
@@ -83,7 +104,7 @@ def test_every_comparison_is_the_paired_difference_of_the_per_question_scores(re
 def test_the_holm_adjustment_runs_over_the_distinct_comparisons_of_the_run(recorded):
     _, results, _ = recorded
     tests: dict[tuple[frozenset[str], str], PairedComparison] = {}
-    for baseline, group in (("rag", results.paired_vs_rag), (results.best_untrained, results.paired_vs_best_untrained)):
+    for baseline, group in _groups(results):
         for name, paired in group.items():
             for metric in ("f1", "exact_match"):
                 c = getattr(paired, metric)
@@ -139,11 +160,12 @@ def test_the_judged_sample_shows_the_unrelated_answers_check_and_warns_on_a_leni
     table = _bench_report()._module("bakeoff_miniwiki").judged_table
     sanity = judged["bakeoff"]["judge"]["sanity"]
     assert "unrelated" not in sanity  # recorded before the check: rendered as it was
-    assert "judged not correct 0/33. By F1:" in table(judged) and "sharing no word" not in table(judged)
+    empty = f"judged not correct {sanity['empty']['agree']}/{sanity['empty']['n']}"
+    assert f"{empty}. By F1:" in table(judged) and "sharing no word" not in table(judged)
     for (n, agree), warned in (((20, 15), True), ((20, 16), False)):  # 75% warns, 80% does not
         sanity["unrelated"] = {"n": n, "agree": agree}
         text = table(judged)
-        assert (f"judged not correct 0/33; answers sharing no word with the reference judged not correct "
+        assert (f"{empty}; answers sharing no word with the reference judged not correct "
                 f"{agree}/{n} (nearly all should be).") in text
         assert ("The judge passes answers that share no word with the reference: its verdicts should not be used "
                 "to rank the variants. By F1:" in text) is warned

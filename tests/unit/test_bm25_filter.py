@@ -12,13 +12,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import make_project
 from ragtune.errors import RagtuneError
 from ragtune.project import Project
 from ragtune.rag.ingest import ingest
 from ragtune.retrieval.fusion import reciprocal_rank_fusion
 from ragtune.stores.filters import parse_filter, parse_filters
-
-from conftest import make_project
 
 SCIFACT = Path(__file__).parents[2].parent / "shared/data" / "scifact" / "corpus.jsonl"
 MIXED = ["4", 4, 4.0, True, "x", 0, False, 4.5, None]  # one key holding every kind, sometimes absent

@@ -1,5 +1,6 @@
 import json
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ MINILM_LIMIT = 256  # all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and 
 
 # Sentences with unique markers, so coverage can be checked without the chunker's own segmenter.
 SENTENCES = [f"Sentence number {i} says that item{i} weighs {i * 7} grams and is kept in the {c} box."
-             for i, c in zip(range(40), ["red", "green", "blue", "black", "white"] * 8)]
+             for i, c in zip(range(40), ["red", "green", "blue", "black", "white"] * 8, strict=True)]
 DOC = Document("doc", " ".join(SENTENCES), source="/x/doc.txt", title="Inventory notes",
                metadata={"team": "ops"})
 
@@ -53,7 +54,7 @@ def test_sentence_chunker_covers_every_sentence_and_respects_budget():
 def test_sentence_chunker_overlap_repeats_the_last_sentence():
     chunks = SentenceChunker(max_tokens=60, overlap_sentences=1, tokenizer="whitespace").split(DOC)
     assert len(chunks) > 3
-    for prev, nxt in zip(chunks, chunks[1:]):
+    for prev, nxt in pairwise(chunks):
         last = [s for s in SENTENCES if s in prev.text][-1]
         assert nxt.text.startswith(last)
     for s in SENTENCES:
@@ -105,7 +106,7 @@ def test_token_chunker_overlap_and_coverage():
     chunks = TokenChunker(max_tokens=22, overlap=5, tokenizer="whitespace").split(doc)
     pieces = [c.text.split() for c in chunks]
     assert all(len(p) == 20 for p in pieces[:-1])
-    for a, b in zip(pieces, pieces[1:]):
+    for a, b in pairwise(pieces):
         assert a[-5:] == b[:5]
     # every word is covered, in order, once the overlaps are removed
     assert pieces[0] + [w for p in pieces[1:] for w in p[5:]] == words
@@ -127,7 +128,7 @@ def test_fixed_chunker_sizes_overlap_and_coverage():
         assert start != -1 and start <= pos, "chunk is not a contiguous slice continuing the previous"
         pos = start + len(c.text)
     assert pos == len(text)
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in pairwise(chunks):
         assert a.text[-10:] in b.text or b.text[:10] in a.text
     # chunks end on word boundaries when one is available
     for c in chunks[:-1]:

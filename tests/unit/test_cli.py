@@ -8,10 +8,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from conftest import run_main
+from conftest import CORPUS, run_main, write_files
 from ragtune.cli.app import app
-
-from conftest import CORPUS, write_files
 
 runner = CliRunner()
 

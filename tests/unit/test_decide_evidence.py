@@ -3,14 +3,22 @@ results are produced by running the bake-off on the fakes (bakeoff_fixture.py sa
 scripted flavour makes)."""
 
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
 
 from bakeoff_fixture import FT_MODEL, token_prices
 from conftest import run_main
-from ragtune.bakeoff.results import (Latency, MetricInterval, PairedComparison, QualityMetrics, Tokens,
-                                     VariantResult, read_results, write_results)
+from ragtune.bakeoff.results import (
+    Latency,
+    MetricInterval,
+    QualityMetrics,
+    Tokens,
+    VariantResult,
+    read_results,
+    write_results,
+)
 from ragtune.cli.app import app
 from ragtune.cost.prices import load_prices
 from ragtune.decide.engine import decide
@@ -117,7 +125,7 @@ def test_ship_fewshot_rag_names_the_prompt(bakeoff_results):
     md = decision_markdown(d)
     assert "Strongest untrained variant: **fewshot+rag**, the worked-examples prompt with retrieval" in md
     vs = d.evidence.results.paired_vs_best_untrained["ft+rag"].f1
-    assert f"| ft+rag | ft:job-1 | " in md and comparison_text(vs) in md and "| (itself) |" in md
+    assert "| ft+rag | ft:job-1 | " in md and comparison_text(vs) in md and "| (itself) |" in md
 
 
 def test_explanations_quote_the_measurements(bakeoff_results):
@@ -287,8 +295,9 @@ def test_decide_asks_what_was_not_given():
 
 
 def test_decide_without_an_answer_says_which(monkeypatch, capsys):
-    monkeypatch.setattr("sys.stdin", open("/dev/null"))
-    code, out, err = run_main(monkeypatch, capsys, "decide", *FLAGS[:-1])
+    with open(os.devnull) as nothing:
+        monkeypatch.setattr("sys.stdin", nothing)
+        code, _, err = run_main(monkeypatch, capsys, "decide", *FLAGS[:-1])
     assert code == 2 and "Do you need both domain behaviour and current knowledge?" in err and "--needs-both" in err
 
 

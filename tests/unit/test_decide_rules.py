@@ -70,7 +70,7 @@ def _all_answers():
              "still_iterating", "needs_both")
     for values in itertools.product([False, True], repeat=len(bools)):
         for examples, volume in itertools.product([10, 200], [10_000, 1_000_000]):
-            yield ans(**dict(zip(bools, values)), labelled_examples=examples, queries_per_month=volume)
+            yield ans(**dict(zip(bools, values, strict=True)), labelled_examples=examples, queries_per_month=volume)
 
 
 def test_every_answer_gets_a_recommendation_and_the_guide_invariants_hold():

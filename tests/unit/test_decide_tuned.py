@@ -4,11 +4,11 @@ variant's scripted outcome is hand-computable), the decision read through the CL
 
 import json
 
-from test_decide_evidence import FLAGS
 from typer.testing import CliRunner
 
 from ragtune.bakeoff.results import read_results
 from ragtune.cli.app import app
+from test_decide_evidence import FLAGS
 
 runner = CliRunner()
 # rag right on q0..q9 (F1 0.50) is the only untrained variant, so the strongest; the rules alone say fine-tuning

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from fake_http import FakeServer
 from typer.testing import CliRunner
 
+from fake_http import FakeServer
 from ragtune.app.demo import demo_rows
 from ragtune.cli.app import app
 from ragtune.rag.check import CHECKERS, Outcome, SupportVerdict

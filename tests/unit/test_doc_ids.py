@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import write_files
 from ragtune.cli.app import app
 from ragtune.project import Project
-
-from conftest import write_files
 
 runner = CliRunner()
 LEGACY = Path(__file__).parent.parent / "fixtures" / "legacy_c940444" / "ws"

@@ -2,7 +2,7 @@ import pytest
 
 from ragtune.errors import RagtuneError
 from ragtune.stores.chroma import to_where
-from ragtune.stores.filters import Condition, date_ordinal, is_date, parse_filter, parse_filters, parse_value
+from ragtune.stores.filters import Condition, date_ordinal, is_date, parse_filter, parse_filters
 
 
 @pytest.mark.parametrize("expr, expected", [

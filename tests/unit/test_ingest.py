@@ -2,13 +2,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CountingEmbedder, make_project, write_files
 from ragtune.config import ComponentSpec
 from ragtune.errors import RagtuneError
 from ragtune.project import Project
 from ragtune.rag.ingest import ingest
 from ragtune.stores.filters import parse_filters
-
-from conftest import CountingEmbedder, make_project, write_files
 
 LONG = " ".join(f"Sentence {i} of the long document mentions topic{i} in passing." for i in range(60))
 
@@ -240,9 +239,8 @@ def test_ingest_repairs_a_stale_bm25_even_with_nothing_to_do(tmp_path, docs):
 
 def test_second_writer_is_refused(tmp_path, docs):
     p = make_project(tmp_path / "proj")
-    with p.lock():
-        with pytest.raises(RagtuneError, match="another ragtune process"):
-            ingest(Project(tmp_path / "proj"), [docs])
+    with p.lock(), pytest.raises(RagtuneError, match="another ragtune process"):
+        ingest(Project(tmp_path / "proj"), [docs])
 
 
 def test_changing_the_embedder_of_an_index_is_refused(tmp_path, docs):

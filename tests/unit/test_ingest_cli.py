@@ -5,10 +5,9 @@ import json
 
 from typer.testing import CliRunner
 
+from conftest import run_main, write_files
 from ragtune.cli.app import app
 from ragtune.project import Project
-
-from conftest import run_main, write_files
 
 runner = CliRunner()
 

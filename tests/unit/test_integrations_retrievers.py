@@ -2,9 +2,8 @@
 
 import pytest
 
-from ragtune.rag.ingest import ingest
-
 from conftest import make_project
+from ragtune.rag.ingest import ingest
 
 
 @pytest.fixture

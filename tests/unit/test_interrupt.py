@@ -7,12 +7,11 @@ import textwrap
 
 import pytest
 
+from conftest import make_project, run_child, write_files
+from conftest import store_snapshot as snapshot
 from ragtune.config import ComponentSpec
 from ragtune.project import Project
 from ragtune.rag.ingest import ingest
-
-from conftest import make_project, run_child, write_files
-from conftest import store_snapshot as snapshot
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
 CHUNKER = ComponentSpec(type="token", params={"max_tokens": 64, "overlap": 8, "tokenizer": "whitespace"})

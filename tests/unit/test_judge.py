@@ -4,8 +4,8 @@ HTTP retries against a local fake endpoint, where its key comes from, and its ca
 from __future__ import annotations
 
 import pytest
-from fake_http import FakeServer
 
+from fake_http import FakeServer
 from ragtune.bakeoff.judge_cache import CachedJudge, JudgmentCache
 from ragtune.errors import RagtuneError
 from ragtune.evaluation.judge import JUDGES, Judgment

@@ -13,9 +13,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from backend_fixtures import postgres  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
+from backend_fixtures import postgres  # noqa: F401  (fixture)
 from conftest import CORPUS, write_files
 from ragtune.cli.app import app
 from ragtune.config import ComponentSpec

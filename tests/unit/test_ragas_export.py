@@ -43,7 +43,7 @@ def test_rag_answers_become_ragas_samples_with_the_retrieved_texts(bakeoff, tmp_
     answers = {a["id"]: a for a in map(json.loads, (bo / "answers.jsonl").read_text().splitlines())
                if a["variant"] == "rag"}
     assert [r["user_input"] for r in rows] == [q["question"] for q in QUESTIONS]
-    for row, q in zip(rows, QUESTIONS):
+    for row, q in zip(rows, QUESTIONS, strict=True):
         a = answers[q["_id"]]
         chunks = {c.chunk_id: c for c in project.store.get(a["contexts"])}
         assert row["retrieved_context_ids"] == a["contexts"] and len(a["contexts"]) > 0
@@ -75,8 +75,9 @@ def ragas_python() -> str:
     """An interpreter with Ragas: this one, or RAGTUNE_RAGAS_PYTHON (Ragas 0.4 pins openai<2 through
     instructor, which conflicts with ragtune's openai, so it may live in a venv of its own)."""
     try:
-        import ragas  # noqa: F401
         import sys
+
+        import ragas  # noqa: F401
 
         return sys.executable
     except ImportError:

@@ -131,7 +131,7 @@ def test_project_reports_bad_component_config_as_ragtune_error(tmp_path, section
 def test_invalid_config_file_is_a_ragtune_error(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"embedder": {"type": "hashing"}, "colour": "red"}))
     with pytest.raises(RagtuneError, match="not a valid ragtune config"):
-        Project(tmp_path).config
+        _ = Project(tmp_path).config
 
 
 def test_onnx_embedder_rejects_unknown_quantize_mode():

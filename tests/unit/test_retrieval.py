@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import make_project, write_files
 from ragtune.config import ComponentSpec, RetrievalConfig
 from ragtune.embedding.fake import HashingEmbedder
 from ragtune.errors import RagtuneError
@@ -10,8 +11,6 @@ from ragtune.rag.ingest import ingest
 from ragtune.retrieval.rerank import OverlapReranker
 from ragtune.retrieval.retriever import Retriever
 from ragtune.stores.filters import parse_filters
-
-from conftest import make_project, write_files
 
 MODES = ["dense", "bm25", "hybrid"]
 
@@ -77,12 +76,12 @@ def _dense_oracle(rows, query, allowed):
     emb = HashingEmbedder()
     q = emb.embed([query])[0]
     vecs = emb.embed([r["text"] for r in rows])
-    scored = [(float(np.dot(q, v)), r["_id"]) for r, v in zip(rows, vecs) if allowed(r)]
+    scored = [(float(np.dot(q, v)), r["_id"]) for r, v in zip(rows, vecs, strict=True) if allowed(r)]
     return [d for _, d in sorted(scored, key=lambda x: (-x[0], x[1]))]
 
 
 def test_unfiltered_best_matches_are_on_shelf_a(shelves):
-    p, rows = shelves
+    p, _ = shelves
     for mode in MODES:
         assert [h.chunk.doc_id for h in p.retriever.search("apple", k=3, mode=mode)] == ["d00", "d01", "d02"]
 
@@ -123,7 +122,7 @@ def test_filters_combine_and_can_match_nothing(shelves, mode):
 
 
 def test_hybrid_with_a_reranker(shelves):
-    p, rows = shelves
+    p, _ = shelves
     retriever = Retriever(p.store, p.bm25, p.embedder, candidates=3, reranker=OverlapReranker())
     hits = retriever.search("apple filler9", k=3, mode="hybrid", where=parse_filters(["shelf=B"]))
     # only d09 holds both query words; the rest hold one of two

@@ -35,7 +35,8 @@ def test_a_row_carries_the_answer_and_its_judgments():
     assert r.model_dump() == {
         "id": "7", "question": "How often?", "reference": "eight times", "answerable": True, "hidden_doc": None,
         "variant": "rag", "repeat": 2, "answer": "Eight times [1]", "final": "Eight times", "refused": False,
-        "reason": "", "check": None, "generated": "", "exact_match": 1.0, "f1": 1.0, "reference_recall": 1.0, "containment": 1.0, "supported": True,
+        "reason": "", "check": None, "generated": "", "exact_match": 1.0, "f1": 1.0, "reference_recall": 1.0, "containment": 1.0,
+        "supported": True,
         "citation_correct": False, "judgment": None,
         "contexts": ["a#0", "b#0"], "cited": [1], "citations": ["a#0", "b#0"], "prompt_tokens": 120,
         "completion_tokens": 9, "seconds": 0.75, "cached": True}

@@ -94,7 +94,7 @@ def test_base_variant_passes_the_conversation_through(served):
 
 
 def test_auth_unknown_model_and_validation_errors_are_openai_shaped(served):
-    _, client, key = served
+    _, client, _ = served
     msg = {"messages": [{"role": "user", "content": "hi"}]}
     r = client.post("/v1/chat/completions", json=msg, headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
@@ -108,7 +108,7 @@ def test_auth_unknown_model_and_validation_errors_are_openai_shaped(served):
 
 
 def test_revoked_key_stops_working_without_restart(served):
-    project, client, key = served
+    project, client, _ = served
     assert client.get("/v1/models").status_code == 200
     store = key_store(project)
     store.revoke(store.list()[0].id)

@@ -18,7 +18,7 @@ def test_one_user_always_gets_one_variant_whatever_the_config_order():
 @pytest.mark.parametrize("weights", [{"rag": 0.9, "ft+rag:abc": 0.1}, {"rag": 85, "base": 5, "ft:x": 10}])
 def test_shares_match_the_weights_within_binomial_tolerance(weights):
     total = sum(weights.values())
-    counts = {name: 0 for name in weights}
+    counts = dict.fromkeys(weights, 0)
     for u in USERS:
         counts[assign(u, weights)] += 1
     for name, w in weights.items():

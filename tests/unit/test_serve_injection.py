@@ -6,12 +6,11 @@ only point at passages that were retrieved."""
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import make_project
 from ragtune.rag.prompts import SYSTEM
 from ragtune.serve.app import create_app
 from ragtune.serve.keys import Scope
 from ragtune.serve.state import key_store
-
-from conftest import make_project
 
 INJECTIONS = [
     {"id": "ignore", "title": "Office hours",

@@ -1,9 +1,9 @@
 import json
 import sqlite3
 
-from conftest import make_project
 from typer.testing import CliRunner
 
+from conftest import make_project
 from ragtune.cli.app import app
 from ragtune.serve.keys import KeyStore, Scope, digest
 from ragtune.serve.state import open_state

@@ -8,11 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from conftest import CORPUS, make_project, write_files
 from ragtune.serve.app import create_app
 from ragtune.serve.keys import Scope
 from ragtune.serve.state import key_store
-
-from conftest import CORPUS, make_project, write_files
 
 OPERATIONS = ["POST /v1/chat/completions", "GET /v1/models", "POST /v1/embeddings", "POST /v1/ingest",
               "POST /v1/search", "POST /v1/feedback", "GET /health"]

@@ -75,7 +75,8 @@ def test_ingest_refuses_empty_text(client, project, text):
     assert project.index_spec() is None  # nothing written
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(max_size=5),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
                     max_leaves=6)
 FIELDS = st.sampled_from(["role", "content", "messages", "stop", "temperature", "model", "user", "max_tokens"])

@@ -8,8 +8,8 @@ import json
 import sqlite3
 
 import pytest
-from conftest import make_project, run_main
 
+from conftest import make_project, run_main
 from ragtune.serve.interactions import Interaction
 from ragtune.serve.state import ENV, open_state, state_url
 

@@ -3,10 +3,9 @@
 
 import pytest
 
-from ragtune.testing import VectorStoreConformance
-
 from backend_fixtures import chroma_server, postgres  # noqa: F401  (fixtures)
 from backend_fixtures import store_spec as spec_for
+from ragtune.testing import VectorStoreConformance
 
 
 class TestChroma(VectorStoreConformance):

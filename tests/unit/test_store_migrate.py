@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from backend_fixtures import backend, chroma_server, postgres  # noqa: F401  (fixtures)
+from conftest import CORPUS, make_project, write_files
 from ragtune.cli.app import app
 from ragtune.config import ComponentSpec
 from ragtune.errors import RagtuneError
@@ -14,9 +16,6 @@ from ragtune.project import Project
 from ragtune.rag.ingest import ingest
 from ragtune.stores.migrate import fingerprint, migrate
 from ragtune.stores.url import parse_store_url, store_from_url
-
-from conftest import CORPUS, make_project, write_files
-from backend_fixtures import backend, chroma_server, postgres  # noqa: F401  (fixtures)
 
 runner = CliRunner()
 
@@ -55,13 +54,14 @@ def test_unknown_url_parameter_is_a_clear_error(tmp_path):
 
 @pytest.fixture
 def source(tmp_path):
-    docs = write_files(tmp_path / "docs", {**CORPUS, "kb/long.txt": " ".join(f"Sentence {i} of the long one." for i in range(300))})
+    long = " ".join(f"Sentence {i} of the long one." for i in range(300))
+    docs = write_files(tmp_path / "docs", {**CORPUS, "kb/long.txt": long})
     p = make_project(tmp_path / "src")
     ingest(p, [docs / "kb"])
     return p, docs
 
 
-def test_migrate_copies_vectors_to_every_backend(tmp_path, source, backend):
+def test_migrate_copies_vectors_to_every_backend(tmp_path, source, backend):  # noqa: F811  (the imported fixture)
     src, docs = source
     target = make_project(tmp_path / "dst", store=backend)
     # small pages split the long document across writes: its chunk count must still come out whole

@@ -5,6 +5,7 @@ captured by a loopback HTTP server that answers in Pinecone's documented respons
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from ragtune.errors import RagtuneError
 from ragtune.stores.filters import parse_filters
 
 pytest.importorskip("pinecone")
-from ragtune.stores.pinecone import PineconeStore, to_filter  # noqa: E402
+from ragtune.stores.pinecone import PineconeStore, to_filter
 
 
 def test_filter_translation():
@@ -39,8 +40,8 @@ def test_needs_an_index_and_a_key(monkeypatch):
 
 
 class Capture(BaseHTTPRequestHandler):
-    replies: dict = {}
-    seen: list = []
+    replies: ClassVar[dict] = {}
+    seen: ClassVar[list] = []
 
     def _answer(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

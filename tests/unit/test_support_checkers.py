@@ -12,10 +12,10 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import sentence_transformers
-from fake_http import FakeServer
 from typer.testing import CliRunner
 
 from conftest import run_main, write_files
+from fake_http import FakeServer
 from ragtune.cli.app import app
 from ragtune.documents.types import Chunk, Hit
 from ragtune.errors import RagtuneError

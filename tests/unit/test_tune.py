@@ -86,9 +86,10 @@ def test_adapter_changes_the_model_output(tmp_path, tiny_base):
 def test_bad_data_is_rejected_before_any_job_exists(tmp_path, tiny_base):
     bad = tmp_path / "bad.jsonl"
     lines = chat_file(tmp_path / "ok.jsonl").read_text().splitlines()
-    bad.write_text("\n".join(lines + ["{oops", json.dumps({"messages": [{"role": "user", "content": "q"}]})]) + "\n")
-    from ragtune.cli.app import main
+    bad.write_text("\n".join([*lines, "{oops", json.dumps({"messages": [{"role": "user", "content": "q"}]})]) + "\n")
     import sys
+
+    from ragtune.cli.app import main
 
     argv = ["ragtune", "tune", "start", "--train", str(bad), "--base", str(tiny_base), "-p", str(tmp_path / "p")]
     old, sys.argv = sys.argv, argv
@@ -238,5 +239,5 @@ def test_ask_with_a_tuned_model_and_clear_errors_for_unusable_ones(tmp_path, tin
     store = JobStore(project / "jobs.db")
     failed = store.create("x", "t", "x", None, None, {})
     store.update(failed.id, status="failed", error="boom")
-    with pytest.raises(RagtuneError, match="is failed.*boom"):
+    with pytest.raises(RagtuneError, match=r"is failed.*boom"):
         resolve(Project(project), "base", model=f"ft:{failed.id}")

@@ -10,9 +10,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fake_http import FakeServer, Request
 from typer.testing import CliRunner
 
+from fake_http import FakeServer, Request
 from ragtune.cli.app import app
 from ragtune.errors import RagtuneError
 from ragtune.finetune.backends import TUNE_BACKENDS
@@ -198,7 +198,8 @@ def test_an_old_job_store_gains_the_provider_columns_and_keeps_its_rows(tmp_path
 # --- Together ----------------------------------------------------------------------------------------
 LIMITS = {"default_gradient_accumulation_steps": 1, "max_learning_rate": 1.0, "max_num_checkpoints": 10,
           "max_num_epochs": 20, "max_num_evals": 10, "max_seq_length_dpo": 8192, "max_seq_length_sft": 8192,
-          "merge_output_lora": False, "min_learning_rate": 0.0, "min_max_seq_length": 128, "supports_full_training": False, "supports_reasoning": False, "model_name": "meta-llama/Llama-3.2-1B-Instruct", "full_training": None,
+          "merge_output_lora": False, "min_learning_rate": 0.0, "min_max_seq_length": 128, "supports_full_training": False,
+          "supports_reasoning": False, "model_name": "meta-llama/Llama-3.2-1B-Instruct", "full_training": None,
           "lora_training": {"default_rank": 8, "max_batch_size": 32, "max_batch_size_dpo": 16, "max_rank": 64,
                             "min_batch_size": 1, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}}
 
@@ -231,7 +232,7 @@ class FakeTogether:
                 self.job["model_output_name"] = "acme/Llama-3.2-1B-Instruct-ragtune-1"
             return 200, self.job, {}
         if path == "/v1/fine-tunes/ft-123/events":
-            return 200, {"data": [{"object": "fine-tune-event", "created_at": "2026-01-01T00:00:0%d" % i, "level": lvl,
+            return 200, {"data": [{"object": "fine-tune-event", "created_at": f"2026-01-01T00:00:0{i}", "level": lvl,
                                    "message": msg, "type": "job_start"}
                                   for i, (lvl, msg) in enumerate([("info", "started"), ("error", "CUDA OOM at step 4")])]}, {}
         return 404, {"error": {"message": f"no route {req.method} {req.path}"}}, {}
@@ -284,7 +285,6 @@ def test_together_error_state_takes_its_message_from_the_last_error_event(tmp_pa
 
 def test_a_tuned_model_on_llama_cpp_runs_with_the_engines_settings(tmp_path):
     from conftest import make_project
-
     from ragtune.app.variants import resolve
     from ragtune.config import ComponentSpec
     from ragtune.finetune.jobs import job_dir, job_store

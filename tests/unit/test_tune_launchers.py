@@ -41,8 +41,9 @@ def test_accelerate_launch_trains_the_job_in_its_own_process(tmp_path, tiny_base
 
 
 def test_a_gpu_machine_gets_one_ddp_process_per_gpu(tmp_path, monkeypatch):
-    import ragtune.finetune.launchers as launchers
     from accelerate.commands.config.config_args import load_config_from_file
+
+    import ragtune.finetune.launchers as launchers
 
     monkeypatch.setattr(launchers, "gpu_count", lambda: 4)
     path = write_accelerate_config(tmp_path / "acc.yaml")

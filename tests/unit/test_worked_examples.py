@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_http import FakeServer
 from typer.testing import CliRunner
 
 from conftest import make_project
+from fake_http import FakeServer
 from ragtune.app.demo import demo_rows, kb_path
 from ragtune.app.variants import resolve
 from ragtune.cli.app import app
