@@ -12,8 +12,9 @@ BACKEND = "retriever"
 """The job store's backend name for retriever jobs (finetune.backends.retriever)."""
 LEARNING_RATES = {"embedder": 2e-5, "reranker": 1e-4}
 """Each kind's peak learning rate when none is given. The embedder's is sentence-transformers' default for
-fine-tuning. The re-ranker's scoring head starts untrained: at 2e-5 its loss stayed at a constant guess's for
-a whole epoch of SciFact's train pairs (bench/retrieval_tuning), at 1e-4 it learns (bench/README.md)."""
+fine-tuning. The re-ranker's scoring head starts untrained: at 2e-5 its loss stayed at a constant guess's for a
+whole epoch of SciFact's train pairs; after 40 steps, 1e-4 ranked a held-aside query's positive among its mined
+negatives better (MRR 0.60 against 0.52; chance 0.46). bench/README.md, "Retriever tuning"."""
 BASE = "all-MiniLM-L6-v2"
 """What both models start from: the packaged sentence-transformers folder (ragtune.packaged.minilm_dir)."""
 
