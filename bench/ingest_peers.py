@@ -72,12 +72,12 @@ def read_docs(corpus: Path) -> list[tuple[str, str]]:
     return [(r["_id"], f"{r.get('title', '')}\n{r['text']}") for r in rows]
 
 
-def word_pieces(texts: list[str], limit: int | None) -> int:
+def word_pieces(texts: list[str], limit: int | None, model: str) -> int:
+    """Word pieces MiniLM reads of ``texts`` (each cut at ``limit``), by the tokenizer in the ``model`` folder:
+    the peers' children run in their own venv, where ragtune itself is not importable."""
     from tokenizers import Tokenizer
 
-    from ragtune.packaged import minilm_dir
-
-    tok = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
+    tok = Tokenizer.from_file(str(Path(model) / "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
     return sum(min(len(e.ids), limit or len(e.ids)) for e in tok.encode_batch(texts))
@@ -86,6 +86,7 @@ def word_pieces(texts: list[str], limit: int | None) -> int:
 # --- children -------------------------------------------------------------------------------------
 def child_ragtune(corpus: Path, out: Path) -> None:
     from ragtune.documents.types import Document
+    from ragtune.packaged import minilm_dir
     from ragtune.rag.ingest import ingest
 
     t0, c0 = time.perf_counter(), cpu_seconds()
@@ -98,7 +99,7 @@ def child_ragtune(corpus: Path, out: Path) -> None:
     seconds, cpu = time.perf_counter() - t1, cpu_seconds() - c1
     texts = [c.indexed_text for batch in project.store.iter_chunks() for c in batch]
     emit_result({"docs": report.added, "chunks": report.chunks, "seconds": seconds, "cpu_seconds": cpu,
-                 "load_seconds": load, "load_cpu_seconds": c1 - c0, "word_pieces": word_pieces(texts, 256)})
+                 "load_seconds": load, "load_cpu_seconds": c1 - c0, "word_pieces": word_pieces(texts, 256, str(minilm_dir()))})
 
 
 def child_llamaindex(corpus: Path, out: Path, model: str) -> None:
@@ -117,7 +118,7 @@ def child_llamaindex(corpus: Path, out: Path, model: str) -> None:
     nodes = list(index.docstore.docs.values())
     emit_result({"docs": len(docs), "chunks": len(nodes), "seconds": seconds, "cpu_seconds": cpu,
                  "load_seconds": load, "load_cpu_seconds": c1 - c0,
-                 "word_pieces": word_pieces([n.get_content(metadata_mode="embed") for n in nodes], 256)})
+                 "word_pieces": word_pieces([n.get_content(metadata_mode="embed") for n in nodes], 256, model)})
 
 
 def child_chroma(corpus: Path, out: Path, model: str) -> None:
@@ -136,7 +137,7 @@ def child_chroma(corpus: Path, out: Path, model: str) -> None:
     seconds, cpu = time.perf_counter() - t1, cpu_seconds() - c1
     emit_result({"docs": collection.count(), "chunks": len(rows), "seconds": seconds, "cpu_seconds": cpu,
                  "load_seconds": load, "load_cpu_seconds": c1 - c0,
-                 "word_pieces": word_pieces([t for _, t in rows], 256)})
+                 "word_pieces": word_pieces([t for _, t in rows], 256, model)})
 
 
 # --- parent ---------------------------------------------------------------------------------------

@@ -44,13 +44,13 @@ def main() -> None:
     ap.add_argument("--kind", default="both", choices=["embedder", "reranker", "both"])
     ap.add_argument("--synthetic", action="store_true", help="train on queries made from the corpus, not the "
                                                                "judgements (held out: the same judged queries)")
-    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--epochs", type=float, default=None, help="default: the job config's")
     ap.add_argument("--max-queries", type=int, default=2000)
     ap.add_argument("--queries", type=int, default=0, help="use only this many train queries, a seeded sample "
                     "(0: all)")
     ap.add_argument("--docs", type=int, default=0, help="index only this many documents: every document the "
                     "queries judge, then a seeded sample of the rest (0: the whole corpus)")
-    ap.add_argument("--negatives", type=int, default=4, help="hard negatives per pair")
+    ap.add_argument("--negatives", type=int, default=None, help="hard negatives per pair (default: the product's)")
     ap.add_argument("--margin", type=float, default=None, help="skip candidates within this cosine of the positive "
                     "as likely unjudged positives (default: the product's; negative: keep every unjudged candidate)")
     ap.add_argument("--max-steps", type=int, default=-1, help="stop training after this many steps (-1: the epochs)")
@@ -72,8 +72,8 @@ def main() -> None:
     stages = {"ingest_s": round(time.perf_counter() - t0, 1)}
 
     t = time.perf_counter()
-    mining = Mining(negatives=args.negatives, max_queries=args.max_queries,
-                    **({"margin": args.margin} if args.margin is not None else {}))
+    given = {"negatives": args.negatives, "margin": args.margin}
+    mining = Mining(max_queries=args.max_queries, **{k: v for k, v in given.items() if v is not None})
     judged = build_training_data(project, project.root / "judged", queries, qrels, mining=mining)
     data = judged
     if args.synthetic:  # trained on the corpus's own queries, compared on the judged held-out queries
@@ -82,7 +82,8 @@ def main() -> None:
     print(f"{data.train_queries} training queries ({data.sources}), {judged.heldout_queries} held out", flush=True)
 
     kinds = KINDS if args.kind == "both" else (args.kind,)
-    cfg = RetrieverTuneConfig(epochs=args.epochs, max_steps=args.max_steps, **({"lr": args.lr} if args.lr else {}))
+    cfg = RetrieverTuneConfig(max_steps=args.max_steps,
+                              **{k: v for k, v in {"epochs": args.epochs, "lr": args.lr}.items() if v is not None})
     for kind in kinds:
         machine = machine_info()
         load, cpu = _load(), _cpu_s()
@@ -92,9 +93,9 @@ def main() -> None:
         t = time.perf_counter()
         result = compare(project, job.id, judged.queries, judged.qrels)
         run = {"model": kind, "training_queries": mode, "train_queries": data.train_queries,
-               "heldout_queries": judged.heldout_queries, "pair_sources": data.sources, "epochs": args.epochs,
+               "heldout_queries": judged.heldout_queries, "pair_sources": data.sources, "epochs": job.config["epochs"],
                "lr": job.config["lr"], "label": args.label,
-               "max_steps": args.max_steps, "negatives": args.negatives, "margin": mining.margin,
+               "max_steps": args.max_steps, "negatives": mining.negatives, "margin": mining.margin,
                "mini_batch_size": cfg.mini_batch_size, "max_queries": args.max_queries,
                "corpus_docs": len(project.store.documents()), "job": job.id, "stages": stages,
                "train_s": round((job.finished or 0) - (job.started or 0), 1), "train_cpu_s": round(train_cpu_s, 1),

@@ -6,6 +6,7 @@ is in tests/integration/test_tune_retriever.py."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -67,12 +68,27 @@ def test_a_candidate_as_close_as_the_positive_is_taken_for_an_unjudged_relevant_
            "agree with earlier apple work.")
     p, queries, qrels = indexed_beir(tmp_path, extra_docs={"dup": dup})
 
-    def apple(margin: float) -> Pair:
+    def apple(margin: float | None) -> Pair:
         data = build_training_data(p, tmp_path / f"data{margin}", queries, qrels, mining=Mining(negatives=3, margin=margin))
         return next(pair for pair in read_pairs(data.train) + read_pairs(data.heldout) if pair.query_id == "q0")
 
     assert dup not in apple(0.05).negatives
     assert dup in apple(-1.0).negatives  # a margin that excludes nothing: the duplicate is the hardest negative
+    assert dup in apple(None).negatives  # the default for judged queries: the judgement decides, no margin
+
+
+@pytest.mark.parametrize(("judged", "margin", "used"), [(True, None, -math.inf), (False, None, 0.05),
+                                                       (True, 0.1, 0.1), (False, 0.0, 0.0)])
+def test_the_default_margin_is_none_for_judged_queries_and_005_for_synthetic_ones(tmp_path, monkeypatch, judged,
+                                                                                   margin, used):
+    from ragtune.app import retriever
+
+    seen = []
+    real = retriever.mine_pairs
+    monkeypatch.setattr(retriever, "mine_pairs", lambda q, r, n, m, *a, **k: seen.append(m) or real(q, r, n, m, *a, **k))
+    p, queries, qrels = indexed_beir(tmp_path)
+    build_training_data(p, tmp_path / "data", *((queries, qrels) if judged else ()), mining=Mining(margin=margin))
+    assert seen == [used]
 
 
 def test_the_split_is_by_query_and_the_heldout_queries_are_written_in_beir_layout(tmp_path):
@@ -257,7 +273,7 @@ def test_an_unknown_kind_is_refused(tmp_path, tune, kind):
     assert code == 2 and "not 'sideways'" in output
 
 
-@pytest.mark.parametrize(("flags", "rates"), [((), {"embedder": 2e-5, "reranker": 1e-4}),
+@pytest.mark.parametrize(("flags", "rates"), [((), {"embedder": 5e-5, "reranker": 1e-4}),
                                                (("--lr", "3e-5"), {"embedder": 3e-5, "reranker": 3e-5})])
 def test_each_job_records_the_learning_rate_it_trains_with(tmp_path, tune, monkeypatch, flags, rates):
     # none given: each kind its own (the re-ranker's head starts untrained and needs a higher one); given: both

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 import random
 import shutil
 import subprocess
@@ -44,13 +45,19 @@ from ragtune.retrieval.retriever import Retriever
 Progress = Callable[[str, int], None]
 
 
+SYNTHETIC_MARGIN = 0.05
+"""Mining's margin for queries made from the corpus, where nothing says which other passages answer them."""
+
+
 @dataclass
 class Mining:
-    negatives: int = 4
+    negatives: int = 2
     """Hard negatives per pair."""
-    margin: float = 0.05
+    margin: float | None = None
     """A candidate whose cosine to the query is within this of the positive's is taken for an unjudged
-    relevant passage and not used as a negative."""
+    relevant passage and not used as a negative. None: no margin for judged queries, whose judgements say what
+    is relevant (with 0.05 the negatives were ones the base model already ranked below the positive, and
+    SciFact's tuned embedder gained +0.004 nDCG@10 against +0.043 without), 0.05 for synthetic queries."""
     depth: int = 30
     """Candidates the project's retriever proposes per query."""
     heldout: float = 0.2
@@ -102,7 +109,8 @@ def build_training_data(project: Project, out: Path, queries: Path | None = None
                                 progress)
     if len(found) > mining.max_queries:
         found = rng.sample(found, mining.max_queries)
-    pairs = mine_pairs(found, project.retriever, mining.negatives, mining.margin, mining.depth,
+    margin = mining.margin if mining.margin is not None else (-math.inf if queries is not None else SYNTHETIC_MARGIN)
+    pairs = mine_pairs(found, project.retriever, mining.negatives, margin, mining.depth,
                        project.config.retrieval.mode, mining.seed, progress=lambda n: progress("queries mined", n))
     train, held = split_by_query(pairs, mining.heldout, mining.seed)
     # a folder per content: a job's recorded files are never overwritten by a later run's (resume checks their hash)

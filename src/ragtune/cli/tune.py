@@ -93,7 +93,7 @@ def retriever_cmd(
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     negatives: Annotated[int, typer.Option(help=_MDOCS["negatives"])] = _M.negatives,
-    margin: Annotated[float, typer.Option(help=_MDOCS["margin"])] = _M.margin,
+    margin: Annotated[float | None, typer.Option(help=_MDOCS["margin"])] = _M.margin,
     depth: Annotated[int, typer.Option(help=_MDOCS["depth"])] = _M.depth,
     heldout: Annotated[float, typer.Option(help=_MDOCS["heldout"])] = _M.heldout,
     max_queries: Annotated[int, typer.Option(help=_MDOCS["max_queries"])] = _M.max_queries,

@@ -10,9 +10,10 @@ from ragtune.errors import RagtuneError
 KINDS = ("embedder", "reranker")
 BACKEND = "retriever"
 """The job store's backend name for retriever jobs (finetune.backends.retriever)."""
-LEARNING_RATES = {"embedder": 2e-5, "reranker": 1e-4}
-"""Each kind's peak learning rate when none is given. The embedder's is sentence-transformers' default for
-fine-tuning. The re-ranker's scoring head starts untrained: at 2e-5 its loss stayed at a constant guess's for a
+LEARNING_RATES = {"embedder": 5e-5, "reranker": 1e-4}
+"""Each kind's peak learning rate when none is given. The embedder's, with two epochs and negatives mined
+without a margin from judged queries, lifted SciFact's held-out nDCG@10 by +0.043 (sentence-transformers'
+2e-5 for one epoch: +0.004). The re-ranker's scoring head starts untrained: at 2e-5 its loss stayed at a constant guess's for a
 whole epoch of SciFact's train pairs; after 40 steps, 1e-4 ranked a held-aside query's positive among its mined
 negatives better (MRR 0.60 against 0.52; chance 0.46). bench/README.md, "Retriever tuning"."""
 BASE = "all-MiniLM-L6-v2"
@@ -23,10 +24,10 @@ BASE = "all-MiniLM-L6-v2"
 class RetrieverTuneConfig:
     kind: str = "embedder"
     """embedder: the bi-encoder the index is searched with; reranker: a cross-encoder over the top candidates."""
-    epochs: float = 1.0
-    """Passes over the training pairs."""
+    epochs: float = 2.0
+    """Passes over the training pairs (SciFact's 647 judged queries: 46 steps of 32 for the embedder)."""
     lr: float | None = None
-    """Peak learning rate (none given: the kind's own, 2e-5 for the embedder, 1e-4 for the re-ranker)."""
+    """Peak learning rate (none given: the kind's own, 5e-5 for the embedder, 1e-4 for the re-ranker)."""
     batch_size: int = 32
     """Pairs per step. The embedder's loss also uses every other pair of the batch as a negative, so larger helps."""
     mini_batch_size: int = 16
