@@ -225,7 +225,8 @@ def rerank_latency(project, job, queries: Path) -> dict:
 def table(p: dict) -> str:
     rows = [[r["model"], r["training_queries"], r["corpus_docs"], r["train_queries"],
              ("epochs " + fmt(r["epochs"]) if r["max_steps"] < 0 else f"{r['max_steps']} steps")
-             + (f", lr {r['lr']:g}" if "lr" in r else ""), r["negatives"], r["queries"],
+             + (f", lr {r['lr']:g}" if "lr" in r else "") + (f" (`{r['label']}`)" if r.get("label") else ""),
+             r["negatives"], r["queries"],
              *(f"{r['base'][m]:.4f} → {r['tuned'][m]:.4f}" for m in METRICS),
              f"{r['ndcg@10_gain']:+.4f}", f"≥ +{r['goal_ndcg@10_gain']}: {'yes' if r['goal_met'] else 'no'}",
              f"{r['train_s']:.0f} ({r['train_cpu_s']:.0f} CPU s)", r["load_train_end"][0],
