@@ -186,10 +186,11 @@ def fusion_sweep(project, job, queries: Path, qrels: Path) -> dict[str, float]:
     from ragtune.evaluation.retrieval import evaluate_retrieval
 
     asked = {str(r["_id"]): r["text"] for r in read_jsonl(queries, ("_id", "text"))}
+    judged = read_qrels(qrels)
     with tuned_retriever(project, job.id) as (_, tuned):
         memo = dataclasses.replace(tuned, reranker=MemoReranker(tuned.reranker))
-        return {f"{w:g}": round(evaluate_retrieval(dataclasses.replace(memo, rerank_fusion=w), asked,
-                                                   read_qrels(qrels), project.config.retrieval.mode)["ndcg@10"], 4)
+        return {f"{w:g}": round(evaluate_retrieval(dataclasses.replace(memo, rerank_fusion=w), asked, judged,
+                                                   project.config.retrieval.mode)["ndcg@10"], 4)
                 for w in FUSION_WEIGHTS}
 
 
