@@ -10,8 +10,9 @@ and perturbed vectors (gaussian noise, renormalised) as search_latency does, eac
 Each size is built by a child process (its peak RSS is the build's), one replica per upsert, and is
 resumable: progress is recorded after every replica, so an interrupted build (the 1M one takes long on
 2 shared cores) continues where it stopped. Each size is then served by another child process that
-times every mode interleaved per query and checks the fast filtered path against today's (the BM25
-half filtered by ids fetched from the store): its peak RSS is the serving process's. Per-size
+times every mode interleaved per query and checks the fast filtered paths against the old ones (the BM25
+half filtered by ids fetched from the store, the dense half by the store's own filter) and the filtered
+dense top 50 of both against the exact one (brute force): its peak RSS is the serving process's. Per-size
 results are kept under bench/.work, so sizes measured in earlier runs are reported with the others.
 
     .venv/bin/python bench/search_scaling.py [--sizes 10000 100000 1000000] [--queries 200]
@@ -52,11 +53,10 @@ CHECKED = 50  # queries whose rankings are compared with today's path
 FILTER = ("category", "=", "c0")
 
 
-# Projects other benchmarks already built with the default embedder: their chunks and stored vectors are
-# read back (export), so no corpus is embedded again on a loaded machine. Copied first, never opened in place.
-SOURCES = {"miniwiki": REPO.parent.parent / "main" / "bench" / ".work" / "qa_miniwiki" / "project",
-           "scifact-a": REPO.parent / "engines" / "bench" / ".work" / "store_backends" / "source",
-           "scifact-b": REPO.parent / "retriever" / "bench" / ".work" / "retrieval_tuning" / "project-sample-100q-250d"}
+# Projects other benchmarks already built with the default embedder (run qa_miniwiki.py and retrieval_tuning.py
+# first): their chunks and stored vectors are read back (export), so no corpus is embedded again on a loaded
+# machine. Copied first, never opened in place.
+SOURCES = {"miniwiki": WORK / "qa_miniwiki" / "project", "scifact": WORK / "retrieval_tuning" / "project-scifact"}
 
 
 def load_base():
@@ -207,6 +207,25 @@ def todays_bm25(project, query: str, n: int, allowed: set[str] | None) -> list[t
     return [(ids[d], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
+def exact_filtered_dense(project, vectors: list, allowed: set[str], n: int) -> list[set[str]]:
+    """The exact top n allowed chunks by cosine for each query vector, by brute force over every stored vector:
+    the oracle both filtered dense paths (the store's filter, the oversampled list) approximate."""
+    import numpy as np
+
+    ids, parts = [], []
+    for page in project.store.export(batch_size=20000):
+        keep = [i for i, c in enumerate(page.chunks) if c.chunk_id in allowed]
+        ids += [page.chunks[i].chunk_id for i in keep]
+        parts.append(np.asarray(page.vectors, dtype=np.float32)[keep])
+    matrix = np.concatenate(parts)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    out = []
+    for v in vectors:
+        sims = matrix @ (np.asarray(v, dtype=np.float32) / np.linalg.norm(v))
+        out.append({ids[i] for i in np.argpartition(-sims, n)[:n]})
+    return out
+
+
 def child_serve(n: int, queries: list[str], warmup: list[str]) -> None:
     from ragtune.retrieval.fusion import reciprocal_rank_fusion
     from ragtune.retrieval.retriever import Retriever
@@ -255,15 +274,21 @@ def child_serve(n: int, queries: list[str], warmup: list[str]) -> None:
     # today's path, per query: the same top candidates, and the same hybrid fusion
     allowed = project.store.ids_matching(cat)
     nc = max(k, full.candidates)
-    same = {"bm25": 0, "bm25_filter25": 0, "hybrid_filter25": 0}
-    for q in queries[:CHECKED]:
+    same = {"bm25": 0, "bm25_filter25": 0, "dense_filter25": 0, "hybrid_filter25": 0}
+    exact_dense = exact_filtered_dense(project, [qvec[q] for q in queries[:CHECKED]], allowed, nc)
+    recall = {"store_filter": 0.0, "post_filter": 0.0}  # of the exact filtered top candidates, per path
+    for q, exact in zip(queries[:CHECKED], exact_dense, strict=True):
         old_b, old_bf = todays_bm25(project, q, nc, None), todays_bm25(project, q, nc, allowed)
         new_b = [(c, s) for c, s, _ in fast.rank(q, nc, "bm25")]
         new_bf = [(c, s) for c, s, _ in fast.rank(q, nc, "bm25", cat)]
         same["bm25"] += same_ranking(old_b, new_b)
         same["bm25_filter25"] += same_ranking(old_bf, new_bf)
+        dense = project.store.query(qvec[q], nc, cat)  # today's filtered dense half: the store's own filter
+        post = [(c, s) for c, s, _ in fast.rank(q, nc, "dense", cat)]
+        same["dense_filter25"] += same_ranking(dense, post)
+        recall["store_filter"] += len(exact & {c for c, _ in dense}) / len(exact) / CHECKED
+        recall["post_filter"] += len(exact & {c for c, _ in post}) / len(exact) / CHECKED
         if same_ranking(old_bf, new_bf) and len({s for _, s in old_bf}) == len(old_bf):  # no ties: fusion is exact
-            dense = project.store.query(qvec[q], nc, cat)
             old_h = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in old_bf]], k=full.rrf_k)
             same["hybrid_filter25"] += [c for c, _ in old_h] == [c for c, _, _ in fast.rank(q, nc, "hybrid", cat)]
         else:
@@ -273,6 +298,7 @@ def child_serve(n: int, queries: list[str], warmup: list[str]) -> None:
            "index_mib": dir_size_mib(folder), "open_s": round(open_s, 1), "rss_after_open_mib": round(rss_open, 1),
            "rss_serving_mib": round(rss_serving, 1),
            "same_as_todays_path": {k2: f"{v}/{CHECKED}" for k2, v in same.items()},
+           "filtered_dense_recall_of_exact": {k2: round(v, 4) for k2, v in recall.items()},
            "query_embed_ms": {"p50": pct(embed_ms, 50), "p95": pct(embed_ms, 95)}}
     for name, ts in times.items():
         out[name] = {"p50": pct(ts, 50), "p95": pct(ts, 95)}
@@ -326,10 +352,13 @@ def table(p: dict) -> str:
     rows2 = [[f"{int(n):,}", s[n]["build"]["upsert_s"], s[n]["build"]["bm25_s"], s[n]["index_mib"],
               s[n]["build_peak_rss_mib"], s[n]["rss_serving_mib"], s[n]["open_s"],
               ", ".join(f"{k} {v}" for k, v in s[n]["same_as_todays_path"].items()),
+              " / ".join(f"{s[n]['filtered_dense_recall_of_exact'][k]:.3f}" for k in ("store_filter", "post_filter")),
               " / ".join(f"{x:.2f}" for x in s[n]["loadavg_serve_end"])] for n in ns]
     return out + "\n\n" + md_table(["chunks", "build: upsert s", "build: BM25 s", "index on disk MiB",
                                     "build peak RSS MiB", "serving peak RSS MiB", "open s",
-                                    "same as today's path", "load avg (1/5/15 min)"], rows2)
+                                    "same as today's path",
+                                    "filtered dense: recall of the exact top 50, store filter / oversampled list",
+                                    "load avg (1/5/15 min)"], rows2)
 
 
 def main() -> None:

@@ -109,16 +109,44 @@ def test_every_kind_of_value_is_answered_by_the_columns(fake):
         assert count is None or len(want) == count
 
 
+def exact_dense(p, q: str, where) -> list[tuple[str, float]]:
+    """Every chunk the store's filter keeps with its cosine to the query, best first (ties by id): brute force
+    over the stored vectors."""
+    allowed = p.store.ids_matching(where)
+    v = p.embedder.embed([q])[0]
+    v = v / np.linalg.norm(v)
+    out = []
+    for page in p.store.export():
+        m = np.asarray(page.vectors, dtype=np.float64)
+        sims = (m / np.linalg.norm(m, axis=1, keepdims=True)) @ v
+        out += [(c.chunk_id, float(s)) for c, s in zip(page.chunks, sims, strict=True) if c.chunk_id in allowed]
+    return sorted(out, key=lambda h: (-h[1], h[0]))
+
+
+def assert_approximates(got: list[tuple[str, float]], exact: list[tuple[str, float]], n: int, label) -> None:
+    """``got`` is what an approximate (HNSW) index may return for the top n of ``exact``: as many hits, each a
+    matching chunk with its true cosine, best first, and at least 9 in 10 within the exact top n (a chunk
+    tied with the n-th counts as within)."""
+    true = dict(exact)
+    assert len(got) == min(n, len(exact)), label
+    assert all(c in true and abs(s - true[c]) < 1e-4 for c, s in got), label
+    assert all(a[1] >= b[1] for a, b in zip(got, got[1:])), label
+    if got:
+        cut = exact[len(got) - 1][1]
+        assert sum(s >= cut - 1e-4 for _, s in got) >= 0.9 * len(got), label
+
+
 def assert_ranks_like_todays_path(p, queries, wheres, n: int = 10) -> None:
-    """bm25: the complete unfiltered ranking restricted to the store's ids; hybrid: that fused with the
-    store's filtered dense ranking."""
+    """bm25: the complete unfiltered ranking restricted to the store's ids; dense: the exact filtered ranking
+    as an approximate index finds it; hybrid: the two fused."""
     everything = len(p.bm25.ids)
     for where in wheres:
         allowed = p.store.ids_matching(where)
         for q in queries:
             todays = [(c, s) for c, s in p.bm25.search(q, everything) if c in allowed][:n]
             assert [(c, s) for c, s, _ in p.retriever.rank(q, n, "bm25", where)] == todays, (q, where)
-            dense = p.store.query(p.embedder.embed([q])[0], n, where)
+            dense = [(c, s) for c, s, _ in p.retriever.rank(q, n, "dense", where)]
+            assert_approximates(dense, exact_dense(p, q, where), n, (q, where))
             fused = reciprocal_rank_fusion([[c for c, _ in dense], [c for c, _ in todays]], k=p.retriever.rrf_k)
             assert [(c, s) for c, s, _ in p.retriever.rank(q, n, "hybrid", where)] == fused, (q, where)
 
@@ -159,3 +187,65 @@ def test_an_index_without_columns_is_rebuilt_once(fake, tmp_path):
     hits = p.retriever.search("apple gene", k=5, mode="bm25", where=where)
     assert hits and all(h.chunk.metadata["cat"] == "c2" for h in hits)
     assert p.bm25.is_current()
+
+
+def spy_on_store_queries(p, monkeypatch) -> list[tuple[int, bool]]:
+    """(k, filtered) of every dense query the retriever sends to the store."""
+    calls: list[tuple[int, bool]] = []
+    query = p.store.query
+
+    def spy(vector, k, where=()):
+        calls.append((k, bool(where)))
+        return query(vector, k, where)
+
+    monkeypatch.setattr(p.store, "query", spy)
+    return calls
+
+
+@pytest.mark.parametrize("expr, oversample, calls", [
+    # a quarter of the chunks: an unfiltered top 10 x 2 / 0.25, filtered by the columns
+    (["cat=c0"], None, [(80, False)]),
+    # 2 of 120 chunks: 1,200 to fetch is over the limit, so the store filters
+    (["doc_id in d001,d002"], None, [(10, True)]),
+    # an oversampled list holding too few matches (20 fetched, ~5 in c0): the store filters after all
+    (["cat=c0"], 0.5, [(20, False), (10, True)]),
+    # a condition the columns cannot answer
+    (["doc_hash!=x", "cat=c3"], None, [(10, True)]),
+])
+def test_filtered_dense_search_filters_an_oversampled_list_when_that_is_cheaper(fake, monkeypatch, expr, oversample,
+                                                                               calls):
+    import ragtune.retrieval.retriever as retriever
+
+    if oversample is not None:
+        monkeypatch.setattr(retriever, "OVERSAMPLE", oversample)
+    where = parse_filters(expr)
+    for q in ["apple gene", "protein growth signal", "plum"]:
+        exact = exact_dense(fake, q, where)
+        made = spy_on_store_queries(fake, monkeypatch)
+        assert_approximates([(c, s) for c, s, _ in fake.retriever.rank(q, 10, "dense", where)], exact, 10, (q, expr))
+        assert made == calls
+
+
+def test_a_server_sees_the_index_another_process_rebuilt(fake, tmp_path):
+    shutil.copytree(fake.root, tmp_path / "proj")
+    server = Project(tmp_path / "proj")
+    where = parse_filters(["cat=c0"])
+    before = server.retriever.rank("apple pear plum", 5, "hybrid", where)  # reads the index into memory
+    assert "d500#0" not in {c for c, _, _ in before}
+    docs = tmp_path / "more"
+    write_corpus(docs, {"d500": "apple pear plum apple pear plum"})  # metadata(500): cat c0
+    ingest(Project(tmp_path / "proj"), [docs])  # another process's ingest
+    for mode in ("dense", "bm25", "hybrid"):
+        ranked = [c for c, _, _ in server.retriever.rank("apple pear plum", 5, mode, where)]
+        assert ranked[0] == "d500#0", mode
+
+
+def test_a_stale_index_leaves_the_dense_filter_to_the_store(fake, tmp_path, monkeypatch):
+    shutil.copytree(fake.root, tmp_path / "proj")
+    p = Project(tmp_path / "proj")
+    p.bm25.mark_stale()  # as while an ingest writes: the columns may not describe the store
+    where = parse_filters(["cat=c0"])
+    made = spy_on_store_queries(p, monkeypatch)
+    ranked = [(c, s) for c, s, _ in p.retriever.rank("apple gene", 10, "dense", where)]
+    assert made == [(10, True)]
+    assert_approximates(ranked, exact_dense(p, "apple gene", where), 10, "stale")

@@ -108,6 +108,7 @@ class BM25Index:
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._columns: MetadataColumns | None = None
+        self._loaded: tuple[int, int] | None = None  # the stamp of the ids file this process read
 
     @property
     def stale_marker(self) -> Path:
@@ -151,14 +152,24 @@ class BM25Index:
         self._model = self._columns = None
         return len(ids)
 
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = (self.folder / "ids.json").stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
     def warm_up(self) -> None:
-        """Read the index from disk now rather than on the first search; an empty index stays unloaded."""
-        if self._columns is None:
+        """Read the index from disk now rather than on the first search; an empty index stays unloaded.
+        Read again once another process has rebuilt it (a server beside an ingest), so the columns never
+        answer for chunks they no longer describe."""
+        stamp = self._stamp()
+        if self._columns is None or stamp != self._loaded:
+            self._loaded = stamp
             self._ids = json.loads((self.folder / "ids.json").read_text())
             self._pos = {cid: i for i, cid in enumerate(self._ids)}
             self._columns = MetadataColumns.load(self.folder)
-            if self._ids:
-                self._model = bm25s.BM25.load(str(self.folder), mmap=False, show_progress=False)
+            self._model = bm25s.BM25.load(str(self.folder), mmap=False, show_progress=False) if self._ids else None
 
     @property
     def ids(self) -> list[str]:
@@ -183,6 +194,14 @@ class BM25Index:
         mask = np.zeros(len(self._ids), dtype=bool)
         mask[[self._pos[i] for i in allowed if i in self._pos]] = True
         return mask
+
+    def masked(self, ranked: Sequence[tuple[str, float]], mask: np.ndarray) -> list[tuple[str, float]] | None:
+        """The entries of ``ranked`` whose chunk ``mask`` keeps, in order; None when a chunk is one the index
+        does not hold (written since this process read it), whose metadata the mask cannot know."""
+        self.warm_up()
+        if any(cid not in self._pos for cid, _ in ranked):
+            return None
+        return [(cid, s) for cid, s in ranked if mask[self._pos[cid]]]
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The top k chunks by BM25 among those ``mask`` keeps (all without one), best first.

@@ -1,12 +1,20 @@
 """Search over a project's index: dense, BM25, or both fused; filters applied inside each search. The
 keyword half runs inside the store's engine when the store ranks keywords itself (``stores/keywords.py``),
-else on ragtune's BM25 index beside it."""
+else on ragtune's BM25 index beside it.
+
+A filtered dense search asks the store for an unfiltered top list large enough to hold the top n matching
+chunks and keeps those the BM25 index's metadata columns allow; it asks the store to filter only when the
+filter is too selective for that, or the oversampled list held too few matches. Chroma's own filtered query
+cost 26x its unfiltered one at 100k chunks (bench/search_scaling: 237 ms against 9 ms for a 25% filter),
+most of it spent collecting the matching ids."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+
+import numpy as np
 
 from ragtune.documents.types import Hit
 from ragtune.embedding.protocol import Embedder
@@ -19,6 +27,10 @@ from ragtune.stores.keywords import KeywordSearch
 from ragtune.stores.protocol import VectorStore
 
 MODES = ("dense", "bm25", "hybrid")
+OVERSAMPLE = 2.0
+"""A filtered dense search fetches this many times the unfiltered list expected to hold the top n matches."""
+MAX_POST_FILTER = 1000
+"""Above this many fetched chunks the store's own filter is cheaper (a filter keeping under ~10% of 50)."""
 
 
 @dataclass
@@ -53,17 +65,19 @@ class Retriever:
     def rank(self, query: str, n: int, mode: str, where: Sequence[Condition] = ()) -> list[tuple[str, float, dict]]:
         """(chunk id, score, every retriever's score) best first, without fetching any text."""
         rankings: dict[str, list[tuple[str, float]]] = {}
+        local_bm25 = mode in ("bm25", "hybrid") and self.keywords is None
+        if local_bm25:
+            self._ensure_bm25()
+        mask = None
+        if where and self.keywords is None and (local_bm25 or self.bm25.exists()):
+            mask = self.bm25.filter_mask(where)
         if mode in ("dense", "hybrid"):
-            rankings["dense"] = self.store.query(self.embedder.embed([query])[0], n, where)
+            rankings["dense"] = self._dense(self.embedder.embed([query])[0], n, where, mask)
         if mode in ("bm25", "hybrid") and self.keywords is not None:
             rankings["bm25"] = self.keywords.keyword_query(query, n, where)
-        elif mode in ("bm25", "hybrid"):
-            self._ensure_bm25()
-            mask = None
-            if where:
-                mask = self.bm25.filter_mask(where)
-                if mask is None:  # a condition the index's columns cannot answer as the store would
-                    mask = self.bm25.ids_mask(self.store.ids_matching(where))
+        elif local_bm25:
+            if where and mask is None:  # a condition the index's columns cannot answer as the store would
+                mask = self.bm25.ids_mask(self.store.ids_matching(where))
             rankings["bm25"] = self.bm25.search(query, n, mask)
         scores: dict[str, dict] = {}
         for name, ranked in rankings.items():
@@ -76,6 +90,23 @@ class Retriever:
         else:
             order = rankings[mode]
         return [(cid, score, scores[cid]) for cid, score in order]
+
+    def _dense(self, vector: np.ndarray, n: int, where: Sequence[Condition],
+               mask: np.ndarray | None) -> list[tuple[str, float]]:
+        """The top n chunks matching ``where`` by cosine, ties in chunk id order (so both ways of filtering
+        agree): filtered here by ``mask`` when it is in step with the store (the index is current) and the
+        filter keeps enough chunks, else by the store."""
+        ranked = None
+        share = float(mask.mean()) if where and mask is not None and len(mask) else 0.0
+        if mask is not None and share * MAX_POST_FILTER >= n * OVERSAMPLE and self.bm25.is_current():
+            fetch = int(np.ceil(n * OVERSAMPLE / share))
+            fetched = self.store.query(vector, fetch)
+            kept = self.bm25.masked(fetched, mask)
+            if kept is not None and (len(kept) >= n or len(fetched) < fetch):  # enough, or every chunk fetched
+                ranked = kept
+        if ranked is None:
+            ranked = self.store.query(vector, n, where)
+        return sorted(ranked, key=lambda hit: (-hit[1], hit[0]))[:n]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", where: Sequence[Condition] = ()) -> list[Hit]:
         if mode not in MODES:
