@@ -5,6 +5,7 @@ path (the unfiltered ranking restricted to the ids the store returns), after del
 
 import json
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +131,7 @@ def assert_approximates(got: list[tuple[str, float]], exact: list[tuple[str, flo
     true = dict(exact)
     assert len(got) == min(n, len(exact)), label
     assert all(c in true and abs(s - true[c]) < 1e-4 for c, s in got), label
-    assert all(a[1] >= b[1] for a, b in zip(got, got[1:])), label
+    assert all(a[1] >= b[1] for a, b in pairwise(got)), label
     if got:
         cut = exact[len(got) - 1][1]
         assert sum(s >= cut - 1e-4 for _, s in got) >= 0.9 * len(got), label
