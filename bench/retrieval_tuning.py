@@ -59,7 +59,7 @@ def main() -> None:
                     "training queries with other settings are kept side by side")
     args = ap.parse_args()
 
-    from ragtune.app.retriever import Mining, build_training_data, compare, start_jobs
+    from ragtune.app.retriever import SYNTHETIC_MARGIN, Mining, build_training_data, compare, start_jobs
     from ragtune.config import ProjectConfig, RetrievalConfig
     from ragtune.finetune.retriever.config import KINDS, RetrieverTuneConfig
 
@@ -81,6 +81,8 @@ def main() -> None:
     stages["pairs_s"] = round(time.perf_counter() - t, 1)
     print(f"{data.train_queries} training queries ({data.sources}), {judged.heldout_queries} held out", flush=True)
 
+    # the margin mining used: given, else the product's per kind of query (None: no margin, judged queries)
+    margin = mining.margin if mining.margin is not None else (SYNTHETIC_MARGIN if args.synthetic else None)
     kinds = KINDS if args.kind == "both" else (args.kind,)
     cfg = RetrieverTuneConfig(max_steps=args.max_steps,
                               **{k: v for k, v in {"epochs": args.epochs, "lr": args.lr}.items() if v is not None})
@@ -95,7 +97,7 @@ def main() -> None:
         run = {"model": kind, "training_queries": mode, "train_queries": data.train_queries,
                "heldout_queries": judged.heldout_queries, "pair_sources": data.sources, "epochs": job.config["epochs"],
                "lr": job.config["lr"], "label": args.label,
-               "max_steps": args.max_steps, "negatives": mining.negatives, "margin": mining.margin,
+               "max_steps": args.max_steps, "negatives": mining.negatives, "margin": margin,
                "mini_batch_size": cfg.mini_batch_size, "max_queries": args.max_queries,
                "corpus_docs": len(project.store.documents()), "job": job.id, "stages": stages,
                "train_s": round((job.finished or 0) - (job.started or 0), 1), "train_cpu_s": round(train_cpu_s, 1),
