@@ -16,6 +16,7 @@ import bm25s
 import numpy as np
 
 from ragtune.documents.types import Chunk
+from ragtune.file_stamp import file_stamp
 from ragtune.retrieval.metadata_columns import ColumnsBuilder, MetadataColumns
 from ragtune.stores.filters import Condition
 from ragtune.stores.tokenizer import tokenize
@@ -108,7 +109,7 @@ class BM25Index:
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._columns: MetadataColumns | None = None
-        self._loaded: tuple[int, int] | None = None  # the stamp of the ids file this process read
+        self._loaded: tuple[int, int, int] | None = None  # the stamp of the ids file this process read
 
     @property
     def stale_marker(self) -> Path:
@@ -152,18 +153,11 @@ class BM25Index:
         self._model = self._columns = None
         return len(ids)
 
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            st = (self.folder / "ids.json").stat()
-        except FileNotFoundError:
-            return None
-        return st.st_ino, st.st_mtime_ns
-
     def warm_up(self) -> None:
-        """Read the index from disk now rather than on the first search; an empty index stays unloaded.
-        Read again once another process has rebuilt it (a server beside an ingest), so the columns never
-        answer for chunks they no longer describe."""
-        stamp = self._stamp()
+        """Read the index from disk now rather than on the first search, and again once another process has
+        rebuilt it (a server beside an ingest); an empty index stays unloaded. The retriever calls it once per
+        query, so a mask and the positions it is read with come from one reading of the index."""
+        stamp = file_stamp(self.folder / "ids.json")
         if self._columns is None or stamp != self._loaded:
             self._loaded = stamp
             self._ids = json.loads((self.folder / "ids.json").read_text())
@@ -171,26 +165,30 @@ class BM25Index:
             self._columns = MetadataColumns.load(self.folder)
             self._model = bm25s.BM25.load(str(self.folder), mmap=False, show_progress=False) if self._ids else None
 
+    def _read(self) -> None:
+        if self._columns is None:  # never read, or rebuilt by this process
+            self.warm_up()
+
     @property
     def ids(self) -> list[str]:
         """Chunk ids in index order (the positions of a mask)."""
-        self.warm_up()
+        self._read()
         return self._ids
 
     @property
     def model(self) -> bm25s.BM25 | None:
-        self.warm_up()
+        self._read()
         return self._model
 
     def filter_mask(self, where: Sequence[Condition]) -> np.ndarray | None:
         """The chunks matching every condition, from the columns beside the index; None where only the
         store can answer exactly (see MetadataColumns)."""
-        self.warm_up()
+        self._read()
         assert self._columns is not None
         return self._columns.mask(where)
 
     def ids_mask(self, allowed: set[str]) -> np.ndarray:
-        self.warm_up()
+        self._read()
         mask = np.zeros(len(self._ids), dtype=bool)
         mask[[self._pos[i] for i in allowed if i in self._pos]] = True
         return mask
@@ -198,7 +196,7 @@ class BM25Index:
     def masked(self, ranked: Sequence[tuple[str, float]], mask: np.ndarray) -> list[tuple[str, float]] | None:
         """The entries of ``ranked`` whose chunk ``mask`` keeps, in order; None when a chunk is one the index
         does not hold (written since this process read it), whose metadata the mask cannot know."""
-        self.warm_up()
+        self._read()
         if any(cid not in self._pos for cid, _ in ranked):
             return None
         return [(cid, s) for cid, s in ranked if mask[self._pos[cid]]]

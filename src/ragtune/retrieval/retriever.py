@@ -69,8 +69,9 @@ class Retriever:
         if local_bm25:
             self._ensure_bm25()
         mask = None
-        if where and self.keywords is None and (local_bm25 or self.bm25.exists()):
-            mask = self.bm25.filter_mask(where)
+        if local_bm25 or (where and self.keywords is None and self.bm25.exists()):
+            self.bm25.warm_up()  # once per query: the mask and the positions it is read with agree
+            mask = self.bm25.filter_mask(where) if where else None
         if mode in ("dense", "hybrid"):
             rankings["dense"] = self._dense(self.embedder.embed([query])[0], n, where, mask)
         if mode in ("bm25", "hybrid") and self.keywords is not None:
@@ -97,7 +98,7 @@ class Retriever:
         agree): filtered here by ``mask`` when it is in step with the store (the index is current) and the
         filter keeps enough chunks, else by the store."""
         ranked = None
-        share = float(mask.mean()) if where and mask is not None and len(mask) else 0.0
+        share = float(mask.mean()) if mask is not None and len(mask) else 0.0
         if mask is not None and share * MAX_POST_FILTER >= n * OVERSAMPLE and self.bm25.is_current():
             fetch = int(np.ceil(n * OVERSAMPLE / share))
             fetched = self.store.query(vector, fetch)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ragtune.errors import RagtuneError
+from ragtune.file_stamp import file_stamp
 from ragtune.project import Project
 
 log = logging.getLogger("ragtune.serve")
@@ -21,20 +22,13 @@ class LiveProject:
         self.check = check
         self.project = Project(self.root)
         check(self.project)  # at start a bad config is an error, not a warning
-        self._stamp = self._stat()
+        self._stamp = file_stamp(self.root / "config.json")
         self._lock = threading.Lock()
         self.version = 0
         """Bumped on every accepted reload; caches keyed by it go stale with the config."""
 
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            st = (self.root / "config.json").stat()
-        except FileNotFoundError:
-            return None
-        return st.st_mtime_ns, st.st_size
-
     def current(self) -> Project:
-        stamp = self._stat()
+        stamp = file_stamp(self.root / "config.json")
         if stamp != self._stamp:
             with self._lock:
                 if stamp != self._stamp:
