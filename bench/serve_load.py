@@ -14,12 +14,15 @@
    (the question straight to the model: short prompts, so decoding dominates). The same --concurrent questions
    are answered one at a time by 1 client, then all at once by that many clients (one question each), in
    --rounds rounds ordered 1-N, N-1, ... so drift in the machine's load and the warm prompt cache favour
-   neither; requests/s of each, their ratio, the server process's CPU seconds, and the load average.
+   neither; requests/s of each, their ratio, the server process's CPU seconds, and the load average. Each of
+   --quants: the packaged Q4_1 file, and its matrices re-quantised to Q8_0 and Q4_0 (llama.cpp's batched CPU
+   kernels take those), answers compared with the packaged file's.
 
 The client and the server share this machine's cores, so absolute numbers are pessimistic. --parts runs some
 parts only and keeps the others' last results.
 
     .venv/bin/python bench/serve_load.py [--duration 12] [--prompts 5] [--no-smollm2] [--parts load,stream,concurrency]
+        [--quants Q4_1,Q8_0,Q4_0]
 """
 
 from __future__ import annotations
@@ -239,19 +242,34 @@ async def answer_all(url: str, key: str, qs: list[str], clients: int, max_tokens
     return answers
 
 
-def run_concurrency(n: int, rounds: int, slots: int, max_tokens: int) -> dict:
+def model_file(quant: str) -> Path:
+    """The packaged SmolLM2 GGUF (Q4_1), or its matrices re-quantised to ``quant`` under the bench's work folder."""
+    from _requantize import requantize
+    from ragtune.packaged import smollm2_gguf
+
+    if quant == PACKAGED:
+        return smollm2_gguf()
+    ROOT.mkdir(parents=True, exist_ok=True)
+    return requantize(smollm2_gguf(), ROOT / f"smollm2-135m-{quant.lower()}.gguf", quant)
+
+
+def run_concurrency(quant: str, n: int, rounds: int, slots: int, max_tokens: int,
+                    packaged_answers: list[str] | None) -> dict:
+    """One model file's run. ``packaged_answers``: the packaged model's first window, which a re-quantised
+    model's answers are compared with (None for the packaged model itself)."""
     import psutil
 
-    print(f"== concurrent generation with SmolLM2 ({slots} slots, 1 thread): 1 vs {n} clients", flush=True)
-    project, key = make_project(ROOT / "slots", {"type": "llamacpp", "params": {"context": 1024, "threads": 1,
-                                                                                "slots": slots}},
-                                {"rate_limit_burst": 10**6})
+    print(f"== concurrent generation with SmolLM2 {quant} ({slots} slots, 1 thread): 1 vs {n} clients", flush=True)
+    project, key = make_project(ROOT / f"slots-{quant.lower()}", {"type": "llamacpp", "params": {
+        "model": str(model_file(quant)), "context": 1024, "threads": 1, "slots": slots}}, {"rate_limit_burst": 10**6})
     proc, url = start(project.root, warm=True)
     server = psutil.Process(proc.pid)
     qs = questions()[:n]
     windows, reference = [], None
     try:
+        # both sizes of decode batch once, so neither measured window pays for its first graph and buffers
         asyncio.run(answer_all(url, key, ["warm up"], 1, 4))
+        asyncio.run(answer_all(url, key, ["warm up"] * n, n, 4))
         for r in range(rounds):
             for clients in ((1, n) if r % 2 == 0 else (n, 1)):
                 load, cpu, t = os.getloadavg()[0], sum(server.cpu_times()[:2]), time.perf_counter()
@@ -260,6 +278,7 @@ def run_concurrency(n: int, rounds: int, slots: int, max_tokens: int) -> dict:
                 w = {"round": r, "clients": clients, "requests": n, "seconds": seconds, "rps": n / seconds,
                      "server_cpu_s": sum(server.cpu_times()[:2]) - cpu, "loadavg_1m": load}
                 reference = reference or answers
+                w["answers"] = answers
                 w["same_answers"] = sum(a == b for a, b in zip(answers, reference, strict=True))
                 windows.append(w)
                 print(f"  round {r}, {clients} client(s): {w['rps']:.3f} req/s, server CPU {w['server_cpu_s']:.1f} s, "
@@ -273,9 +292,11 @@ def run_concurrency(n: int, rounds: int, slots: int, max_tokens: int) -> dict:
     rps = {c: sum(w["requests"] for w in windows if w["clients"] == c) / total(c, "seconds") for c in (1, n)}
     ratios = [b["rps"] / a["rps"] for a, b in zip([w for w in windows if w["clients"] == 1],
                                                   [w for w in windows if w["clients"] == n], strict=True)]
-    return {"concurrent": n, "rounds": rounds, "slots": slots, "threads": 1, "max_tokens": max_tokens,
-            "variant": "base", "windows": windows, "rps_1": rps[1], "rps_n": rps[n], "ratio": rps[n] / rps[1],
-            "ratio_per_round": ratios,
+    reference = packaged_answers or windows[0]["answers"]
+    same_as_packaged = sum(a == b for a, b in zip(windows[0]["answers"], reference, strict=True))
+    return {"quant": quant, "concurrent": n, "rounds": rounds, "slots": slots, "threads": 1, "max_tokens": max_tokens,
+            "variant": "base", "same_as_packaged": same_as_packaged, "windows": windows, "rps_1": rps[1],
+            "rps_n": rps[n], "ratio": rps[n] / rps[1], "ratio_per_round": ratios,
             "server_cpu_s_per_request_1": total(1, "server_cpu_s") / total(1, "requests"),
             "server_cpu_s_per_request_n": total(n, "server_cpu_s") / total(n, "requests"),
             "loadavg_1m": [w["loadavg_1m"] for w in windows],
@@ -283,6 +304,8 @@ def run_concurrency(n: int, rounds: int, slots: int, max_tokens: int) -> dict:
 
 
 PARTS = ("load", "stream", "concurrency")
+PACKAGED = "Q4_1"
+QUANTS = (PACKAGED, "Q8_0", "Q4_0")
 
 
 def main() -> None:
@@ -295,10 +318,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--slots", type=int, default=8)
     ap.add_argument("--max-tokens", type=int, default=32)
+    ap.add_argument("--quants", default=",".join(QUANTS), help=f"concurrency: comma-separated model files, of "
+                    f"{', '.join(QUANTS)} ({PACKAGED}: the packaged one; the others re-quantised from it)")
     args = ap.parse_args()
     parts = set(args.parts.split(",")) - ({"stream", "concurrency"} if args.no_smollm2 else set())
     if parts - set(PARTS):
         raise SystemExit(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
+    quants = args.quants.split(",")
+    if set(quants) - set(QUANTS) or PACKAGED not in quants:
+        raise SystemExit(f"--quants takes some of {', '.join(QUANTS)}, {PACKAGED} among them (the reference)")
     path = RESULTS / f"{NAME}.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     payload = {k: v for k, v in old.items() if k in PARTS}
@@ -312,7 +340,10 @@ def main() -> None:
     if "stream" in parts:
         payload["stream"] = run_stream(args.prompts)
     if "concurrency" in parts:
-        payload["concurrency"] = run_concurrency(args.concurrent, args.rounds, args.slots, args.max_tokens)
+        runs = [run_concurrency(PACKAGED, args.concurrent, args.rounds, args.slots, args.max_tokens, None)]
+        runs += [run_concurrency(q, args.concurrent, args.rounds, args.slots, args.max_tokens,
+                                 runs[0]["windows"][0]["answers"]) for q in quants if q != PACKAGED]
+        payload["concurrency"] = runs
     write_results(NAME, payload)
     print()
     print(table(payload))
@@ -334,20 +365,22 @@ def table(p: dict) -> str:
             [["llama.cpp, max_tokens 64", s["prompts"], s["ttft_ms"]["p50"], s["ttft_ms"]["p95"],
               s["decode_tokens_per_s"]["p50"], s["decode_tokens_per_s"]["mean"], s["prompt_tokens_mean"],
               s["served_over_direct"], s["server_start_s"]]])
-    c = p.get("concurrency")
-    if c:
+    runs = p.get("concurrency")
+    if runs:
+        c = runs[0]
         n = c["concurrent"]
         out += "\n\n" + md_table(
             ["SmolLM2 concurrent generation (base)", "req/s, 1 client", f"req/s, {n} clients", "ratio",
              "ratio per round", "server CPU s / request, 1 client", f"server CPU s / request, {n} clients",
-             "answers as in the first window", "load average (1 min) per window"],
-            [[f"llama.cpp, {c['slots']} slots, {c['threads']} thread, max_tokens {c['max_tokens']}", c["rps_1"],
-              c["rps_n"], c["ratio"], " / ".join(f"{r:.2f}" for r in c["ratio_per_round"]),
-              c["server_cpu_s_per_request_1"], c["server_cpu_s_per_request_n"],
-              " / ".join(f"{w['same_answers']}/{w['requests']}" for w in c["windows"]),
-              " / ".join(f"{x:.1f}" for x in c["loadavg_1m"])]])
-        out += (f"\n\nConcurrent generation: {c['rounds']} rounds of {n} questions each way, interleaved; windows in "
-                f"the order run ({' / '.join(str(w['clients']) for w in c['windows'])} clients).")
+             "answers as in the first window", f"answers as {PACKAGED}'s", "load average (1 min) per window"],
+            [[r["quant"] + (" (packaged)" if r["quant"] == PACKAGED else f" (from {PACKAGED})"), r["rps_1"],
+              r["rps_n"], r["ratio"], " / ".join(f"{x:.2f}" for x in r["ratio_per_round"]),
+              r["server_cpu_s_per_request_1"], r["server_cpu_s_per_request_n"],
+              " / ".join(f"{w['same_answers']}/{w['requests']}" for w in r["windows"]),
+              f"{r['same_as_packaged']}/{n}", " / ".join(f"{x:.1f}" for x in r["loadavg_1m"])] for r in runs])
+        out += (f"\n\nConcurrent generation: llama.cpp, {c['slots']} slots, {c['threads']} thread, max_tokens "
+                f"{c['max_tokens']}; {c['rounds']} rounds of {n} questions each way, interleaved; windows in the order "
+                f"run ({' / '.join(str(w['clients']) for w in c['windows'])} clients).")
     if p.get("measured"):
         out += "\n\nMeasured: " + "; ".join(f"{k} {m['date']} (load average at start {m['loadavg']})"
                                              for k, m in p["measured"].items() if m) + "."
