@@ -29,6 +29,21 @@ def _clause(c: Condition) -> dict:
     return parts[0] if len(parts) == 1 else {"$or" if c.op == "=" else "$and": parts}
 
 
+def _forget_if_deleted(root: str) -> None:
+    """chromadb keeps one system per folder for the life of the process, and it does not notice the folder
+    being deleted: a store opened again at that path would read the deleted database (an ingest finds every
+    document already stored and writes nothing). With the folder's database gone, that system is dropped,
+    through chromadb's private cache since no public call releases a system another client still holds."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    if (Path(root) / "chroma.sqlite3").exists():
+        return
+    system = SharedSystemClient._identifier_to_system.pop(root, None)
+    SharedSystemClient._identifier_to_refcount.pop(root, None)
+    if system is not None:
+        system.stop()
+
+
 def to_where(conditions: Sequence[Condition]) -> dict | None:
     clauses = [_clause(c) for c in conditions]
     if not clauses:
@@ -78,8 +93,9 @@ class ChromaStore(StoreBase):
                 client = chromadb.HttpClient(host=u.hostname or "localhost", port=u.port or 8000,
                                              ssl=u.scheme == "https", settings=settings)
             else:
-                root = self._root or self.path
-                client = chromadb.PersistentClient(path=str(root), settings=settings)
+                root = str(self._root or self.path)
+                _forget_if_deleted(root)
+                client = chromadb.PersistentClient(path=root, settings=settings)
             self._max_batch = client.get_max_batch_size() or self._max_batch
             self._col = client.get_or_create_collection(self.collection, metadata={"hnsw:space": "cosine"})
         return self._col

@@ -60,6 +60,17 @@ def _ids_expr(field_name: str, ids: Sequence[str]) -> str:
 
 
 @KEYWORD_SEARCH.register("milvus")
+def _forget_if_deleted(target: Path) -> None:
+    """milvus-lite keeps one server per database file for the life of the process, and it does not notice the
+    file being deleted: a store opened again at that path would talk to a server whose database is gone (every
+    upsert fails with "internal error"). With the file gone, that server is stopped so a new one starts."""
+    from milvus_lite.server_manager import server_manager_instance as servers
+
+    path = str(target.absolute().resolve())
+    if not target.exists() and path in servers._servers:  # release_server warns about a path it never served
+        servers.release_server(path)
+
+
 @STORES.register("milvus")
 @dataclass
 class MilvusStore(StoreBase):
@@ -109,6 +120,7 @@ class MilvusStore(StoreBase):
             else:
                 target = Path(self._file or self.uri)
                 target.parent.mkdir(parents=True, exist_ok=True)
+                _forget_if_deleted(target)
                 # Lite starts its server in-process: on a busy machine that outlasts the default 10 s
                 self._client = MilvusClient(str(target), timeout=120)
         return self._client
