@@ -4,13 +4,14 @@ ragtune's built-in worked examples, as a user would), interleaved question by qu
 held-out mini-wiki questions (ragtune.evaluation.held_out: the reader never trained on them) and on the demo's
 24 questions (its knowledge base is out of the reader's domain).
 
-    .venv/bin/python bench/reader_default.py [--miniwiki 100] [--threads 1]
+    .venv/bin/python bench/reader_default.py [--miniwiki 100] [--threads 0]
 
 Per condition and set: F1, EM, containment of the reference, "right" (the demo's rule, evaluation/outcome.py),
 refusal precision and recall, shown answers that their citations do not support (the shown text re-checked
 against the passages it cites; one citing nothing counts) and shown answers that are wrong, p50/p95 seconds per
-answer (retrieve, generate, check), with the load average sampled at every question. One llama.cpp thread for
-both: on this shared machine a thread per core stalls (it does not change the answers).
+answer (retrieve, generate, check), with the load average sampled at every question. llama.cpp gets a thread per
+core, as a user's project does; on a machine busy with other work a thread per core stalls, and `--threads 1`
+measures more steadily there (the thread count does not change the answers).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def run_set(project, questions, label: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--miniwiki", type=int, default=100, help="held-out mini-wiki questions to ask (of 100)")
-    ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (generator.params.threads)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="llama.cpp threads (generator.params.threads; 0: one per core, the default)")
     args = ap.parse_args()
     from ragtune.app.demo import demo_rows, kb_path
     from ragtune.evaluation.held_out import held_out_split
