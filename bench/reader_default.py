@@ -1,6 +1,7 @@
 """The default `ask` exactly as a user gets it (a fresh project, the default config, no flags) with the grounded
-reader that ships for SmolLM2 (the default) against the plain model (`answer.reader=false`, which then gets
-ragtune's built-in worked examples, as a user would), interleaved question by question in one run: on the 100
+reader that ships for SmolLM2 against the plain model (`answer.reader=false`, the default, which then gets
+ragtune's built-in worked examples, as a user would) and the plain model as its file ships (Q4_1, not re-quantised
+to Q8_0 as llama.cpp serves it by default), interleaved question by question in one run: on the 100
 held-out mini-wiki questions (ragtune.evaluation.held_out: the reader never trained on them) and on the demo's
 24 questions (its knowledge base is out of the reader's domain).
 
@@ -17,17 +18,20 @@ measures more steadily there (the thread count does not change the answers).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import time
+from dataclasses import replace
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, write_results
 
 NAME = "reader_default"
 ROOT = WORK / NAME
-CONDITIONS = {"reader": True, "plain": False}
-"""Condition: answer.reader."""
+CONDITIONS = {"reader": (True, None), "plain": (False, None), "plain, Q4_1 as shipped": (False, "")}
+"""Condition: (answer.reader, the llama.cpp generator's requantize: None for the default, '' for the file as
+shipped), the last the baseline of the default's re-quantised model, in the same run."""
 
 
 def fresh_project(name: str, corpus, threads: int, index=None):
@@ -62,9 +66,13 @@ def run_set(project, questions, label: str) -> dict:
 
     cfg = project.config
     variants = {}
-    for cond, on in CONDITIONS.items():
+    for cond, (on, requantize) in CONDITIONS.items():
         cfg.answer.reader = on
-        variants[cond] = resolve(project, "rag")
+        v = resolve(project, "rag")
+        if requantize is not None:
+            v = replace(v, generator=v.generator.model_copy(
+                update={"params": {**v.generator.params, "requantize": requantize}}))
+        variants[cond] = v
     cfg.answer.reader = True
     generators = {c: project.generator(v.generator) for c, v in variants.items()}
     for g in generators.values():  # load the models outside the timing
@@ -113,7 +121,9 @@ def main() -> None:
                          read_questions(held_out[:args.miniwiki]))}
     results = {}
     for name, (project, questions) in sets.items():
-        kept = ROOT / "sets" / f"{name}-{len(questions)}-t{args.threads}.json"  # a finished set is not asked again
+        # a finished set is not asked again (under the same conditions)
+        conditions = hashlib.sha256(json.dumps(CONDITIONS).encode()).hexdigest()[:8]
+        kept = ROOT / "sets" / f"{name}-{len(questions)}-t{args.threads}-{conditions}.json"
         if kept.exists():
             results[name] = json.loads(kept.read_text())
         else:

@@ -15,8 +15,8 @@
    are answered one at a time by 1 client, then all at once by that many clients (one question each), in
    --rounds rounds ordered 1-N, N-1, ... so drift in the machine's load and the warm prompt cache favour
    neither; requests/s of each, their ratio, the server process's CPU seconds, and the load average. Each of
-   --quants: the packaged Q4_1 file, and its matrices re-quantised to Q8_0 and Q4_0 (llama.cpp's batched CPU
-   kernels take those), answers compared with the packaged file's.
+   --quants: the packaged Q4_1 file as shipped, and its matrices re-quantised to Q8_0 (the default since) and
+   Q4_0 (llama.cpp's batched CPU kernels take those), answers compared with the packaged file's.
 
 The client and the server share this machine's cores, so absolute numbers are pessimistic. --parts runs some
 parts only and keeps the others' last results.
@@ -242,17 +242,6 @@ async def answer_all(url: str, key: str, qs: list[str], clients: int, max_tokens
     return answers
 
 
-def model_file(quant: str) -> Path:
-    """The packaged SmolLM2 GGUF (Q4_1), or its matrices re-quantised to ``quant`` under the bench's work folder."""
-    from _requantize import requantize
-    from ragtune.packaged import smollm2_gguf
-
-    if quant == PACKAGED:
-        return smollm2_gguf()
-    ROOT.mkdir(parents=True, exist_ok=True)
-    return requantize(smollm2_gguf(), ROOT / f"smollm2-135m-{quant.lower()}.gguf", quant)
-
-
 def run_concurrency(quant: str, n: int, rounds: int, slots: int, max_tokens: int,
                     packaged_answers: list[str] | None) -> dict:
     """One model file's run. ``packaged_answers``: the packaged model's first window, which a re-quantised
@@ -260,8 +249,9 @@ def run_concurrency(quant: str, n: int, rounds: int, slots: int, max_tokens: int
     import psutil
 
     print(f"== concurrent generation with SmolLM2 {quant} ({slots} slots, 1 thread): 1 vs {n} clients", flush=True)
+    requantize = "" if quant == PACKAGED else quant  # the generator re-quantises the packaged file (cached)
     project, key = make_project(ROOT / f"slots-{quant.lower()}", {"type": "llamacpp", "params": {
-        "model": str(model_file(quant)), "context": 1024, "threads": 1, "slots": slots}}, {"rate_limit_burst": 10**6})
+        "requantize": requantize, "context": 1024, "threads": 1, "slots": slots}}, {"rate_limit_burst": 10**6})
     proc, url = start(project.root, warm=True)
     server = psutil.Process(proc.pid)
     qs = questions()[:n]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragtune.config import ComponentSpec, ProjectConfig
+from ragtune.app.variants import resolve
 from ragtune.embedding.onnx import OnnxEmbedder
 from ragtune.embedding.sentence_transformers import SentenceTransformerEmbedder
 from ragtune.project import Project
@@ -91,16 +91,21 @@ def test_metadata_filter_on_real_index(demo_project):
 
 
 def test_smollm2_answers_with_citations_and_refuses_the_unanswerable(demo_project):
-    gen = demo_project.generator(ComponentSpec(type="llamacpp", params={"model": "smollm2-135m"}))
-    cfg = ProjectConfig().answer
+    rag = resolve(demo_project, "rag")  # the default prompt: the rules and the built-in worked examples
+    gen = demo_project.generator(rag.generator)
+    cfg = demo_project.config.answer
+
+    def ask(question: str):
+        return answer(question, demo_project.retriever, gen, cfg, system=rag.system, shots=rag.shots)
+
     # q18: SmolLM2 answers it in one sentence; on others it often appends an invented one, which the
     # support check rightly marks unsupported (and drops the inferred citation)
     answerable = next(q for q in QUESTIONS if q["answer"] and q["_id"] == "q18")
-    a = answer(answerable["question"], demo_project.retriever, gen, cfg)
+    a = ask(answerable["question"])
     assert not a.refused and answerable["answer"] in a.text
     assert a.completion_tokens > 0 and a.prompt_tokens > 100
     assert a.supported is True and a.reason == ""
     assert a.citations and all(c.doc_id.startswith("kb/") for c in a.citations)
     unanswerable = [q for q in QUESTIONS if not q["answer"]]
-    refused = sum(answer(q["question"], demo_project.retriever, gen, cfg).refused for q in unanswerable)
+    refused = sum(ask(q["question"]).refused for q in unanswerable)
     assert refused >= len(unanswerable) // 2

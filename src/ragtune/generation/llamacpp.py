@@ -10,6 +10,8 @@ from typing import Any
 from ragtune.errors import RagtuneError
 from ragtune.generation.models import resolve_gguf
 from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
+from ragtune.generation.requantize import check_target, requantized
+from ragtune.packaged import cache_dir
 
 
 def usable_cores() -> int:
@@ -42,12 +44,21 @@ class LlamaCppGenerator(GeneratorBase):
     """Sampling seed (answers are greedy by default, so this matters only with temperature > 0)."""
     slots: int = 4
     """Requests generated at once, batched together; each slot holds a whole context window of KV cache."""
+    prompt_cache: bool = True
+    """Start from the KV cache of a slot's last prompt (the shared rules and worked examples are not evaluated
+    again). llama.cpp then evaluates the rest in other batches, which is not bit-identical, so a greedy answer
+    can depend on the requests before it (measured: 13-16 of 20 answers equal across orders); off, it never
+    does, and each request evaluates its whole prompt."""
+    requantize: str = "Q8_0"
+    """Serve a model's Q4_1 matrices as this type (converted once, cached): Q8_0 evaluates prompts about 1.5x
+    faster on CPU and is nearly the same model (the packaged SmolLM2 ships as Q4_1); '' keeps the file as is."""
     _server: Any = field(default=None, init=False, repr=False)
     _starting: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.slots < 1:
             raise RagtuneError(f"slots must be at least 1, got {self.slots}")
+        check_target(self.requantize)
 
     def warm_up(self) -> None:
         with self._starting:  # concurrent first requests start one server, not one each
@@ -58,7 +69,7 @@ class LlamaCppGenerator(GeneratorBase):
         import xllamacpp as xlc
 
         params = xlc.CommonParams()
-        params.model.path = str(resolve_gguf(self.model))
+        params.model.path = str(requantized(resolve_gguf(self.model), self.requantize, cache_dir()))
         if self.adapter:
             lora = xlc.CommonAdapterLoraInfo(self.adapter, 1.0)
             params.lora_adapters = [lora]
@@ -82,7 +93,7 @@ class LlamaCppGenerator(GeneratorBase):
 
     def _request(self, messages, max_tokens, temperature, stop) -> dict:
         return {"messages": list(messages), "max_tokens": max_tokens, "temperature": temperature,
-                "seed": self.seed, "stop": stop or []}
+                "seed": self.seed, "stop": stop or [], "cache_prompt": self.prompt_cache}
 
     def generate(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
                  stop: list[str] | None = None) -> Completion:
