@@ -59,7 +59,6 @@ def _ids_expr(field_name: str, ids: Sequence[str]) -> str:
     return f"{field_name} in {json.dumps(list(ids), ensure_ascii=False)}"
 
 
-@KEYWORD_SEARCH.register("milvus")
 def _forget_if_deleted(target: Path) -> None:
     """milvus-lite keeps one server per database file for the life of the process, and it does not notice the
     file being deleted: a store opened again at that path would talk to a server whose database is gone (every
@@ -71,6 +70,7 @@ def _forget_if_deleted(target: Path) -> None:
         servers.release_server(path)
 
 
+@KEYWORD_SEARCH.register("milvus")
 @STORES.register("milvus")
 @dataclass
 class MilvusStore(StoreBase):
