@@ -75,7 +75,7 @@ def ask(gen: LlamaCppGenerator, n: int) -> list[str]:
 
 
 def test_the_server_gets_the_configured_slots_each_with_the_whole_context(fake_llamacpp):
-    gen = build(GENERATORS, ComponentSpec(type="llamacpp", params={"model": str(fake_llamacpp), "requantize": "", "context": 1024,
+    gen = build(GENERATORS, ComponentSpec(type="llamacpp", params={"model": str(fake_llamacpp), "context": 1024,
                                                                   "threads": 1, "slots": 3}))
     gen.warm_up()
     (server,) = FakeServer.started
@@ -85,7 +85,7 @@ def test_the_server_gets_the_configured_slots_each_with_the_whole_context(fake_l
 
 
 def test_concurrent_requests_reach_one_server_together(fake_llamacpp):
-    gen = LlamaCppGenerator(model=str(fake_llamacpp), requantize="", slots=SLOTS)
+    gen = LlamaCppGenerator(model=str(fake_llamacpp), slots=SLOTS)
     # none has started the server yet: the first requests race to start it, and all of them must be in it at once
     assert ask(gen, SLOTS) == [f"answer to q{i}" for i in range(SLOTS)]
     assert len(FakeServer.started) == 1
@@ -94,7 +94,7 @@ def test_concurrent_requests_reach_one_server_together(fake_llamacpp):
 
 
 def test_the_adapter_is_given_to_the_server_of_its_generator(fake_llamacpp, tmp_path):
-    gen = LlamaCppGenerator(model=str(fake_llamacpp), requantize="", adapter=str(tmp_path / "lora.gguf"), slots=1)
+    gen = LlamaCppGenerator(model=str(fake_llamacpp), adapter=str(tmp_path / "lora.gguf"), slots=1)
     gen.warm_up()
     assert FakeServer.started[0].params.lora_adapters == [(str(tmp_path / "lora.gguf"), 1.0)]
     assert FakeServer.started[0].params.n_parallel == 1
@@ -109,30 +109,38 @@ def test_fewer_than_one_slot_is_refused_with_a_clear_error(slots):
 @pytest.mark.parametrize("cache", [True, False])
 def test_each_request_says_whether_llama_cpp_may_start_from_the_cached_prompt(fake_llamacpp, monkeypatch, cache):
     monkeypatch.setattr(FakeServer, "together", 1)
-    gen = LlamaCppGenerator(model=str(fake_llamacpp), requantize="", prompt_cache=cache, slots=1)
+    gen = LlamaCppGenerator(model=str(fake_llamacpp), prompt_cache=cache, slots=1)
     gen.generate([{"role": "user", "content": "q"}], max_tokens=4)
     assert [r["cache_prompt"] for r in FakeServer.started[0].requests] == [cache]
 
 
-def test_a_q4_1_model_is_served_re_quantised_from_the_cache(fake_llamacpp, monkeypatch, tmp_path):
+def test_a_packaged_q4_1_model_is_served_re_quantised_and_a_path_only_when_asked(fake_llamacpp, monkeypatch,
+                                                                                   tmp_path):
     import gguf
     from gguf.quants import quantize
 
+    from ragtune.generation import models
     from tiny_gguf import write_model
 
     monkeypatch.setenv("RAGTUNE_CACHE", str(tmp_path / "cache"))
     weights = quantize(np.ones((2, 32), np.float32), gguf.GGMLQuantizationType.Q4_1)
     model = write_model(tmp_path / "q41.gguf", {"w": (weights, gguf.GGMLQuantizationType.Q4_1)})
-    LlamaCppGenerator(model=str(model), slots=1).warm_up()  # the default: Q8_0
-    served = Path(FakeServer.started[0].params.model.path)
-    assert served.parent == tmp_path / "cache" and served.name.endswith(".q8_0.gguf")
-    assert {t.tensor_type.name for t in gguf.GGUFReader(served).tensors} == {"Q8_0"}
-    LlamaCppGenerator(model=str(model), requantize="", slots=1).warm_up()
-    assert FakeServer.started[1].params.model.path == str(model)
+    monkeypatch.setitem(models.PACKAGED, "tiny-packaged", lambda: model)
+
+    def served(**params) -> Path:
+        LlamaCppGenerator(slots=1, **params).warm_up()
+        return Path(FakeServer.started[-1].params.model.path)
+
+    converted = served(model="tiny-packaged")  # a packaged model: Q8_0 unless told otherwise
+    assert converted.parent == tmp_path / "cache" and converted.name.endswith(".q8_0.gguf")
+    assert {t.tensor_type.name for t in gguf.GGUFReader(converted).tensors} == {"Q8_0"}
+    assert served(model="tiny-packaged", requantize="") == model
+    assert served(model=str(model)) == model  # a path: as it is, unless asked
+    assert served(model=str(model), requantize="Q4_0").name.endswith(".q4_0.gguf")
 
 
 def test_an_unreadable_model_and_an_unknown_type_are_named(fake_llamacpp):
     with pytest.raises(RagtuneError, match="not a readable GGUF model"):
-        LlamaCppGenerator(model=str(fake_llamacpp), slots=1).warm_up()
+        LlamaCppGenerator(model=str(fake_llamacpp), requantize="Q8_0", slots=1).warm_up()
     with pytest.raises(RagtuneError, match="cannot re-quantise to 'Q2_K'"):
         LlamaCppGenerator(model=str(fake_llamacpp), requantize="Q2_K")
