@@ -126,15 +126,18 @@ def test_a_packaged_q4_1_model_is_served_re_quantised_and_a_path_only_when_asked
     weights = quantize(np.ones((2, 32), np.float32), gguf.GGMLQuantizationType.Q4_1)
     model = write_model(tmp_path / "q41.gguf", {"w": (weights, gguf.GGMLQuantizationType.Q4_1)})
     monkeypatch.setitem(models.PACKAGED, "tiny-packaged", lambda: model)
+    monkeypatch.setitem(models.SERVED_AS, "tiny-packaged", "Q8_0")  # packaged as Q4_1, like SmolLM2
+    monkeypatch.setitem(models.PACKAGED, "tiny-packaged-as-is", lambda: model)  # like Qwen: not listed
 
     def served(**params) -> Path:
         LlamaCppGenerator(slots=1, **params).warm_up()
         return Path(FakeServer.started[-1].params.model.path)
 
-    converted = served(model="tiny-packaged")  # a packaged model: Q8_0 unless told otherwise
+    converted = served(model="tiny-packaged")  # a packaged Q4_1 model: Q8_0 unless told otherwise
     assert converted.parent == tmp_path / "cache" and converted.name.endswith(".q8_0.gguf")
     assert {t.tensor_type.name for t in gguf.GGUFReader(converted).tensors} == {"Q8_0"}
     assert served(model="tiny-packaged", requantize="") == model
+    assert served(model="tiny-packaged-as-is") == model
     assert served(model=str(model)) == model  # a path: as it is, unless asked
     assert served(model=str(model), requantize="Q4_0").name.endswith(".q4_0.gguf")
 

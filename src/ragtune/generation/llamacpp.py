@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragtune.errors import RagtuneError
-from ragtune.generation.models import PACKAGED, resolve_gguf
+from ragtune.generation.models import SERVED_AS, resolve_gguf
 from ragtune.generation.protocol import GENERATORS, Completion, GeneratorBase, Message
-from ragtune.generation.requantize import DEFAULT_TARGET, check_target, requantized
+from ragtune.generation.requantize import check_target, requantized
 from ragtune.packaged import cache_dir
 
 
@@ -51,9 +51,9 @@ class LlamaCppGenerator(GeneratorBase):
     does, and each request evaluates its whole prompt."""
     requantize: str | None = None
     """Serve the model's Q4_1 matrices as this type (Q8_0 or Q4_0; converted once, cached); '' keeps the file as
-    it is. Unset: Q8_0 for a packaged model (SmolLM2 ships as Q4_1; as Q8_0 it evaluates prompts about 1.5x
-    faster on CPU and is nearly the same model, 145 MB instead of 98), a GGUF path as it is (a large model
-    would need its size again on disk and in memory)."""
+    it is. Unset: Q8_0 for the packaged SmolLM2 (it ships as Q4_1; as Q8_0 it evaluates prompts about 1.5x
+    faster on CPU and is nearly the same model, 145 MB instead of 98; ``models.SERVED_AS``), any other model as
+    it is (a large one would need its size again on disk and in memory)."""
     _server: Any = field(default=None, init=False, repr=False)
     _starting: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
@@ -89,9 +89,7 @@ class LlamaCppGenerator(GeneratorBase):
         return xlc.Server(params)
 
     def _target(self) -> str:
-        if self.requantize is not None:
-            return self.requantize
-        return DEFAULT_TARGET if self.model in PACKAGED else ""
+        return self.requantize if self.requantize is not None else SERVED_AS.get(self.model, "")
 
     @property
     def server(self) -> Any:

@@ -20,8 +20,6 @@ from ragtune.errors import RagtuneError
 TARGETS = {"Q8_0": "MOSTLY_Q8_0", "Q4_0": "MOSTLY_Q4_0"}
 """Types a Q4_1 file can be re-quantised to, with the GGUF file type each one records."""
 SOURCE = "Q4_1"
-DEFAULT_TARGET = "Q8_0"
-"""What a packaged model is served as unless its generator says otherwise."""
 
 
 def check_target(target: str) -> None:
