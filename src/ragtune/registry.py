@@ -3,8 +3,13 @@ plugins from other packages are found through the ``ragtune.<kind>`` entry-point
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar, cast
+
+from pydantic import ConfigDict, PydanticSchemaGenerationError, PydanticUserError, TypeAdapter, ValidationError
 
 from ragtune.errors import RagtuneError
 
@@ -52,6 +57,31 @@ class Registry(Generic[T]):
         return self.get(name)(**params)
 
     def from_dict(self, data: dict[str, Any]) -> T:
+        """The component a saved config names, its parameters checked against the types its fields declare
+        first: a dataclass takes any value, and a wrong one would fail only when it is used (a model loaded,
+        minutes later), or not at all."""
         if "type" not in data:
             raise RagtuneError(f"{self.kind} config needs a 'type' key, got {data!r}")
-        return self.create(data["type"], **data.get("params", {}))
+        cls = self.get(data["type"])
+        params, wrong = {}, []
+        for name, value in data.get("params", {}).items():
+            check = _field_check(cast(type, cls), name)
+            try:
+                params[name] = value if check is None else check.validate_python(value)
+            except ValidationError as e:
+                wrong.append(f"{name}: {e.errors()[0]['msg']}, got {value!r}")
+        if wrong:
+            raise RagtuneError(f"bad parameters for {self.kind} {data['type']!r}: {'; '.join(wrong)}")
+        return cls(**params)
+
+
+@cache
+def _field_check(cls: type, name: str) -> TypeAdapter | None:
+    """What checks and converts a value for ``cls``'s field ``name`` (lax: "4" is 4, a list a tuple); None when
+    nothing can: not a declared field (the constructor names it), or a type pydantic has no schema for."""
+    if not dataclasses.is_dataclass(cls) or name not in {f.name for f in dataclasses.fields(cls) if f.init}:
+        return None
+    try:
+        return TypeAdapter(typing.get_type_hints(cls)[name], config=ConfigDict(arbitrary_types_allowed=True))
+    except (PydanticSchemaGenerationError, PydanticUserError):
+        return None

@@ -71,11 +71,25 @@ def test_project_set_changes_an_existing_config_or_nothing(tmp_path, monkeypatch
     cfg = cli_json("project", "set", 'serve.variants={"rag": 0.9, "base": 0.1}', "retrieval.k=7", "-p", proj)
     assert cfg["serve"]["variants"] == {"rag": 0.9, "base": 0.1} and cfg["retrieval"]["k"] == 7
     assert cfg["embedder"]["type"] == "hashing"  # untouched settings stay
+    assert cli_json("project", "set", "reranker.type=overlap", "-p", proj)["reranker"] == {"type": "overlap",
+                                                                                           "params": {}}
+    assert cli_json("project", "set", "reranker=null", "serve.retention_days=null", "-p", proj)["reranker"] is None
     before = (proj / "config.json").read_text()
     for bad, message in ((["retrieval.k=0"], "invalid setting"), (['serve.variants={"rag": '], "not valid JSON"),
-                         (['serve.variants={"rag": -1}'], "invalid setting")):
+                         (['serve.variants={"rag": -1}'], "invalid setting"),
+                         # a component's parameters are checked by building it, not when a command first needs it
+                         (["generator.type=llamacpp", "generator.params.requantize=Q2_K"],
+                          "invalid setting generator: cannot re-quantise to 'Q2_K'"),
+                         (["generator.type=llamacpp", "generator.params.slots=0"],
+                          "invalid setting generator: slots must be at least 1"),
+                         (["embedder.params.dimension=wide"], "invalid setting embedder: bad parameters for embedder "
+                                                              "'hashing': dimension"),
+                         (["chunker.params.colour=red"], "unexpected keyword argument 'colour'"),
+                         (["reranker.type=nope"], "invalid setting reranker: unknown reranker 'nope'"),
+                         (['serve.remotes={"gpt": {"generator": {"type": "openai", "params": {"timeout": "soon"}}}}'],
+                          "invalid setting serve.remotes.gpt.generator: bad parameters for generator 'openai'")):
         code, _, err = run_main(monkeypatch, capsys, "project", "set", *bad, "-p", proj)
-        assert code == 2 and message in err
+        assert code == 2 and message in " ".join(err.split()), (bad, err)
     assert (proj / "config.json").read_text() == before
     code, _, err = run_main(monkeypatch, capsys, "project", "set", "retrieval.k=2", "-p", tmp_path / "none")
     assert code == 2 and "no project" in err

@@ -128,6 +128,24 @@ def test_project_reports_bad_component_config_as_ragtune_error(tmp_path, section
         getattr(p, section)
 
 
+@pytest.mark.parametrize("kind, data, named", [
+    ("generator", {"type": "llamacpp", "params": {"slots": "four"}}, "slots: Input should be a valid integer"),
+    ("generator", {"type": "llamacpp", "params": {"threads": 1.5}}, "threads: Input should be a valid integer"),
+    ("generator", {"type": "openai", "params": {"timeout": "soon"}}, "timeout: Input should be a valid number"),
+    ("chunker", {"type": "sentence", "params": {"max_tokens": [120]}}, "max_tokens: Input should be a valid integer"),
+])
+def test_a_parameter_of_the_wrong_type_is_refused_by_name_before_construction(kind, data, named):
+    with pytest.raises(RagtuneError) as e:
+        REGISTRIES[kind].from_dict(data)
+    assert named in str(e.value) and repr(next(iter(data["params"].values()))) in str(e.value)
+
+
+def test_a_value_that_reads_as_its_type_is_converted():
+    """A number written as text in config.json ("4") is the number, as pydantic reads the rest of the config."""
+    g = GENERATORS.from_dict({"type": "llamacpp", "params": {"slots": "4", "context": 1024.0}})
+    assert (g.slots, g.context) == (4, 1024) and type(g.slots) is int and type(g.context) is int
+
+
 def test_invalid_config_file_is_a_ragtune_error(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"embedder": {"type": "hashing"}, "colour": "red"}))
     with pytest.raises(RagtuneError, match="not a valid ragtune config"):

@@ -4,8 +4,8 @@ import json
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
+from ragtune.app.settings import checked_config
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json
 from ragtune.config import ComponentSpec, ProjectConfig, field_help
 from ragtune.errors import RagtuneError
@@ -21,14 +21,19 @@ def _set(config: dict, assignment: str) -> None:
     node = config
     *parents, leaf = key.split(".")
     for p in parents:
-        node = node.setdefault(p, {})
+        if node.get(p) is None:  # a section off by default (reranker: null) is switched on by setting it
+            node[p] = {}
+        node = node[p]
         if not isinstance(node, dict):
             raise RagtuneError(f"--set {assignment!r}: {p!r} is not a section")
     node[leaf] = _value(raw)
 
 
 def _value(raw: str):
-    """JSON for objects and lists (serve.variants={"rag": 0.9, ...}); otherwise numbers, booleans, text."""
+    """JSON for objects, lists and null (serve.retention_days=null, reranker=null); otherwise numbers, booleans,
+    text."""
+    if raw.strip() == "null":
+        return None
     if raw.strip()[:1] in ("{", "["):
         try:
             return json.loads(raw)
@@ -38,13 +43,11 @@ def _value(raw: str):
 
 
 def _save(p, data: dict, assignments: list[str], json_: bool, verb: str) -> None:
-    """Apply --set assignments to ``data``; write config.json only when the whole config validates."""
+    """Apply --set assignments to ``data``; write config.json only when the whole config validates and every
+    component it names can be built."""
     for assignment in assignments:
         _set(data, assignment)
-    try:
-        p._config = ProjectConfig.model_validate(data)
-    except ValidationError as e:
-        raise RagtuneError(f"invalid setting:\n{e}") from e
+    p._config = checked_config(data)
     p.save()
     if json_:
         print_json(p.config.model_dump())
