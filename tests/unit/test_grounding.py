@@ -57,7 +57,7 @@ def test_a_wrong_uncited_answer_is_replaced_by_the_supporting_sentence(tmp_path)
     assert [(c["n"], c["source"][-11:], c["inferred"]) for c in a["citations"]] == [(1, "webhooks.md", False)]
     assert a["reason"] == "it cites no passage, and no passage holds its words"
     text = shown(proj)
-    assert f"A (supporting sentence): {SENTENCE}" in text and "no passage holds its words" in text
+    assert f"A (from the passage): {SENTENCE}" in text and "no passage holds its words" in text
     assert "answer is: 3" not in text
 
 

@@ -84,10 +84,13 @@ def test_a_model_that_obeys_an_injection_still_cannot_fake_citations(tmp_path):
     _, key = key_store(project).create("t", scopes=[Scope.chat, Scope.ingest])
     client = TestClient(create_app(project.root), headers={"Authorization": f"Bearer {key}"})
     client.post("/v1/ingest", json={"documents": INJECTIONS})
-    first = ask(client, QUESTIONS[0])["ragtune"]
-    second = ask(client, QUESTIONS[1])["ragtune"]
-    # no valid marker: at most a citation inferred from word overlap, flagged as such
-    assert all(c["inferred"] for c in first["citations"])
+    reply = ask(client, QUESTIONS[0])
+    first, second = reply["ragtune"], ask(client, QUESTIONS[1])["ragtune"]
+    # no valid marker, and the words obeyed come from a sentence about something else: the passage's own answer
+    # is shown instead, citing the passage that holds it
+    assert first["check"] == "replaced"
+    assert reply["choices"][0]["message"]["content"] == "The office opens at nine o'clock. [1]"
+    assert [c["doc_id"] for c in first["citations"]] == ["ignore"] and not first["citations"][0]["inferred"]
     # a real marker stands only on a passage that supports the answer: here the parking sentence's own passage,
     # shown in place of the answer (its [2] is wrong, its [9] is no passage at all)
     assert second["check"] == "replaced" and [c["n"] for c in second["citations"]] == [1]

@@ -9,7 +9,17 @@ import pytest
 from ragtune.documents.types import Chunk, Hit
 from ragtune.rag.check import Outcome, SupportVerdict
 from ragtune.rag.citations import citation
-from ragtune.rag.support import Grounding, LexicalChecker, ground, supported, supporting_sentence
+from ragtune.rag.support import (
+    Grounding,
+    LexicalChecker,
+    Statement,
+    aside,
+    contradicted,
+    ground,
+    stated,
+    supported,
+    supporting_sentence,
+)
 
 WEBHOOKS = Hit(Chunk("a#0", "a", 0, "Webhooks retry failed deliveries nine times, up to 1,000 events."), 0.9)
 REFUNDS = Hit(Chunk("b#0", "b", 0, "Refunds take 5 business days."), 0.5)
@@ -119,3 +129,92 @@ def test_the_lexical_checker_keeps_replaces_or_refuses():
     refused = LexicalChecker(clear=0.85).check("What does the Business plan cost per seat?", "12.50 [1]", [PLANS])
     assert refused == SupportVerdict(Outcome.refused, "the cited passage [1] does not support it: the passage does "
                                      "not hold: 12.50; no passage sentence clearly answers the question")
+
+
+# --- a yes or no checked against the sentence stating what the question asks --------------------------------
+
+PROVINCES = Hit(Chunk("g#0", "g", 0, "The capital is not a province. Provinces have a large degree of autonomy."), 0.8)
+AGAIN = Hit(Chunk("h#0", "h", 0, "Provinces have a large degree of autonomy, as before."), 0.7)
+AUTONOMY = "Provinces have a large degree of autonomy."
+CAPITAL = Hit(Chunk("i#0", "i", 0, "The capital is a province."), 0.6)
+LESS = Hit(Chunk("j#0", "j", 0, "Provinces have a large degree. Provinces have a large degree of autonomy."), 0.5)
+
+
+@pytest.mark.parametrize("question, hits, expected", [
+    # all 5 content words (provinc, have, larg, degre, autonomi); the first sentence holds 1
+    ("Do provinces have a large degree of autonomy?", [PROVINCES], Statement(1, AUTONOMY, True)),
+    # equally full in two passages: the first stands
+    ("Do provinces have a large degree of autonomy?", [AGAIN, PROVINCES], Statement(1, AGAIN.chunk.text, True)),
+    ("Do provinces have a large degree of autonomy?", [PROVINCES, AGAIN], Statement(1, AUTONOMY, True)),
+    # 5 of 7 words (not parliament, court): 0.71 < 0.8
+    ("Do provinces have a large degree of autonomy, a parliament and courts?", [PROVINCES], None),
+    # 4 of 5 (not parliament): exactly 0.8 states it
+    ("Do provinces have a large autonomy in parliament?", [PROVINCES], Statement(1, AUTONOMY, True)),
+    # both sentences state it (4 of 5, then 5 of 5): the one holding more stands
+    ("Do provinces have a large degree of autonomy?", [LESS], Statement(1, AUTONOMY, True)),
+    # the sentence negated and the question not: no; both negated: yes
+    ("Is the capital a province?", [PROVINCES], Statement(1, "The capital is not a province.", False)),
+    ("Is the capital not a province?", [PROVINCES], Statement(1, "The capital is not a province.", True)),
+    # a negation is not a word the sentence must hold (capit, provinc: 2 of 2, not 2 of 3)
+    ("Is the capital not a province?", [CAPITAL], Statement(1, "The capital is a province.", False)),
+    ("Isn't the capital a province?", [CAPITAL], Statement(1, "The capital is a province.", False)),
+    ("Don't provinces have a large degree of autonomy?", [PROVINCES], Statement(1, AUTONOMY, False)),
+    # "Is it true that" asks whether what follows is: "true" is not a word the sentence must hold (2 of 3: 0.67)
+    ("Is it true that the capital is a province?", [PROVINCES], Statement(1, "The capital is not a province.", False)),
+    ("Can't provinces have a large degree of autonomy?", [PROVINCES], Statement(1, AUTONOMY, False)),
+    ("What do provinces have a large degree of?", [PROVINCES], None),  # not a yes/no question
+    ("Island provinces have a large degree of autonomy?", [PROVINCES], None),  # "Is" only begins a word
+    ("Is it?", [PROVINCES], None),  # nothing asked
+    ("Is the capital a province?", [], None),
+])
+def test_the_sentence_stating_what_a_yes_no_question_asks(question, hits, expected):
+    assert stated(question, hits) == expected
+
+
+def test_a_yes_or_no_the_stating_sentence_contradicts_is_replaced_by_its_answer():
+    q = "Do provinces have a large degree of autonomy?"
+    corrected = contradicted(q, "no [2]", [AGAIN, PROVINCES])
+    assert corrected == SupportVerdict(Outcome.replaced, f"passage [1] says yes: {AGAIN.chunk.text!r}",
+                                       (citation(1, AGAIN),), AGAIN.chunk.text, "Yes")
+    assert corrected.shown == "Yes [1]"
+    assert contradicted("Is the capital a province?", " Yes, it is.", [PROVINCES]).shown == "No [1]"  # cites nothing
+    for agrees_or_not_yes_no in ("Yes [1]", "yes", "They have autonomy [1]", "Nobody knows [1]"):
+        assert contradicted(q, agrees_or_not_yes_no, [PROVINCES]) is None
+    assert contradicted("What do provinces have?", "no [1]", [PROVINCES]) is None
+    # the checker corrects it first; an answer that agrees goes on to the grounding check
+    assert LexicalChecker().check(q, "no [2]", [AGAIN, PROVINCES]) == corrected
+    assert LexicalChecker().check(q, "Yes [1]", [PROVINCES]) == SupportVerdict(Outcome.kept,
+                                                                                citations=(citation(1, PROVINCES),))
+
+
+# --- an answer taken from a sentence about something else ----------------------------------------------------
+
+RIVER = "Which river flows through the capital?"  # capit, flow, river, through
+RHINE = Hit(Chunk("r#0", "r", 0, "The Rhine flows through the capital. Salt is mined near the border."), 0.8)
+PORT = Hit(Chunk("s#0", "s", 0, "The Inn flows past the port. The Elbe flows through the port."), 0.7)
+BAND = Hit(Chunk("t#0", "t", 0, "Yes is a band."), 0.6)
+ANSWERS_IT = (1, "The Rhine flows through the capital.")  # 3 of 4 words: the supporting sentence
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Inn [2]", ANSWERS_IT),  # its sentence holds 1 of 4 words: 0.25, exactly 0.5 below 0.75
+    ("Salt [1]", ANSWERS_IT),  # 0 of 4
+    ("The Elbe [2]", None),  # 2 of 4: 0.5, less than 0.5 below
+    ("the rhine.", None),  # in the supporting sentence itself
+    ("A river called Rhine [1]", None),  # in words of its own: no sentence holds them, the word check decides
+    ("Yes [3]", None),  # a yes or no is checked against the sentence stating the question, not here
+    ("alt [1]", None),  # word for word: "salt" does not hold it
+    ("[1]", None),
+])
+def test_an_answer_from_a_sentence_about_something_else_gives_way_to_the_one_that_answers(answer, expected):
+    assert aside(RIVER, answer, [RHINE, PORT, BAND], 0.6) == expected
+
+
+def test_the_lexical_checker_replaces_an_answer_taken_from_aside():
+    assert LexicalChecker().check(RIVER, "Inn [2]", [RHINE, PORT]) == SupportVerdict(
+        Outcome.replaced, "its words come from a sentence about something else; passage [1] answers the question",
+        (citation(1, RHINE),), ANSWERS_IT[1])
+    assert LexicalChecker().check(RIVER, "The Elbe [2]", [RHINE, PORT]) == SupportVerdict(
+        Outcome.kept, citations=(citation(2, PORT),))
+    # no sentence clearly answers (0.75 < clear): nothing to replace it with, so it stands
+    assert LexicalChecker(clear=0.8).check(RIVER, "Inn [2]", [RHINE, PORT]).outcome is Outcome.kept

@@ -36,10 +36,10 @@ ExamplesOpt = Annotated[bool | None, typer.Option(
 
 
 def print_answer(a: Answer) -> None:
-    """The answer, marked when it was refused or is the supporting sentence shown in place of the model's
-    unsupported answer (the reason says why), then its citations."""
+    """The answer, marked when it was refused or is the passage's (its supporting sentence, or the yes or no a
+    sentence gives) shown in place of the model's unsupported one (the reason says why), then its citations."""
     label, style = ("A (refused):", "bold yellow") if a.refused else \
-        ("A (supporting sentence):", "bold cyan") if a.check is Outcome.replaced else ("A:", "bold green")
+        ("A (from the passage):", "bold cyan") if a.check is Outcome.replaced else ("A:", "bold green")
     out.print(styled("Q:", "bold", a.question))
     out.print(styled(label, style, a.text))
     if a.reason:

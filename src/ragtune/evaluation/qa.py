@@ -85,7 +85,7 @@ class QARow(BaseModel):
     refused: bool
     reason: str = ""
     check: Outcome | None = None
-    """What the support check did with the model's answer (kept, replaced by the supporting sentence, refused);
+    """What the support check did with the model's answer (kept, replaced by the passage's answer, refused);
     None when none ran (a refusal, no passages, rows written before the check)."""
     generated: str = ""
     """What the model wrote, before the support check: what ``supported`` and ``citation_correct`` judge."""

@@ -32,8 +32,8 @@ class Answer:
     """True when a cited passage supports the model's answer, False when none does (``reason`` says why); None
     when the model gave no answer or answered without passages."""
     check: Outcome | None = None
-    """What the support check did with the model's answer: kept, replaced (``text`` is the supporting sentence)
-    or refused; None when no check ran (nothing generated, a refusal, no passages)."""
+    """What the support check did with the model's answer: kept, replaced (``text`` is the supporting sentence,
+    or the yes or no a sentence gives) or refused; None when no check ran (nothing generated, a refusal, no passages)."""
     generated: str = ""
     """What the model wrote (its echo of the question dropped), whether or not it is what is shown."""
     prompt_tokens: int = 0

@@ -34,11 +34,14 @@ class SupportVerdict:
     """Kept: the citations that stand. Replaced: the supporting sentence's passage."""
     sentence: str = ""
     """Replaced: the supporting sentence, verbatim from its passage."""
+    answer: str = ""
+    """Replaced: what the sentence answers, shown in its place when it is not the sentence itself (the yes or no a
+    sentence stating a yes/no question's claim gives)."""
 
     @property
     def shown(self) -> str:
-        """The replacement as it is shown: the sentence and its citation."""
-        return f"{self.sentence} [{self.citations[0].n}]"
+        """The replacement as it is shown: the sentence (or its answer) and its citation."""
+        return f"{self.answer or self.sentence} [{self.citations[0].n}]"
 
 
 class SupportChecker(Protocol):

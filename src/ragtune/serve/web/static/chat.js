@@ -122,7 +122,7 @@ async function ask(form) {
         const note = turn.querySelector(".note");
         if (info.refused || info.check === "replaced") {
           note.textContent = info.refused ? `Refused: ${info.reason}`
-            : `The passage sentence that answers it, shown instead of the model's answer: ${info.reason}`;
+            : `The passage's answer (its sentence, or the yes or no it gives), shown instead of the model's: ${info.reason}`;
           note.hidden = false;
         }
         if (info.query && info.query.trim() !== question) {  // a follow-up, asked with its topic question
