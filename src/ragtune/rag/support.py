@@ -125,6 +125,16 @@ def passage_sentences(text: str) -> list[str]:
     return [s for line in text.splitlines() for s in _SPLITTER.sentences(line)]
 
 
+def _numbered_sentences(hits: Sequence[Hit]) -> list[tuple[int, str]]:
+    """(passage number, sentence) for every sentence of ``hits``, in prompt order."""
+    return [(n, s) for n, h in enumerate(hits, start=1) for s in passage_sentences(h.chunk.text)]
+
+
+def _share(words: set[str], asked: set[str]) -> float:
+    """The share of ``asked`` (a question's stemmed content words, not empty) that ``words`` holds."""
+    return len(words & asked) / len(asked)
+
+
 def supporting_sentence(question: str, hits: Sequence[Hit], clear: float) -> tuple[int, str] | None:
     """(passage number, sentence): the passage sentence that answers ``question``, when one clearly does. It
     holds at least ``clear`` of the question's content words (stemmed), more than any other sentence does, and
@@ -134,11 +144,10 @@ def supporting_sentence(question: str, hits: Sequence[Hit], clear: float) -> tup
     if not asked:
         return None
     found: dict[str, tuple[float, int]] = {}
-    for n, h in enumerate(hits, start=1):
-        for sentence in passage_sentences(h.chunk.text):
-            words = stemmed(sentence)
-            if words - asked and sentence not in found:
-                found[sentence] = (len(words & asked) / len(asked), n)
+    for n, sentence in _numbered_sentences(hits):
+        words = stemmed(sentence)
+        if words - asked and sentence not in found:
+            found[sentence] = (_share(words, asked), n)
     ranked = sorted(found.items(), key=lambda item: -item[1][0])
     if not ranked or ranked[0][1][0] < clear or (len(ranked) > 1 and ranked[1][1][0] == ranked[0][1][0]):
         return None
@@ -165,12 +174,13 @@ def stated(question: str, hits: Sequence[Hit]) -> Statement | None:
         return None
     claim = _TRUE_THAT.sub("", question[asks.end():])
     asked = stemmed(_NEGATION.sub(" ", claim))  # the negation decides the answer, not which sentence states it
+    if not asked:
+        return None
     best: tuple[float, int, str] | None = None
-    for n, h in enumerate(hits, start=1):
-        for sentence in passage_sentences(h.chunk.text):
-            share = len(stemmed(sentence) & asked) / len(asked) if asked else 0.0
-            if share >= STATES and (best is None or share > best[0]):
-                best = (share, n, sentence)
+    for n, sentence in _numbered_sentences(hits):
+        share = _share(stemmed(sentence), asked)
+        if share >= STATES and (best is None or share > best[0]):
+            best = (share, n, sentence)
     if best is None:
         return None
     _, n, sentence = best
@@ -202,13 +212,9 @@ def aside(question: str, answer: str, hits: Sequence[Hit], clear: float) -> tupl
     found = supporting_sentence(question, hits, clear)
     if found is None or claim in _words_of(found[1]):
         return None
-    asked = stemmed(question)
-
-    def share(sentence: str) -> float:
-        return len(stemmed(sentence) & asked) / len(asked)
-
-    holding = [share(s) for h in hits for s in passage_sentences(h.chunk.text) if claim in _words_of(s)]
-    return found if holding and max(holding) <= share(found[1]) - ASIDE else None
+    asked = stemmed(question)  # not empty: a supporting sentence was found
+    holding = [_share(stemmed(s), asked) for _, s in _numbered_sentences(hits) if claim in _words_of(s)]
+    return found if holding and max(holding) <= _share(stemmed(found[1]), asked) - ASIDE else None
 
 
 @CHECKERS.register("lexical")
