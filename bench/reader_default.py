@@ -1,7 +1,8 @@
 """The default `ask` exactly as a user gets it (a fresh project, the default config, no flags) with the grounded
 reader that ships for SmolLM2 against the plain model (`answer.reader=false`, the default, which then gets
-ragtune's built-in worked examples, as a user would) and the plain model as its file ships (Q4_1, not re-quantised
-to Q8_0 as llama.cpp serves it by default), interleaved question by question in one run: on the 100
+ragtune's built-in worked examples, as a user would), the plain model reading whole passages (`answer.context_words=0`,
+where the default cuts them to a word budget for a local model: rag/focus.py) and the plain model as its file ships
+(Q4_1, not re-quantised to Q8_0 as llama.cpp serves it by default), interleaved question by question in one run: on the 100
 held-out mini-wiki questions (ragtune.evaluation.held_out: the reader never trained on them) and on the demo's
 24 questions (its knowledge base is out of the reader's domain).
 
@@ -29,9 +30,11 @@ from _common import MINIWIKI, WORK, ensure_ingested, md_table, write_results
 
 NAME = "reader_default"
 ROOT = WORK / NAME
-CONDITIONS = {"reader": (True, None), "plain": (False, None), "plain, Q4_1 as shipped": (False, "")}
-"""Condition: (answer.reader, the llama.cpp generator's requantize: None for the default, '' for the file as
-shipped), the last the baseline of the default's re-quantised model, in the same run."""
+CONDITIONS = {"reader": {"reader": True}, "plain": {}, "plain, whole passages": {"context_words": 0},
+              "plain, Q4_1 as shipped": {"requantize": ""}}
+"""Condition: what it changes of the default config: answer.reader, answer.context_words (0: the passages the
+model reads are not cut to the default word budget) or the llama.cpp generator's requantize ('' for the file as
+shipped); the last two are the same-run baselines of the default's cut passages and re-quantised model."""
 
 
 def fresh_project(name: str, corpus, threads: int, index=None):
@@ -66,14 +69,15 @@ def run_set(project, questions, label: str) -> dict:
 
     cfg = project.config
     variants = {}
-    for cond, (on, requantize) in CONDITIONS.items():
-        cfg.answer.reader = on
+    default = cfg.answer.model_copy()
+    for cond, change in CONDITIONS.items():
+        cfg.answer = default.model_copy(update={k: v for k, v in change.items() if k != "requantize"})
         v = resolve(project, "rag")
-        if requantize is not None:
+        if "requantize" in change:
             v = replace(v, generator=v.generator.model_copy(
-                update={"params": {**v.generator.params, "requantize": requantize}}))
+                update={"params": {**v.generator.params, "requantize": change["requantize"]}}))
         variants[cond] = v
-    cfg.answer.reader = True
+    cfg.answer = default
     generators = {c: project.generator(v.generator) for c, v in variants.items()}
     for g in generators.values():  # load the models outside the timing
         g.generate([{"role": "user", "content": "Hello"}], max_tokens=1)

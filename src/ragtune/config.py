@@ -45,6 +45,11 @@ class AnswerConfig(BaseModel):
                                          "short cited answers) before the question; null: on for local llama.cpp "
                                          "models but the shipped reader, off for endpoints (measured: "
                                          "bench/worked_examples)")
+    context_words: int | None = Field(None, ge=0, description="cut the passages a model reads to about this many "
+                                      "words, keeping each passage's sentences nearest the question (citations "
+                                      "and the support check read them whole); 0: whole passages; null: "
+                                      "rag.focus.LOCAL_WORDS for local llama.cpp models but the shipped reader, "
+                                      "whole for endpoints (measured: bench/reader_default)")
 
 
 class RemoteModel(BaseModel):

@@ -18,7 +18,8 @@ from ragtune.finetune.jobs import JobStore
 from ragtune.finetune.trainer import job_dir
 from ragtune.generation.protocol import Completion
 from ragtune.project import Project
-from ragtune.rag.prompts import STOP, SYSTEM
+from ragtune.rag.focus import focused
+from ragtune.rag.prompts import STOP, SYSTEM, grounded_messages
 from ragtune.serve.app import create_app
 
 QUESTION = "How many times do webhooks retry failed deliveries?"
@@ -140,3 +141,23 @@ def test_a_client_system_message_replaces_the_variants_rules(served):
     for name in ("base", f"ft:{job}"):
         v = resolve(project, name)
         assert v.messages(conversation) == conversation and v.stop(conversation) == []
+
+
+def test_passages_cut_to_a_word_budget_are_cut_alike_for_both(served, tmp_path):
+    project, (job, _), recorder = served
+    data = json.loads(project.config_path.read_text())
+    data["answer"]["context_words"] = 3
+    project.config_path.write_text(json.dumps(data))
+    project = Project(project.root)
+    client = TestClient(create_app(project.root))
+    for n, name in enumerate(["rag", "partner-rag", f"ft+rag:{job}"]):
+        variant = resolve(project, name)
+        messages, _ = bakeoff_sends(project, variant, recorder, tmp_path / f"bo{n}")
+        assert server_sends(client, name, recorder) == (messages, STOP), name
+        hits = project.retriever.search(QUESTION, k=project.config.answer.k)
+        whole = grounded_messages(QUESTION, hits, variant.system)[-1]["content"]
+        if name.startswith("ft+rag"):  # a tuned model reads passages as it was trained: whole
+            assert messages[-1]["content"] == whole
+        else:
+            assert messages[-1]["content"] == grounded_messages(QUESTION, focused(QUESTION, hits, 3))[-1]["content"]
+            assert len(messages[-1]["content"]) < len(whole)

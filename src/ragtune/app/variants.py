@@ -22,6 +22,7 @@ from ragtune.packaged import reader_adapter
 from ragtune.project import Project
 from ragtune.raft.format import target_system
 from ragtune.rag.answer import token_cap
+from ragtune.rag.focus import LOCAL_WORDS, focused
 from ragtune.rag.followup import standalone
 from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_messages, grounded_user
 from ragtune.rag.worked_examples import worked_shots
@@ -61,6 +62,8 @@ class Variant:
     ends_at_citation: bool = False
     """Its answer ends at its first citation group, where generation stops (``rag.citation_end``): the shipped
     reader's trained format, "short answer [n]"; a model that may cite mid-sentence is not cut."""
+    context_words: int | None = None
+    """The passages are cut to about this many words before the model reads them (``rag.focus``); None: whole."""
 
     def messages(self, conversation: Sequence[Message], hits: Sequence[Hit] = ()) -> list[Message]:
         """What the model is sent for a client's conversation. With retrieval: the rules, the passages ``hits``
@@ -68,7 +71,8 @@ class Variant:
         rules and worked examples, then the conversation; a client that sent its own system message keeps it in
         their place."""
         if self.retrieval:
-            return grounded_messages(standalone(conversation), hits, self.system, self.shots)
+            question = standalone(conversation)
+            return grounded_messages(question, focused(question, hits, self.context_words), self.system, self.shots)
         if _client_rules(conversation) or not self.system:
             return list(conversation)
         return [{"role": "system", "content": self.system}, *example_turns(self.shots), *conversation]
@@ -120,7 +124,9 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
             reader = name == "rag" and cfg.answer.reader and _packaged_smollm2(spec)
             tuned = (_reader(spec) if reader else Variant(name, spec, retrieval, SYSTEM if retrieval else BASE_SYSTEM,
                                                           model or _model_name(spec)))
-        if name == "rag" and not trained and not reader:  # a tuned model or the reader is asked as it was trained
+        if retrieval and not trained and not reader:  # a tuned model or the reader is asked as it was trained
+            tuned = replace(tuned, context_words=context_words(cfg.answer, tuned.generator))
+        if name == "rag" and not trained and not reader:
             return replace(tuned, shots=builtin_shots(cfg.answer, tuned.generator, examples))
         if not name.startswith("fewshot"):
             return replace(tuned, shots=())
@@ -132,7 +138,8 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
         remote = cfg.serve.remotes[name]
         return Variant(name, remote.generator, remote.rag, SYSTEM if remote.rag else "",
                        str(remote.generator.params.get("model") or name),
-                       builtin_shots(cfg.answer, remote.generator, examples) if remote.rag else (), owned_by="remote")
+                       builtin_shots(cfg.answer, remote.generator, examples) if remote.rag else (), owned_by="remote",
+                       context_words=context_words(cfg.answer, remote.generator) if remote.rag else None)
     raise RagtuneError(f"unknown model {name!r}; known: base, fewshot, rag, fewshot+rag, ft:<job-id>, ft+rag:<job-id>"
                        + "".join(f", {r}" for r in cfg.serve.remotes))
 
@@ -144,6 +151,15 @@ def builtin_shots(cfg: AnswerConfig, generator: ComponentSpec, on: bool | None =
     measured here, so it is asked as before unless the config turns them on."""
     on = cfg.worked_examples if on is None else on
     return worked_shots() if (generator.type == "llamacpp" if on is None else on) else ()
+
+
+def context_words(cfg: AnswerConfig, generator: ComponentSpec) -> int | None:
+    """The word budget of the passages the model reads (``rag.focus``): the config's, where 0 means whole
+    passages; unset, ``LOCAL_WORDS`` for a local llama.cpp model, whose prefill on a CPU is most of an answer's
+    time, and whole passages for an endpoint, which was not measured here."""
+    if cfg.context_words is None:
+        return LOCAL_WORDS if generator.type == "llamacpp" else None
+    return cfg.context_words or None
 
 
 def untuned(variant: Variant) -> Variant:

@@ -29,7 +29,8 @@ def ask_cmd(
     v = resolve(p, "rag", model=model, base_url=base_url, examples=examples)
     a = answer(question, p.retriever, p.generator(v.generator), p.config.answer,
                mode=mode or p.config.retrieval.mode, where=parse_filters(filter_), system=v.system, shots=v.shots,
-               checker=checker(p.config.checker), ends_at_citation=v.ends_at_citation)
+               checker=checker(p.config.checker), ends_at_citation=v.ends_at_citation,
+               context_words=v.context_words)
     if json_:
         print_json(a.to_dict())
     else:

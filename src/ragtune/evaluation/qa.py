@@ -64,6 +64,9 @@ class Asker(Protocol):
     @property
     def ends_at_citation(self) -> bool: ...
 
+    @property
+    def context_words(self) -> int | None: ...
+
 
 Judge = Callable[[Answer], "tuple[bool | None, bool | None]"]
 """An answer's (supported, citation correct) verdicts, None where there is nothing to judge."""
@@ -123,7 +126,8 @@ def ask(q: Question, how: Asker, retriever: Retriever | None, generator: Generat
             raise ValueError("a retrieval variant needs a retriever")
         where = [Condition("doc_id", "!=", q.hidden_doc)] if q.hidden_doc else []
         return answer(q.question, retriever, generator, cfg, mode=mode, where=where, system=how.system,
-                      shots=how.shots, checker=checker, ends_at_citation=how.ends_at_citation)
+                      shots=how.shots, checker=checker, ends_at_citation=how.ends_at_citation,
+                      context_words=how.context_words)
     asked: list[Message] = [{"role": "user", "content": q.question}]  # a client's single question, as served
     t = time.perf_counter()
     out = generator.generate(how.messages(asked), max_tokens=how.max_tokens(cfg), temperature=cfg.temperature,

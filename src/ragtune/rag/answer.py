@@ -13,6 +13,7 @@ from ragtune.generation.protocol import Completion, Generator, Message
 from ragtune.rag.check import Outcome, SupportChecker
 from ragtune.rag.citation_end import generate_until_cited
 from ragtune.rag.citations import Citation, is_refusal, missing_terms, strip_markers
+from ragtune.rag.focus import focused
 from ragtune.rag.prompts import ANSWER, REFUSAL, STOP, SYSTEM, drop_echo, final_answer, grounded_messages
 from ragtune.rag.support import LexicalChecker
 from ragtune.retrieval.retriever import Retriever
@@ -75,16 +76,20 @@ def token_cap(system: str, cfg: AnswerConfig) -> int:
 
 def answer(question: str, retriever: Retriever, generator: Generator, cfg: AnswerConfig, mode: str = "hybrid",
            where: Sequence[Condition] = (), system: str = SYSTEM, shots: Sequence[tuple[str, str]] = (),
-           checker: SupportChecker = LEXICAL, ends_at_citation: bool = False) -> Answer:
+           checker: SupportChecker = LEXICAL, ends_at_citation: bool = False,
+           context_words: int | None = None) -> Answer:
     """``system`` is the rules the model follows; a tuned model gets the one it was trained with. ``shots``:
     worked examples sent before the question (``grounded_messages``). ``checker``: the project's support check
     (``rag.checkers.checker(config.checker)``). ``ends_at_citation``: the model was trained to answer briefly
-    and cite once, so its answer ends at its first citation group (``rag.citation_end``)."""
+    and cite once, so its answer ends at its first citation group (``rag.citation_end``). ``context_words``:
+    the passages the model reads are cut to about this many words (``rag.focus``); the answer is checked
+    against them whole."""
     a = prepare(question, retriever, cfg, mode, where)
     if a.refused:
         return a
     t = time.perf_counter()
-    out = generated(generator, grounded_messages(question, a.contexts, system, shots), token_cap(system, cfg),
+    read = focused(question, a.contexts, context_words)
+    out = generated(generator, grounded_messages(question, read, system, shots), token_cap(system, cfg),
                     cfg.temperature, STOP, ends_at_citation)
     return finish(a, out, time.perf_counter() - t, checker)
 

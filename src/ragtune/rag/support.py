@@ -119,10 +119,15 @@ def ground(answer_text: str, hits: Sequence[Hit], question: str) -> Grounding:
 _SPLITTER = SentenceChunker()
 
 
+def passage_lines(text: str) -> list[list[str]]:
+    """The sentences of each line of a passage."""
+    return [_SPLITTER.sentences(line) for line in text.splitlines()]
+
+
 def passage_sentences(text: str) -> list[str]:
     """The sentences of a passage, never across a line break: a line of a document (a list item, a heading, a
     line an injection put there) is never merged into a sentence shown as an answer."""
-    return [s for line in text.splitlines() for s in _SPLITTER.sentences(line)]
+    return [s for line in passage_lines(text) for s in line]
 
 
 def _numbered_sentences(hits: Sequence[Hit]) -> list[tuple[int, str]]:
