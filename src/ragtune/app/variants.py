@@ -155,10 +155,12 @@ def builtin_shots(cfg: AnswerConfig, generator: ComponentSpec, on: bool | None =
 
 def context_words(cfg: AnswerConfig, generator: ComponentSpec) -> int | None:
     """The word budget of the passages the model reads (``rag.focus``): the config's, where 0 means whole
-    passages; unset, ``LOCAL_WORDS`` for a local llama.cpp model, whose prefill on a CPU is most of an answer's
-    time, and whole passages for an endpoint, which was not measured here."""
+    passages; unset, ``LOCAL_WORDS`` for the packaged SmolLM2, whose prefill on a CPU is most of an answer's
+    time, and whole passages for other models. Measured (bench/reader_default): the cut kept SmolLM2's F1 on
+    mini-wiki and the demo and cut its p95 by a third; Qwen2.5-Coder-0.5B, which reads the demo's tables, lost
+    demo F1 with it (0.75 to 0.61); an endpoint's model could not be measured here."""
     if cfg.context_words is None:
-        return LOCAL_WORDS if generator.type == "llamacpp" else None
+        return LOCAL_WORDS if _packaged_smollm2(generator) else None
     return cfg.context_words or None
 
 

@@ -19,8 +19,8 @@ from ragtune.rag.citations import stemmed
 from ragtune.rag.support import passage_lines
 
 LOCAL_WORDS = 150
-"""The default budget for a local llama.cpp model (``app.variants.context_words``): chosen on mini-wiki's dev
-questions outside the held-out ones (bench/reader_default)."""
+"""The default budget for the packaged SmolLM2 (``app.variants.context_words``): chosen on mini-wiki's dev
+questions outside the held-out ones (docs/architecture.md)."""
 
 
 def _words(sentence: str) -> int:
