@@ -91,12 +91,13 @@ def test_metadata_filter_on_real_index(demo_project):
 
 
 def test_smollm2_answers_with_citations_and_refuses_the_unanswerable(demo_project):
-    rag = resolve(demo_project, "rag")  # the default prompt: the rules and the built-in worked examples
+    rag = resolve(demo_project, "rag")  # the default prompt: the rules, the built-in worked examples, cut passages
     gen = demo_project.generator(rag.generator)
     cfg = demo_project.config.answer
 
     def ask(question: str):
-        return answer(question, demo_project.retriever, gen, cfg, system=rag.system, shots=rag.shots)
+        return answer(question, demo_project.retriever, gen, cfg, system=rag.system, shots=rag.shots,
+                      context_words=rag.context_words)
 
     # q18: SmolLM2 answers it in one sentence; on others it often appends an invented one, which the
     # support check rightly marks unsupported (and drops the inferred citation)
