@@ -27,6 +27,7 @@ import time
 from dataclasses import replace
 
 from _common import MINIWIKI, WORK, ensure_ingested, md_table, write_results
+from ragtune.rag.focus import LOCAL_WORDS
 
 NAME = "reader_default"
 ROOT = WORK / NAME
@@ -36,7 +37,8 @@ CONDITIONS = {"reader": {"reader": True}, "plain": {}, "plain, whole passages": 
 model reads are not cut to the default word budget) or the llama.cpp generator's requantize ('' for the file as
 shipped); the last two are the same-run baselines of the default's cut passages and re-quantised model."""
 QWEN = "qwen2.5-coder-0.5b"
-QWEN_CONDITIONS = {QWEN: {"model": QWEN}, f"{QWEN}, cut to 150 words": {"model": QWEN, "context_words": 150}}
+QWEN_CONDITIONS = {QWEN: {"model": QWEN},
+                   f"{QWEN}, cut to {LOCAL_WORDS} words": {"model": QWEN, "context_words": LOCAL_WORDS}}
 """With --qwen: the default `ask --model qwen2.5-coder-0.5b` (the optional packaged model; whole passages) and the
 same with its passages cut as the packaged SmolLM2's are by default, interleaved with each other in a run of
 their own."""

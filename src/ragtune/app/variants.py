@@ -126,8 +126,8 @@ def resolve(project: Project, name: str, *, model: str | None = None, base_url: 
                                                           model or _model_name(spec)))
         if retrieval and not trained and not reader:  # a tuned model or the reader is asked as it was trained
             tuned = replace(tuned, context_words=context_words(cfg.answer, tuned.generator))
-        if name == "rag" and not trained and not reader:
-            return replace(tuned, shots=builtin_shots(cfg.answer, tuned.generator, examples))
+            if name == "rag":
+                return replace(tuned, shots=builtin_shots(cfg.answer, tuned.generator, examples))
         if not name.startswith("fewshot"):
             return replace(tuned, shots=())
         return replace(tuned, shots=_grounded_shots(project, shots) if retrieval else tuple(shots))

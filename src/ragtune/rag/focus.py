@@ -23,25 +23,24 @@ LOCAL_WORDS = 150
 questions outside the held-out ones (docs/architecture.md)."""
 
 
-def _words(sentence: str) -> int:
-    return len(sentence.split())
-
-
 def focused(question: str, hits: Sequence[Hit], budget: int | None) -> list[Hit]:
     """``hits`` whose texts together hold at most ``budget`` words, or as near as one sentence per passage
     allows; unchanged when they already fit or ``budget`` is None."""
+    if budget is None:  # before any sentence splitting: most models read whole passages
+        return list(hits)
     lines = [passage_lines(h.chunk.text) for h in hits]
     sentences = [(p, ln, s) for p, passage in enumerate(lines) for ln, line in enumerate(passage) for s in line]
-    if budget is None or sum(_words(s) for _, _, s in sentences) <= budget:
+    words = [len(s.split()) for _, _, s in sentences]
+    if sum(words) <= budget:
         return list(hits)
     asked = stemmed(question)
     ranked = sorted(range(len(sentences)), key=lambda n: -len(stemmed(sentences[n][2]) & asked))
     kept = {next(n for n in ranked if sentences[n][0] == p) for p in {p for p, _, _ in sentences}}
-    used = sum(_words(sentences[n][2]) for n in kept)
+    used = sum(words[n] for n in kept)
     for n in ranked:
-        if n not in kept and used + _words(sentences[n][2]) <= budget:
+        if n not in kept and used + words[n] <= budget:
             kept.add(n)
-            used += _words(sentences[n][2])
+            used += words[n]
     out = []
     for p, h in enumerate(hits):
         by_line: dict[int, list[str]] = {}
