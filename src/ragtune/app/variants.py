@@ -21,10 +21,10 @@ from ragtune.generation.protocol import Message
 from ragtune.packaged import reader_adapter
 from ragtune.project import Project
 from ragtune.raft.format import target_system
-from ragtune.rag.answer import token_cap
-from ragtune.rag.focus import LOCAL_WORDS, focused
+from ragtune.rag.answer import grounded_prompt, token_cap
+from ragtune.rag.focus import LOCAL_WORDS
 from ragtune.rag.followup import standalone
-from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_messages, grounded_user
+from ragtune.rag.prompts import REFUSAL, STOP, SYSTEM, example_turns, grounded_user
 from ragtune.rag.worked_examples import worked_shots
 
 # The rules of a variant without retrieval: it must still say when it does not know, or refusals cannot be
@@ -72,7 +72,7 @@ class Variant:
         their place."""
         if self.retrieval:
             question = standalone(conversation)
-            return grounded_messages(question, focused(question, hits, self.context_words), self.system, self.shots)
+            return grounded_prompt(question, hits, self.system, self.shots, self.context_words)
         if _client_rules(conversation) or not self.system:
             return list(conversation)
         return [{"role": "system", "content": self.system}, *example_turns(self.shots), *conversation]

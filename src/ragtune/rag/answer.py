@@ -88,10 +88,16 @@ def answer(question: str, retriever: Retriever, generator: Generator, cfg: Answe
     if a.refused:
         return a
     t = time.perf_counter()
-    read = focused(question, a.contexts, context_words)
-    out = generated(generator, grounded_messages(question, read, system, shots), token_cap(system, cfg),
-                    cfg.temperature, STOP, ends_at_citation)
+    out = generated(generator, grounded_prompt(question, a.contexts, system, shots, context_words),
+                    token_cap(system, cfg), cfg.temperature, STOP, ends_at_citation)
     return finish(a, out, time.perf_counter() - t, checker)
+
+
+def grounded_prompt(question: str, hits: Sequence[Hit], system: str = SYSTEM, shots: Sequence[tuple[str, str]] = (),
+                    context_words: int | None = None) -> list[Message]:
+    """What every path that answers from passages sends the model (``answer`` here, a served or bake-off variant
+    in ``app.variants``): ``grounded_messages`` over the passages cut to ``context_words`` (``rag.focus``)."""
+    return grounded_messages(question, focused(question, hits, context_words), system, shots)
 
 
 def generated(generator: Generator, messages: list[Message], max_tokens: int, temperature: float, stop: list[str],
