@@ -77,6 +77,7 @@ def test_demo_json_scores_every_question_and_totals_them(tmp_path):
     assert got["score"] == {"questions": 24, "right": 20, "outcomes": {
         "right answer": 17, "right refusal": 3, "wrong": 3, "wrong refusal": 1}}
     assert got["model"] == "scripted" and got["worked_examples"] is False  # not a llama.cpp model
+    assert got["context_words"] is None  # only the packaged SmolLM2 reads cut passages unless the config says so
 
 
 def test_demo_prints_each_verdict_and_the_score(tmp_path):
@@ -85,7 +86,17 @@ def test_demo_prints_each_verdict_and_the_score(tmp_path):
            in shown
     assert "reference: notebook: (getting-started/search-syntax.html) wrong" in shown
     assert "reference: (not in the documents) right refusal" in shown
-    assert "Score: 20 of 24 right (right answer: 17, right refusal: 3, wrong: 3, wrong refusal: 1)" in shown
+    assert "Score: 20 of 24 right (right answer: 17, right refusal: 3, wrong: 3, wrong refusal: 1) with scripted right " \
+           "answer: the answer holds" in shown
+
+
+def test_demo_says_when_the_passages_the_model_reads_are_cut(tmp_path):
+    proj = scripted_project(tmp_path)
+    cli("project", "set", "-p", proj, "answer.context_words=40")
+    got = json.loads(cli("demo", "-p", proj, "--json").stdout)
+    shown = " ".join(cli("demo", "-p", proj).stdout.split())
+    assert got["context_words"] == 40
+    assert "with scripted, passages cut to 40 words right answer:" in shown
 
 
 def test_demo_against_an_endpoint_sends_its_model_and_examples_only_when_asked(tmp_path, monkeypatch):

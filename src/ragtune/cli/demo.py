@@ -3,7 +3,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ragtune.app.demo import DemoAnswer, kb_path, run_demo
-from ragtune.app.variants import resolve
+from ragtune.app.variants import Variant, resolve
 from ragtune.cli.common import DEFAULT_PROJECT, JsonOpt, ProjectOpt, open_project, out, print_json, progress_bars
 from ragtune.cli.options import BaseUrlOpt, ExamplesOpt, ModelOpt, print_answer
 from ragtune.evaluation.outcome import Outcome
@@ -22,6 +22,12 @@ def _show(d: DemoAnswer) -> None:
                             (d.outcome.value, _STYLE[d.outcome])), "\n")
 
 
+def _how(v: Variant) -> str:
+    """The model and what shapes its prompt: "smollm2-135m, worked examples and passages cut to 150 words"."""
+    parts = ["worked examples"] * bool(v.shots) + [f"passages cut to {v.context_words} words"] * bool(v.context_words)
+    return f"{v.model}{', ' + ' and '.join(parts) if parts else ''}"
+
+
 def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, model: ModelOpt = None, base_url: BaseUrlOpt = None,
              examples: ExamplesOpt = None, json_: JsonOpt = False):
     """Index the shipped example knowledge base (a fictional SaaS product's docs), ask it the demo questions,
@@ -38,9 +44,10 @@ def demo_cmd(project: ProjectOpt = DEFAULT_PROJECT, model: ModelOpt = None, base
     score = run_demo(p, v, shown=lambda d: None if json_ else _show(d))
     if json_:
         print_json({"ingest": report.to_dict(), "model": v.model, "worked_examples": bool(v.shots),
-                    "answers": [d.to_dict() for d in score.answers], "score": score.to_dict(), "rule": RULE})
+                    "context_words": v.context_words, "answers": [d.to_dict() for d in score.answers],
+                    "score": score.to_dict(), "rule": RULE})
         return
     counts = ", ".join(f"{o.value}: {n}" for o, n in score.counts().items())
     out.print(Text.assemble(("Score: ", "bold"), (f"{score.right} of {len(score.answers)} right", "bold"),
-                            f" ({counts}) with {v.model}{' and worked examples' if v.shots else ''}"))
+                            f" ({counts}) with {_how(v)}"))
     out.print(Text(RULE, style="dim"))
