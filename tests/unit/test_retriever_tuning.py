@@ -316,3 +316,46 @@ def test_a_later_run_never_overwrites_the_files_an_earlier_job_recorded(tmp_path
     assert other.train.parent != first.train.parent and first.train.read_bytes() == recorded
     assert sorted(x.name for x in (tmp_path / "data").iterdir()) == sorted([first.train.parent.name,
                                                                                other.train.parent.name])
+
+
+def _written_about_each_chunk(monkeypatch, n: int):
+    """The generator's questions, one about each of the first ``n`` chunks (the model call is not the subject)."""
+    from ragtune.app import retriever
+    from ragtune.finetune.retriever.pairs import generated_queries
+
+    monkeypatch.setattr(retriever, "_generated", lambda project, chunks, *a: generated_queries(
+        (f"what does the report on chunk {c.chunk_id} say was measured twice?", c)
+        for c in sorted(chunks, key=lambda c: c.chunk_id)[:n]))
+
+
+def _pair_sources(data) -> list[str]:
+    return [x.source for x in read_pairs(data.train) + read_pairs(data.heldout)]
+
+
+def test_corpus_queries_choose_the_kinds_made_from_the_corpus(tmp_path, monkeypatch):
+    _written_about_each_chunk(monkeypatch, 32)
+    p, _, _ = indexed_beir(tmp_path)
+    both = build_training_data(p, tmp_path / "both", questions_per_chunk=1, mining=Mining(negatives=1))
+    only = build_training_data(p, tmp_path / "only", questions_per_chunk=1, mining=Mining(negatives=1, corpus_queries=()))
+    assert sorted(set(_pair_sources(both))) == ["cloze", "generated"]
+    assert set(_pair_sources(only)) == {"generated"} and _pair_sources(only).count("generated") == 32
+
+
+def test_a_sample_keeps_every_generated_question_and_fills_the_rest_from_the_corpus(tmp_path, monkeypatch):
+    _written_about_each_chunk(monkeypatch, 10)
+    p, _, _ = indexed_beir(tmp_path)
+    data = build_training_data(p, tmp_path / "data", questions_per_chunk=1,
+                               mining=Mining(negatives=1, max_queries=24))  # 32 cloze + 10 generated found
+    sources = _pair_sources(data)
+    assert (sources.count("generated"), sources.count("cloze")) == (10, 14)
+
+
+@pytest.mark.parametrize(("flag", "message"), [
+    ("cloze,caption", "unknown kind of corpus query: caption (choose from title, heading, cloze)"),
+    ("", "no queries to train on"),
+])
+def test_corpus_queries_that_give_nothing_to_train_on_are_refused(tmp_path, tune, flag, message):
+    p, _, _ = indexed_beir(tmp_path)
+    code, output = tune(p.root, "retriever", "--corpus-queries", flag)
+    assert code == 2 and message in " ".join(output.split())
+    assert not (p.root / "retriever-data").exists() and job_store(p.root).list() == []

@@ -45,6 +45,7 @@ from ragtune.retrieval.retriever import Retriever
 Progress = Callable[[str, int], None]
 
 
+CORPUS_QUERIES = ("title", "heading", "cloze")
 SYNTHETIC_MARGIN = 0.05
 """Mining's margin for queries made from the corpus, where nothing says which other passages answer them."""
 
@@ -66,6 +67,9 @@ class Mining:
     """At most this many queries (a seeded sample): mining costs a search per query."""
     seed: int = 0
     """Seed of the sample, the split and the inverse-cloze sentences."""
+    corpus_queries: tuple[str, ...] = CORPUS_QUERIES
+    """Kinds of query made from the corpus itself, without judgements: title, heading, cloze (none: only the
+    generator's questions)."""
 
 
 @dataclass
@@ -102,13 +106,20 @@ def build_training_data(project: Project, out: Path, queries: Path | None = None
         found = judged_queries({str(r["_id"]): r["text"] for r in rows}, read_qrels(qrels),
                                project.store.documents())
     else:
+        unknown = sorted(set(mining.corpus_queries) - set(CORPUS_QUERIES))
+        if unknown:
+            raise RagtuneError(f"unknown kind of corpus query: {', '.join(unknown)} (choose from "
+                               f"{', '.join(CORPUS_QUERIES)})")
+        if not mining.corpus_queries and questions_per_chunk <= 0:
+            raise RagtuneError("no queries to train on: name a kind of corpus query, or have the generator write "
+                               "questions (--generate-questions)")
         chunks = [c for batch in project.store.iter_chunks() for c in batch]
-        found = synthetic_queries(chunks, seed=mining.seed)
+        found = [q for q in synthetic_queries(chunks, seed=mining.seed) if q.source in mining.corpus_queries]
         if questions_per_chunk > 0:
             found += _generated(project, chunks, questions_per_chunk, question_chunks, generator_spec, out, rng,
                                 progress)
     if len(found) > mining.max_queries:
-        found = rng.sample(found, mining.max_queries)
+        found = _sample(found, mining.max_queries, rng)
     margin = mining.margin if mining.margin is not None else (-math.inf if queries is not None else SYNTHETIC_MARGIN)
     pairs = mine_pairs(found, project.retriever, mining.negatives, margin, mining.depth,
                        project.config.retrieval.mode, mining.seed, progress=lambda n: progress("queries mined", n))
@@ -129,6 +140,14 @@ def build_training_data(project: Project, out: Path, queries: Path | None = None
     return TrainingData(folder / "train.json", folder / "heldout.json", folder / "heldout-queries.jsonl",
                         folder / "heldout-qrels.tsv", len({p.query_id for p in train}), len({p.query_id for p in held}),
                         sources)
+
+
+def _sample(found: list[Query], n: int, rng: random.Random) -> list[Query]:
+    """``n`` of ``found``: the generator's questions first (a model's time went into each), then a seeded
+    sample of the others."""
+    written = [q for q in found if q.source == "generated"][:n]
+    others = [q for q in found if q.source != "generated"]
+    return written + rng.sample(others, n - len(written))
 
 
 def _mkdir(path: Path) -> Path:

@@ -97,6 +97,8 @@ def retriever_cmd(
     depth: Annotated[int, typer.Option(help=_MDOCS["depth"])] = _M.depth,
     heldout: Annotated[float, typer.Option(help=_MDOCS["heldout"])] = _M.heldout,
     max_queries: Annotated[int, typer.Option(help=_MDOCS["max_queries"])] = _M.max_queries,
+    corpus_queries: Annotated[str, typer.Option(help=_MDOCS["corpus_queries"] + "; comma-separated")] = ",".join(
+        _M.corpus_queries),
     epochs: Annotated[float, typer.Option(help=_RDOCS["epochs"])] = _R.epochs,
     lr: Annotated[float | None, typer.Option(help=_RDOCS["lr"])] = _R.lr,
     batch_size: Annotated[int, typer.Option(help=_RDOCS["batch_size"])] = _R.batch_size,
@@ -117,10 +119,11 @@ def retriever_cmd(
                               mini_batch_size=mini_batch_size, max_steps=max_steps, seed=seed, save_steps=save_steps)
     p = open_project(project)
     generator = resolve(p, "base", model=model, base_url=base_url).generator if generate_questions > 0 else None
+    mining = Mining(negatives, margin, depth, heldout, max_queries, seed,
+                    tuple(k.strip() for k in corpus_queries.split(",") if k.strip()))
     with progress_bars(not json_) as progress:
         pairs = build_training_data(p, data or p.root / "retriever-data", queries, qrels, generate_questions, chunks,
-                                    generator, Mining(negatives, margin, depth, heldout, max_queries, seed),
-                                    progress=progress)
+                                    generator, mining, progress=progress)
     if not json_:
         console.print(f"{pairs.train_queries} training and {pairs.heldout_queries} held-out queries "
                       f"({', '.join(f'{n} {s}' for s, n in sorted(pairs.sources.items()))} training pairs)")
