@@ -149,6 +149,67 @@ class Progress:
         return lambda n: self(stage, n)
 
 
+# --- timing searches -----------------------------------------------------------------------------
+class PrecomputedEmbedder:
+    """Returns vectors computed before the timed loop, so a search's time excludes query embedding."""
+
+    def __init__(self, vectors: dict, dimension: int):
+        self.vectors, self.dimension = vectors, dimension
+
+    def embed(self, texts):
+        import numpy as np
+
+        return np.stack([self.vectors[t] for t in texts])
+
+
+def pct(values: list[float], q: float) -> float:
+    """The ``q``-th percentile of ``values``, to 2 decimals."""
+    import numpy as np
+
+    return round(float(np.percentile(values, q)), 2)
+
+
+def timed_embeddings(embedder, queries: list[str], warmup: list[str]) -> tuple[list[float], dict]:
+    """(each query's embedding time in ms, the warm-up's left out; each query's vector)."""
+    embedder.embed(["load the model"])
+    embed_ms, vectors = [], {}
+    for q in warmup + queries:
+        t = time.perf_counter_ns()
+        vectors[q] = embedder.embed([q])[0]
+        embed_ms.append((time.perf_counter_ns() - t) / 1e6)
+    return embed_ms[len(warmup):], vectors
+
+
+def precomputed(project, vectors: dict):
+    """A retriever like the project's that is handed the queries' ``vectors``: its searches are timed without
+    embedding."""
+    from ragtune.retrieval.retriever import Retriever
+
+    full = project.retriever
+    return Retriever(project.store, project.bm25, PrecomputedEmbedder(vectors, project.embedder.dimension),
+                     candidates=full.candidates, rrf_k=full.rrf_k, reranker=full.reranker)
+
+
+def search_times(variants: dict, queries: list[str], warmup: list[str], k: int, label: str) -> dict[str, list[float]]:
+    """Milliseconds per search of each variant, (retriever, mode, where), every variant in turn on each query
+    after a warm-up pass. A filtered search (the filter keeps category c0) that returns another chunk stops the
+    benchmark: a fast wrong answer is no result."""
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for q in warmup:
+        for retriever, mode, where in variants.values():
+            retriever.search(q, k=k, mode=mode, where=where)
+    progress = Progress(label, every=50, total=len(queries))
+    for q in queries:
+        for name, (retriever, mode, where) in variants.items():
+            t = time.perf_counter_ns()
+            hits = retriever.search(q, k=k, mode=mode, where=where)
+            times[name].append((time.perf_counter_ns() - t) / 1e6)
+            if where and any(h.chunk.metadata.get("category") != "c0" for h in hits):
+                raise SystemExit(f"filter leak in {name}")
+        progress("queries", 1)
+    return times
+
+
 # --- projects ----------------------------------------------------------------------------------
 def open_project(root: Path, config=None):
     """A ragtune project in ``root``; a new one gets ``config`` (default: the default config) saved."""

@@ -34,8 +34,12 @@ from _common import (
     emit_result,
     md_table,
     open_project,
+    pct,
     peak_rss_mib,
+    precomputed,
     run_child,
+    search_times,
+    timed_embeddings,
     write_results,
 )
 
@@ -139,41 +143,14 @@ def build(n: int, base_chunks, base_vectors) -> Path:
 
 
 # --- latency --------------------------------------------------------------------------------------------
-class PrecomputedEmbedder:
-    """Returns vectors computed before the timed loop, so a search's time excludes query embedding."""
-
-    def __init__(self, vectors: dict, dimension: int):
-        self.vectors, self.dimension = vectors, dimension
-
-    def embed(self, texts):
-        import numpy as np
-
-        return np.stack([self.vectors[t] for t in texts])
-
-
-def pct(values: list[float], q: float) -> float:
-    import numpy as np
-
-    return round(float(np.percentile(values, q)), 2)
-
-
 def measure(folder: Path, queries: list[str], warmup: list[str]) -> dict:
-    from ragtune.retrieval.retriever import Retriever
     from ragtune.stores.filters import Condition
 
     project = open_project(folder)
     full = project.retriever
-    embedder = project.embedder
     k = project.config.retrieval.k
-    embedder.embed(["load the model"])
-    embed_ms, qvec = [], {}
-    for q in warmup + queries:
-        t = time.perf_counter_ns()
-        qvec[q] = embedder.embed([q])[0]
-        embed_ms.append((time.perf_counter_ns() - t) / 1e6)
-    embed_ms = embed_ms[len(warmup):]
-    fast = Retriever(project.store, project.bm25, PrecomputedEmbedder(qvec, embedder.dimension),
-                     candidates=full.candidates, rrf_k=full.rrf_k, reranker=full.reranker)
+    embed_ms, qvec = timed_embeddings(project.embedder, queries, warmup)
+    fast = precomputed(project, qvec)
     cat = [Condition("category", "=", "c0")]
     matching = len(project.store.ids_matching(cat))
     variants = {
@@ -183,19 +160,7 @@ def measure(folder: Path, queries: list[str], warmup: list[str]) -> dict:
         "hybrid_filter25": (full, "hybrid", cat), "hybrid_filter25_noembed": (fast, "hybrid", cat),
         "dense_filter25_noembed": (fast, "dense", cat), "bm25_filter25": (fast, "bm25", cat),
     }
-    times: dict[str, list[float]] = {v: [] for v in variants}
-    for q in warmup:
-        for retriever, mode, where in variants.values():
-            retriever.search(q, k=k, mode=mode, where=where)
-    progress = Progress(f"latency n={project.store.count()}", every=50, total=len(queries))
-    for q in queries:
-        for name, (retriever, mode, where) in variants.items():
-            t = time.perf_counter_ns()
-            hits = retriever.search(q, k=k, mode=mode, where=where)
-            times[name].append((time.perf_counter_ns() - t) / 1e6)
-            if where and any(h.chunk.metadata.get("category") != "c0" for h in hits):
-                raise SystemExit(f"filter leak in {name}")
-        progress("queries", 1)
+    times = search_times(variants, queries, warmup, k, f"latency n={project.store.count()}")
     out = {"chunks": project.store.count(), "k": k, "candidates": full.candidates,
            "filter_matches": matching, "filter_fraction": round(matching / project.store.count(), 3),
            "index_mib": dir_size_mib(folder),

@@ -39,8 +39,12 @@ from _common import (
     machine_info,
     md_table,
     open_project,
+    pct,
     peak_rss_mib,
+    precomputed,
     run_child,
+    search_times,
+    timed_embeddings,
     write_results,
 )
 
@@ -156,24 +160,6 @@ def child_build(n: int) -> None:
                  "loadavg_end": os.getloadavg()})
 
 
-class PrecomputedEmbedder:
-    """Returns vectors computed before the timed loop, so a search's time excludes query embedding."""
-
-    def __init__(self, vectors: dict, dimension: int):
-        self.vectors, self.dimension = vectors, dimension
-
-    def embed(self, texts):
-        import numpy as np
-
-        return np.stack([self.vectors[t] for t in texts])
-
-
-def pct(values: list[float], q: float) -> float:
-    import numpy as np
-
-    return round(float(np.percentile(values, q)), 2)
-
-
 def same_ranking(a: list[tuple[str, float]], b: list[tuple[str, float]]) -> bool:
     """Same scores in the same order and the same ids at every score; replicas tie, and which of the tied
     ids at the cut-off make the top k is arbitrary in both paths."""
@@ -228,28 +214,20 @@ def exact_filtered_dense(project, vectors: list, allowed: set[str], n: int) -> l
 
 def child_serve(n: int, queries: list[str], warmup: list[str]) -> None:
     from ragtune.retrieval.fusion import reciprocal_rank_fusion
-    from ragtune.retrieval.retriever import Retriever
     from ragtune.stores.filters import Condition
 
     folder = folder_of(n)
     t = time.perf_counter()
     project = open_project(folder)
     full = project.retriever
-    embedder = project.embedder
     project.store.warm_up()
     project.bm25.warm_up()
-    embedder.embed(["load the model"])
+    project.embedder.embed(["load the model"])
     open_s = time.perf_counter() - t
     rss_open = peak_rss_mib()
     k = project.config.retrieval.k
-    embed_ms, qvec = [], {}
-    for q in warmup + queries:
-        t0 = time.perf_counter_ns()
-        qvec[q] = embedder.embed([q])[0]
-        embed_ms.append((time.perf_counter_ns() - t0) / 1e6)
-    embed_ms = embed_ms[len(warmup):]
-    fast = Retriever(project.store, project.bm25, PrecomputedEmbedder(qvec, embedder.dimension),
-                     candidates=full.candidates, rrf_k=full.rrf_k, reranker=full.reranker)
+    embed_ms, qvec = timed_embeddings(project.embedder, queries, warmup)
+    fast = precomputed(project, qvec)
     cat = [Condition(*FILTER)]
     variants = {
         "hybrid": (full, "hybrid", ()), "hybrid_filter25": (full, "hybrid", cat),
@@ -257,19 +235,7 @@ def child_serve(n: int, queries: list[str], warmup: list[str]) -> None:
         "dense_noembed": (fast, "dense", ()), "dense_filter25_noembed": (fast, "dense", cat),
         "bm25": (fast, "bm25", ()), "bm25_filter25": (fast, "bm25", cat),
     }
-    times: dict[str, list[float]] = {v: [] for v in variants}
-    for q in warmup:
-        for retriever, mode, where in variants.values():
-            retriever.search(q, k=k, mode=mode, where=where)
-    progress = Progress(f"serve n={n}", every=50, total=len(queries))
-    for q in queries:
-        for name, (retriever, mode, where) in variants.items():
-            t0 = time.perf_counter_ns()
-            hits = retriever.search(q, k=k, mode=mode, where=where)
-            times[name].append((time.perf_counter_ns() - t0) / 1e6)
-            if where and any(h.chunk.metadata.get("category") != "c0" for h in hits):
-                raise SystemExit(f"filter leak in {name}")
-        progress("queries", 1)
+    times = search_times(variants, queries, warmup, k, f"serve n={n}")
     rss_serving = peak_rss_mib()
     # today's path, per query: the same top candidates, and the same hybrid fusion
     allowed = project.store.ids_matching(cat)
