@@ -210,6 +210,30 @@ def search_times(variants: dict, queries: list[str], warmup: list[str], k: int, 
     return times
 
 
+def ndcg_by_mode(retriever, queries: dict, qrels: dict, modes: tuple[str, ...], timed: str, label: str) -> dict:
+    """nDCG@10 of each search mode over the judged ``queries`` (documents ranked from the top 100 chunks) as
+    ``{mode}_ndcg@10``, and the p50 / p95 milliseconds of the ``timed`` mode's searches as ``{label}_p50_ms`` /
+    ``{label}_p95_ms`` when it is among ``modes``."""
+    import numpy as np
+
+    from ragtune.evaluation.retrieval import doc_ranking, ndcg_at_k
+
+    out, times = {}, []
+    for mode in modes:
+        scores = []
+        for qid, text in queries.items():
+            t = time.perf_counter()
+            ranked = doc_ranking(retriever, text, mode, 100)
+            if mode == timed:
+                times.append(time.perf_counter() - t)
+            scores.append(ndcg_at_k(ranked, qrels[qid], 10))
+        out[f"{mode}_ndcg@10"] = round(float(np.mean(scores)), 4)
+    if times:
+        out[f"{label}_p50_ms"] = round(1000 * float(np.percentile(times, 50)), 2)
+        out[f"{label}_p95_ms"] = round(1000 * float(np.percentile(times, 95)), 2)
+    return out
+
+
 # --- projects ----------------------------------------------------------------------------------
 def open_project(root: Path, config=None):
     """A ragtune project in ``root``; a new one gets ``config`` (default: the default config) saved."""

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SCIFACT, WORK, md_table, write_results
+from _common import SCIFACT, WORK, md_table, ndcg_by_mode, write_results
 
 NAME = "store_backends"
 SOURCE = WORK / "ingest_scifact" / "full"
@@ -99,23 +99,9 @@ class CachedEmbedder:
 
 
 def evaluate(store, bm25, embedder, queries, qrels) -> dict:
-    from ragtune.evaluation.retrieval import doc_ranking, ndcg_at_k
     from ragtune.retrieval.retriever import Retriever
 
-    retriever = Retriever(store, bm25, embedder)
-    out, times = {}, []
-    for mode in ("dense", "hybrid"):
-        scores = []
-        for qid, text in queries.items():
-            t = time.perf_counter()
-            ranked = doc_ranking(retriever, text, mode, 100)
-            if mode == "dense":
-                times.append(time.perf_counter() - t)
-            scores.append(ndcg_at_k(ranked, qrels[qid], 10))
-        out[f"{mode}_ndcg@10"] = round(float(np.mean(scores)), 4)
-    out["dense_p50_ms"] = round(1000 * float(np.percentile(times, 50)), 2)
-    out["dense_p95_ms"] = round(1000 * float(np.percentile(times, 95)), 2)
-    return out
+    return ndcg_by_mode(Retriever(store, bm25, embedder), queries, qrels, ("dense", "hybrid"), "dense", "dense")
 
 
 def main() -> None:

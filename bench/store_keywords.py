@@ -20,13 +20,10 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SCIFACT, WORK, ensure_ingested, md_table, write_results
+from _common import SCIFACT, WORK, ensure_ingested, md_table, ndcg_by_mode, write_results
 from store_backends import Servers, target
 
 NAME = "store_keywords"
@@ -40,22 +37,7 @@ ENGINE = {"chroma (embedded default)": "ragtune's BM25 (bm25s) in-process, besid
 
 
 def evaluate(retriever, queries, qrels, modes=("bm25", "hybrid")) -> dict:
-    from ragtune.evaluation.retrieval import doc_ranking, ndcg_at_k
-
-    out, times = {}, []
-    for mode in modes:
-        scores = []
-        for qid, text in queries.items():
-            t = time.perf_counter()
-            ranked = doc_ranking(retriever, text, mode, 100)
-            if mode == "bm25":
-                times.append(time.perf_counter() - t)
-            scores.append(ndcg_at_k(ranked, qrels[qid], 10))
-        out[f"{mode}_ndcg@10"] = round(float(np.mean(scores)), 4)
-    if times:
-        out["keyword_p50_ms"] = round(1000 * float(np.percentile(times, 50)), 2)
-        out["keyword_p95_ms"] = round(1000 * float(np.percentile(times, 95)), 2)
-    return out
+    return ndcg_by_mode(retriever, queries, qrels, modes, "bm25", "keyword")
 
 
 def main() -> None:
