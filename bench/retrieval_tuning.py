@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SCIFACT, WORK, ensure_ingested, fmt, machine_info, md_table, write_results
+from _common import SCIFACT, WORK, Progress, ensure_ingested, fmt, machine_info, md_table, write_results
 
 NAME = "retrieval_tuning"
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
@@ -55,12 +55,18 @@ def main() -> None:
                     "as likely unjudged positives (default: the product's; negative: keep every unjudged candidate)")
     ap.add_argument("--max-steps", type=int, default=-1, help="stop training after this many steps (-1: the epochs)")
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the job config's, per kind)")
+    ap.add_argument("--generate-questions", type=int, default=0, help="with --synthetic: questions the generator "
+                    "writes per sampled chunk")
+    ap.add_argument("--chunks", type=int, default=1000, help="chunks sampled for --generate-questions")
+    ap.add_argument("--model", default="qwen2.5-coder-0.5b", help="the local model writing the questions")
+    ap.add_argument("--corpus-queries", default="title,heading,cloze", help="with --synthetic: the kinds of query "
+                    "made from the corpus, comma-separated (empty: only generated questions)")
     ap.add_argument("--label", default="", help="record the run under this label too, so runs of the same kind and "
                     "training queries with other settings are kept side by side")
     args = ap.parse_args()
 
     from ragtune.app.retriever import SYNTHETIC_MARGIN, Mining, build_training_data, compare, start_jobs
-    from ragtune.config import ProjectConfig, RetrievalConfig
+    from ragtune.config import ComponentSpec, ProjectConfig, RetrievalConfig
     from ragtune.finetune.retriever.config import KINDS, RetrieverTuneConfig
 
     mode = "synthetic" if args.synthetic else "judged"
@@ -73,11 +79,16 @@ def main() -> None:
 
     t = time.perf_counter()
     given = {"negatives": args.negatives, "margin": args.margin}
-    mining = Mining(max_queries=args.max_queries, **{k: v for k, v in given.items() if v is not None})
+    corpus_queries = tuple(k for k in args.corpus_queries.split(",") if k)
+    mining = Mining(max_queries=args.max_queries, corpus_queries=corpus_queries,
+                    **{k: v for k, v in given.items() if v is not None})
     judged = build_training_data(project, project.root / "judged", queries, qrels, mining=mining)
     data = judged
     if args.synthetic:  # trained on the corpus's own queries, compared on the judged held-out queries
-        data = build_training_data(project, project.root / "synthetic", mining=mining)
+        writer = ComponentSpec(type="llamacpp", params={"model": args.model}) if args.generate_questions else None
+        data = build_training_data(project, project.root / "synthetic", questions_per_chunk=args.generate_questions,
+                                   question_chunks=args.chunks, generator_spec=writer, mining=mining,
+                                   progress=Progress("synthetic", 50))
     stages["pairs_s"] = round(time.perf_counter() - t, 1)
     print(f"{data.train_queries} training queries ({data.sources}), {judged.heldout_queries} held out", flush=True)
 
@@ -99,6 +110,9 @@ def main() -> None:
                "lr": job.config["lr"], "label": args.label,
                "max_steps": args.max_steps, "negatives": mining.negatives, "margin": margin,
                "mini_batch_size": cfg.mini_batch_size, "max_queries": args.max_queries,
+               "corpus_queries": list(corpus_queries) if args.synthetic else [],
+               "questions": ({"model": args.model, "per_chunk": args.generate_questions, "chunks": args.chunks}
+                             if args.synthetic and args.generate_questions else None),
                "corpus_docs": len(project.store.documents()), "job": job.id, "stages": stages,
                "train_s": round((job.finished or 0) - (job.started or 0), 1), "train_cpu_s": round(train_cpu_s, 1),
                "load_train_start": load, "load_train_end": load_after_train,
@@ -225,8 +239,17 @@ def rerank_latency(project, job, queries: Path) -> dict:
                for k, v in times.items() for q, pct in (("p50", 50), ("p95", 95))}}
 
 
+def _queries_cell(r: dict) -> str:
+    """Judged, or synthetic with its training pairs per kind of query (and the model that wrote the questions)."""
+    if r["training_queries"] != "synthetic":
+        return r["training_queries"]
+    kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(r["pair_sources"].items(), key=lambda kv: -kv[1]))
+    writer = f" by {r['questions']['model']}" if r.get("questions") else ""
+    return f"synthetic: {kinds}{writer}"
+
+
 def table(p: dict) -> str:
-    rows = [[r["model"], r["training_queries"], r["corpus_docs"], r["train_queries"],
+    rows = [[r["model"], _queries_cell(r), r["corpus_docs"], r["train_queries"],
              ("epochs " + fmt(r["epochs"]) if r["max_steps"] < 0 else f"{r['max_steps']} steps")
              + (f", lr {r['lr']:g}" if "lr" in r else "") + (f" (`{r['label']}`)" if r.get("label") else ""),
              r["negatives"], r["queries"],
