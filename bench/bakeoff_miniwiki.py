@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import time
 
-from _common import MINIWIKI, WORK, ensure_ingested, md_table, ragtune_json, write_results
+from _common import MINIWIKI, RESULTS, WORK, ensure_ingested, machine_info, md_table, ragtune_json, write_results
 from ragtune.bakeoff.judge_summary import JudgeSanity
 from ragtune.bakeoff.run import read_answers
 from ragtune.bakeoff.scoring import METRIC_OF, PAIRED
@@ -30,7 +30,8 @@ from ragtune.generation.llamacpp import LlamaCppGenerator
 ROOT = WORK.resolve() / "bakeoff_miniwiki"
 """Resolved: a tuned model's generations are cached under its adapter's path, so a run from a worktree whose
 bench/.work links to another's reuses that tree's generations only when both name the same real path."""
-VARIANTS = "base,fewshot,rag,fewshot+rag,ft,ft+rag"
+UNTRAINED_VARIANTS = "base,fewshot,rag,fewshot+rag"
+TUNED_VARIANTS = "ft,ft+rag"
 JUDGE_MODEL = "qwen2.5-coder-0.5b"
 """The judge: the largest packaged model (Qwen2.5-Coder-0.5B, its GGUF assembled by ragtune.packaged.qwen_gguf),
 served by llama.cpp's own OpenAI-compatible server; nothing stronger runs on this machine."""
@@ -90,7 +91,7 @@ def judged_sample(work, args, bakeoff_args: list[str]) -> dict:
 
 
 def run_model(model: str, args, stages: dict) -> dict:
-    work = ROOT / model
+    work = ROOT / (f"{model}-{args.label}" if args.label else model)
     work.mkdir(parents=True, exist_ok=True)
     project = work / "project"
     t = time.perf_counter()
@@ -123,21 +124,22 @@ def run_model(model: str, args, stages: dict) -> dict:
     if args.until == "tune":
         return {}
 
-    # the raw model's variants (rag without the built-in worked examples: fewshot+rag is the prompt-engineering
-    # variant): the reader that ships for SmolLM2 was trained on this split's training part. One
-    # llama.cpp thread: with other work on the 2 cores, a thread per core stalled (one 12-token answer took 103 s
-    # against 4.4 s).
-    ragtune_json("project", "set", "answer.reader=false", "answer.worked_examples=false", "generator.params.threads=1",
+    # rag as it ships (the built-in worked examples; SmolLM2 reads its passages cut), the strongest prompt
+    # a tuned model must beat; the reader that ships for SmolLM2 is off: it was trained on this split's training
+    # part. One llama.cpp thread: with other work on the 2 cores, a thread per core stalled (one 12-token
+    # answer took 103 s against 4.4 s).
+    ragtune_json("project", "set", "answer.reader=false", "answer.worked_examples=null", "generator.params.threads=1",
                  *p)
     t = time.perf_counter()
     tuned = [a for recipe, job in jobs.items() for a in ("--ft-model", f"{recipe}={job['model']}")]
-    common = ["--variants", VARIANTS, *tuned, "--fewshot", str(work / "train.jsonl"), "--model", model, *p]
+    variants = f"{UNTRAINED_VARIANTS},{TUNED_VARIANTS}" if jobs else UNTRAINED_VARIANTS
+    common = ["--variants", variants, *tuned, "--fewshot", str(work / "train.jsonl"), "--model", model, *p]
     result = ragtune_json("bakeoff", "--questions", str(work / "eval.jsonl"), *common, "--unanswerable",
                           str(args.unanswerable), "--out", str(work / "bakeoff"))
     stages["bakeoff"] = time.perf_counter() - t
     print(f"[{model}] bake-off ({stages['bakeoff']:.0f}s)", flush=True)
     judged = judged_sample(work, args, common) if args.judge_questions else None
-    return {"model": model, "jobs": {r: j["id"] for r, j in jobs.items()},
+    return {"model": model, "label": args.label, "machine": machine_info(), "jobs": {r: j["id"] for r, j in jobs.items()},
             "tune_config": {r: j["config"] for r, j in jobs.items()}, "data": built,
             "eval_questions": args.eval, "train_questions": len(training), "stages_seconds": dict(stages),
             "bakeoff": result, "per_question": per_question_scores(work / "bakeoff"), "judged": judged}
@@ -152,16 +154,25 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--max-seq-len", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES))
+    ap.add_argument("--recipes", nargs="*", choices=list(RECIPES), default=list(RECIPES),
+                    help="training recipes to tune and compare (none: the untrained variants alone)")
     ap.add_argument("--judge-questions", type=int, default=0,
                     help="also judge every variant's answers to this many evaluation questions (seeded sample)")
+    ap.add_argument("--label", default="", help="record the run under this label beside the model's other runs "
+                    "(its own folder under .work: nothing shared with them)")
     ap.add_argument("--until", choices=["tune", "bakeoff"], default="bakeoff", help="stop after training")
     args = ap.parse_args()
     runs = [run_model(m, args, {}) for m in args.models]
     if args.until == "tune":
         return
-    write_results("bakeoff_miniwiki", {"runs": runs})
-    print(table({"runs": runs}))
+    # another model's recorded run stays: each run is its own invocation (hours apart, each with its machine)
+    path = RESULTS / "bakeoff_miniwiki.json"
+    recorded = json.loads(path.read_text()) if path.exists() else {"runs": []}
+    replaced = {(m, args.label) for m in args.models}
+    kept = [{"machine": recorded["machine"], **r} for r in recorded["runs"]
+            if (r["model"], r.get("label", "")) not in replaced]
+    write_results("bakeoff_miniwiki", {"runs": kept + runs})
+    print(table({"runs": kept + runs}))
 
 
 def _ci(m: dict | None) -> str:
@@ -201,19 +212,26 @@ def table(result: dict) -> str:
                          "baseline" if name == "rag" else _vs(b["paired_vs_rag"].get(name, {}).get("f1")), vs_best,
                          vs_tuned])
         stages = ", ".join(f"{k} {s:.0f} s" for k, s in run["stages_seconds"].items())
-        data = run.get("data") or {"raft": run["raft"]}  # results before the plain fine-tuning comparison
-        built = ", ".join(f"{n['examples']} {recipe} examples" for recipe, n in data.items())
+        data = run["data"] if "data" in run else {"raft": run["raft"]}  # results before the plain fine-tuning comparison
+        built = ", ".join(f"{n['examples']} {recipe} examples" for recipe, n in data.items()) or "no model tuned"
         tuned = ", ".join(f"{label} = {model}" for label, model in b.get("tuned_models", {}).items())
-        parts.append(f"**{run['model']}**: {run['train_questions']} training questions -> {built}; "
+        label = f" (`{run['label']}`)" if run.get("label") else ""
+        parts.append(f"**{run['model']}**{label}: {run['train_questions']} training questions -> {built}; "
                      f"{b['questions']['n']} evaluation questions ({b['questions']['unanswerable']} unanswerable)"
                      + (f"; tuned models {tuned}" if tuned else "") + f". Strongest untrained variant: {best or '–'}. "
-                     f"Stages: {stages}.\n\n" +
+                     f"Stages: {stages}." + _measured(run) + "\n\n" +
                      md_table(["variant", "F1 [95% CI]", "EM", "reference recall", "containment", "faithfulness",
                                "refusal recall", *(label for _, label in judged), "p50 ms", "p95 ms", "F1 vs rag",
                                "F1 vs best untrained", "F1 vs best tuned"], rows))
         if run.get("judged"):
             parts.append(judged_table(run["judged"]))
     return "\n\n".join(parts)
+
+
+def _measured(run: dict) -> str:
+    """When and at what load a run was measured (runs recorded before each kept its own machine: the file's)."""
+    m = run.get("machine")
+    return f" Measured {m['date'][:10]}, load at start {m['loadavg_at_start'][0]}." if m else ""
 
 
 def _unrelated(sanity: dict) -> str:

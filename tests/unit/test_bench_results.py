@@ -1,4 +1,4 @@
-"""The recorded mini-wiki bake-off (bench/results/bakeoff_miniwiki.json) is read through the typed results, its
+"""Each recorded mini-wiki bake-off (bench/results/bakeoff_miniwiki.json: a run per model and label) is read through the typed results, its
 reported numbers follow from the per-question scores recorded beside it (means, the strongest untrained variant,
 paired differences and their intervals, detectable differences, Holm's adjustment), and its README table still
 renders from it; a result of another schema version is refused by name."""
@@ -16,6 +16,7 @@ from ragtune.errors import RagtuneError
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 UNTRAINED = ("base", "fewshot", "rag", "fewshot+rag")
+RUNS = json.loads((BENCH / "results" / "bakeoff_miniwiki.json").read_text())["runs"]
 
 
 def _bench_report():
@@ -25,10 +26,9 @@ def _bench_report():
     return module
 
 
-@pytest.fixture(scope="module")
-def recorded() -> tuple[dict, BakeoffResults, dict[str, dict[str, dict[str, float]]]]:
-    payload = json.loads((BENCH / "results" / "bakeoff_miniwiki.json").read_text())
-    run = payload["runs"][0]
+@pytest.fixture(scope="module", params=RUNS, ids=[f"{r['model']}{'-' + r['label'] if r.get('label') else ''}" for r in RUNS])
+def recorded(request) -> tuple[dict, BakeoffResults, dict[str, dict[str, dict[str, float]]]]:
+    run = request.param
     return run["bakeoff"], parse_results(run["bakeoff"], "bakeoff_miniwiki.json"), run["per_question"]
 
 
@@ -37,7 +37,7 @@ def test_the_recorded_bakeoff_reads_through_the_models_and_the_readme_is_current
     assert results.schema_version == 2
     assert list(results.variants)[:4] == list(UNTRAINED)  # every untrained variant, then the tuned ones
     tuned = list(results.variants)[4:]
-    assert tuned and {t.removesuffix("+rag") for t in tuned} == set(results.tuned_models)
+    assert {t.removesuffix("+rag") for t in tuned} == set(results.tuned_models)
     assert results.to_dict() == raw  # nothing lost or renamed in a round trip
     readme = (BENCH / "README.md").read_text(encoding="utf-8")
     assert _bench_report().render(readme) == readme
@@ -66,7 +66,7 @@ def test_the_strongest_tuned_variant_is_the_tuned_one_with_the_highest_mean_f1(r
     _, results, scores = recorded
     tuned = [n for n in results.variants if n not in UNTRAINED]
     means = {n: mean(scores[n]["f1"].values()) for n in tuned}
-    assert results.best_tuned == max(means, key=means.get)
+    assert results.best_tuned == (max(means, key=means.get) if tuned else None)  # a run that tuned nothing: none
     assert set(results.paired_vs_best_tuned) == set(tuned) - {results.best_tuned}
 
 
@@ -137,7 +137,7 @@ def _tau_b(x: list[float], y: list[float]) -> float | None:
 
 
 def test_the_judged_sample_ranks_and_counts_as_its_variants_scores_say():
-    run = json.loads((BENCH / "results" / "bakeoff_miniwiki.json").read_text())["runs"][0]
+    run = next(r for r in RUNS if r.get("judged"))  # the run whose answers the LLM judge graded
     judged = parse_results(run["judged"]["bakeoff"], "judged")
     assert judged.questions.n == judged.questions.answerable == run["judged"]["questions"]
     assert set(judged.variants) == set(run["per_question"])  # every variant, on the same questions
@@ -156,7 +156,7 @@ def test_the_judged_sample_ranks_and_counts_as_its_variants_scores_say():
 
 
 def test_the_judged_sample_shows_the_unrelated_answers_check_and_warns_on_a_lenient_judge():
-    judged = json.loads((BENCH / "results" / "bakeoff_miniwiki.json").read_text())["runs"][0]["judged"]
+    judged = next(r for r in RUNS if r.get("judged"))["judged"]
     table = _bench_report()._module("bakeoff_miniwiki").judged_table
     sanity = judged["bakeoff"]["judge"]["sanity"]
     recorded = sanity.pop("unrelated")  # a run recorded before the check renders as it was
