@@ -46,6 +46,7 @@ Progress = Callable[[str, int], None]
 
 
 CORPUS_QUERIES = ("title", "heading", "cloze")
+"""The kinds of query ``synthetic_queries`` makes from a corpus without judgements."""
 SYNTHETIC_MARGIN = 0.05
 """Mining's margin for queries made from the corpus, where nothing says which other passages answer them."""
 

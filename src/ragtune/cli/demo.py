@@ -24,7 +24,8 @@ def _show(d: DemoAnswer) -> None:
 
 def _how(v: Variant) -> str:
     """The model and what shapes its prompt: "smollm2-135m, worked examples and passages cut to 150 words"."""
-    parts = ["worked examples"] * bool(v.shots) + [f"passages cut to {v.context_words} words"] * bool(v.context_words)
+    parts = [part for part, on in (("worked examples", v.shots),
+                                   (f"passages cut to {v.context_words} words", v.context_words)) if on]
     return f"{v.model}{', ' + ' and '.join(parts) if parts else ''}"
 
 
