@@ -215,8 +215,8 @@ def table(result: dict) -> str:
         data = run["data"] if "data" in run else {"raft": run["raft"]}  # results before the plain fine-tuning comparison
         built = ", ".join(f"{n['examples']} {recipe} examples" for recipe, n in data.items()) or "no model tuned"
         tuned = ", ".join(f"{label} = {model}" for label, model in b.get("tuned_models", {}).items())
-        label = f" (`{run['label']}`)" if run.get("label") else ""
-        parts.append(f"**{run['model']}**{label}: {run['train_questions']} training questions -> {built}; "
+        named = f" (`{run['label']}`)" if run.get("label") else ""
+        parts.append(f"**{run['model']}**{named}: {run['train_questions']} training questions -> {built}; "
                      f"{b['questions']['n']} evaluation questions ({b['questions']['unanswerable']} unanswerable)"
                      + (f"; tuned models {tuned}" if tuned else "") + f". Strongest untrained variant: {best or '–'}. "
                      f"Stages: {stages}." + _measured(run) + "\n\n" +
