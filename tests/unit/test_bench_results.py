@@ -1,7 +1,8 @@
-"""Each recorded mini-wiki bake-off (bench/results/bakeoff_miniwiki.json: a run per model and label) is read through the typed results, its
-reported numbers follow from the per-question scores recorded beside it (means, the strongest untrained variant,
-paired differences and their intervals, detectable differences, Holm's adjustment), and its README table still
-renders from it; a result of another schema version is refused by name."""
+"""Each recorded mini-wiki bake-off (bench/results/bakeoff_miniwiki.json: a run per model and label) is read
+through the typed results, its reported numbers follow from the per-question scores recorded beside it (means,
+the strongest untrained variant, paired differences and their intervals, detectable differences, Holm's
+adjustment), and its README table still renders from it; a result of another schema version is refused by
+name."""
 
 import importlib.util
 import json
