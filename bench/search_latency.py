@@ -149,6 +149,7 @@ def measure(folder: Path, queries: list[str], warmup: list[str]) -> dict:
     project = open_project(folder)
     full = project.retriever
     k = project.config.retrieval.k
+    project.embedder.embed(["load the model"])
     embed_ms, qvec = timed_embeddings(project.embedder, queries, warmup)
     fast = precomputed(project, qvec)
     cat = [Condition("category", "=", "c0")]
