@@ -97,7 +97,7 @@ def retriever_cmd(
     depth: Annotated[int, typer.Option(help=_MDOCS["depth"])] = _M.depth,
     heldout: Annotated[float, typer.Option(help=_MDOCS["heldout"])] = _M.heldout,
     max_queries: Annotated[int, typer.Option(help=_MDOCS["max_queries"])] = _M.max_queries,
-    corpus_queries: Annotated[str, typer.Option(help=_MDOCS["corpus_queries"] + "; comma-separated")] = ",".join(
+    corpus_queries: Annotated[str, typer.Option(help=_MDOCS["corpus_queries"].rstrip(".") + ", comma-separated")] = ",".join(
         _M.corpus_queries),
     epochs: Annotated[float, typer.Option(help=_RDOCS["epochs"])] = _R.epochs,
     lr: Annotated[float | None, typer.Option(help=_RDOCS["lr"])] = _R.lr,
